@@ -1,0 +1,1 @@
+"""Identity: OIDC claims to roles and police-service scope."""

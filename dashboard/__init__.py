@@ -1,0 +1,1 @@
+"""Relais: police–community coordination dashboard for domestic-violence interventions."""

@@ -1,0 +1,114 @@
+"""The command line: init-db, import, metrics, demo-data, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from dashboard import settings
+from dashboard.database import default_engine
+from dashboard.i18n import t
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as given (exit 2)."""
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(t("metrics.error.bad_date", value=value)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description=t("cli.description"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("init-db", help="create or upgrade the schema and load the reference data")
+
+    importing = commands.add_parser("import", help="import a CSV file (interventions or outreach)")
+    importing.add_argument("kind", choices=("interventions", "outreach"))
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--skip-invalid", action="store_true", help="write the valid rows, set the others aside")
+    importing.add_argument("--rejects", type=Path, help="where to write the invalid rows (with --skip-invalid)")
+
+    metrics = commands.add_parser("metrics", help="print the metrics of a period")
+    metrics.add_argument("--from", dest="start", required=True, type=_date, metavar="YYYY-MM-DD")
+    metrics.add_argument("--to", dest="end", required=True, type=_date, metavar="YYYY-MM-DD")
+    metrics.add_argument("--service", metavar="CODE")
+    metrics.add_argument("--municipality", metavar="CODE")
+    metrics.add_argument("--json", action="store_true", help="one JSON object, as in DATA_CONTRACT.md")
+
+    demo = commands.add_parser("demo-data", help="load realistic synthetic data, 2019 to today")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--write-csv", type=Path, metavar="DIR", help="also write the generated CSV files to DIR")
+
+    benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
+    targets = benchmark.add_subparsers(dest="target", required=True)
+    speed = targets.add_parser("import", help="time the import of a generated interventions file")
+    speed.add_argument("--rows", type=int, default=100_000)
+    return parser
+
+
+def _init_db(_args) -> int:
+    from queries.migrate import upgrade_to_head
+    from queries.reference import load_reference
+
+    engine = default_engine()
+    upgrade_to_head(engine)
+    counts = load_reference(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    print(t("cli.init_db.done", url=url, services=counts.police_services, municipalities=counts.municipalities))
+    return EXIT_OK
+
+
+def _import(args) -> int:
+    from dashboard.importer import run_import_command
+
+    if bool(args.skip_invalid) != bool(args.rejects):
+        raise UsageError(t("cli.usage.skip_invalid_needs_rejects"))
+    return run_import_command(default_engine(), args.kind, args.file, args.skip_invalid, args.rejects)
+
+
+def _metrics(args) -> int:
+    from dashboard.metrics_command import run_metrics_command
+
+    return run_metrics_command(default_engine(), args.start, args.end, args.service, args.municipality, args.json)
+
+
+def _demo_data(args) -> int:
+    from dashboard.demo_data import run_demo_data_command
+
+    return run_demo_data_command(default_engine(), args.seed, args.write_csv)
+
+
+def _benchmark(args) -> int:
+    from dashboard.benchmark import run_import_benchmark
+
+    return run_import_benchmark(args.rows)
+
+
+HANDLERS = {
+    "init-db": _init_db,
+    "import": _import,
+    "metrics": _metrics,
+    "demo-data": _demo_data,
+    "benchmark": _benchmark,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return HANDLERS[args.command](args)
+    except UsageError as error:
+        print(t("cli.error", message=error), file=sys.stderr)
+        return EXIT_USAGE

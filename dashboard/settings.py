@@ -1,0 +1,50 @@
+"""Settings read from the environment, declared once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable, its default and what it is for."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting(
+        "DATABASE_URL",
+        f"sqlite:///{DATA_DIR / 'relais.db'}",
+        "SQLAlchemy URL of the database; PostgreSQL in production "
+        "(postgresql+psycopg://user@host/db), an SQLite file under data/ by default.",
+    ),
+    Setting("RELAIS_LANGUAGE", "fr", "Language of the command line's messages: fr or en."),
+    Setting("RELAIS_USER", "", "Name recorded as the importer of a file (defaults to the system user)."),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def get(name: str) -> str:
+    """Value of a declared setting: the environment, else its default."""
+    setting = _BY_NAME[name]
+    value = os.environ.get(name, "").strip()
+    return value or setting.default
+
+
+def database_url() -> str:
+    """The configured database URL."""
+    return get("DATABASE_URL")
+
+
+def language() -> str:
+    """The configured command-line language, fr unless en is asked for."""
+    return "en" if get("RELAIS_LANGUAGE").lower().startswith("en") else "fr"

@@ -1,0 +1,1 @@
+"""The query layer: schema, scoped filters and every SQL statement Relais runs."""

@@ -1,0 +1,49 @@
+"""What a query may be asked: a frozen filter (period and chosen places) and the viewer's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of local calendar dates."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"period starts after it ends: {self.start} > {self.end}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The police services whose data a viewer may read; empty denies everything."""
+
+    services: frozenset[str] = frozenset()
+    all_services: bool = False
+
+    @classmethod
+    def everything(cls) -> "Scope":
+        """Every service: for trusted operators on the command line, never derived from a browser session."""
+        return cls(all_services=True)
+
+    @classmethod
+    def of(cls, *services: str) -> "Scope":
+        """The given services only."""
+        return cls(services=frozenset(services))
+
+    def allows(self, service: str) -> bool:
+        """Whether data of this service may be read."""
+        return self.all_services or service in self.services
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """A period and, optionally, the police services and municipalities it is narrowed to."""
+
+    period: Period
+    services: tuple[str, ...] = ()
+    municipalities: tuple[str, ...] = ()

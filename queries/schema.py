@@ -1,0 +1,198 @@
+"""Every table of Relais, declared once on one MetaData; migrations are generated from it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+SUBJECT_ROLES = ("offender", "victim")
+OUTCOMES = ("no_answer", "accepted", "declined", "already_in_help")
+REACHED_OUTCOMES = ("accepted", "declined", "already_in_help")
+CHANNELS = ("phone", "in_person", "sms", "other")
+REFERRALS = ("men_program", "therapy", "addiction", "shelter", "victim_assistance", "legal", "other")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({allowed})"
+
+
+police_service = Table(
+    "police_service",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name_fr", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+)
+
+municipality = Table(
+    "municipality",
+    metadata,
+    Column("code", String(5), primary_key=True, comment="MAMH geographic code"),
+    Column("census_code", String(7), nullable=True),
+    Column("name", Text, nullable=False),
+    Column("population_2021", Integer, nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    CheckConstraint("length(code) = 5", name="code_five_digits"),
+)
+
+# Which police service serves a municipality, and since when: membership changes, so it is data.
+membership = Table(
+    "membership",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("municipality_code", String(5), ForeignKey("municipality.code"), nullable=False),
+    Column("police_service", String(16), ForeignKey("police_service.code"), nullable=False),
+    Column("member_from", Date, nullable=True, comment="NULL: since before any record"),
+    Column("member_until", Date, nullable=True, comment="NULL: still a member"),
+    Index("ix_membership_service", "police_service", "municipality_code"),
+)
+
+import_batch = Table(
+    "import_batch",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("imported_by", Text, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("problems", Text, nullable=True, comment="JSON list of the first problems found"),
+    CheckConstraint(_one_of("kind", ("interventions", "outreach")), name="kind"),
+    CheckConstraint(_one_of("status", ("imported", "partial", "rejected")), name="status"),
+    Index("ix_import_batch_started_at", "started_at"),
+)
+
+# Timestamps are stored twice: UTC for people, and as UTC microseconds since the epoch plus the
+# local (America/Toronto) date and ISO week, computed once on write, so that SQLite and PostgreSQL
+# filter, group and subtract the same plain columns without time-zone SQL.
+intervention = Table(
+    "intervention",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("police_service", String(16), ForeignKey("police_service.code"), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("municipality_code", String(5), ForeignKey("municipality.code"), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("occurred_us", BigInteger, nullable=False),
+    Column("occurred_date", Date, nullable=False),
+    Column("occurred_week", String(8), nullable=False),
+    Column("arrest", Boolean, nullable=False),
+    Column("arrested_at", UTCDateTime(), nullable=True),
+    Column("arrested_us", BigInteger, nullable=True),
+    Column("arrested_date", Date, nullable=True),
+    Column("arrested_week", String(8), nullable=True),
+    Column("subject_key", Text, nullable=True),
+    Column("contact_ban", Boolean, nullable=False),
+    Column("batch_id", Integer, ForeignKey("import_batch.id"), nullable=True),
+    UniqueConstraint("police_service", "event_id"),
+    CheckConstraint(
+        "(arrest AND arrested_us IS NOT NULL AND arrested_us >= occurred_us)"
+        " OR (NOT arrest AND arrested_us IS NULL)",
+        name="arrest_time",
+    ),
+    Index("ix_intervention_service_date", "police_service", "occurred_date", "municipality_code"),
+    Index("ix_intervention_municipality_date", "municipality_code", "occurred_date"),
+    Index("ix_intervention_date", "occurred_date"),
+    Index("ix_intervention_arrested_date", "arrested_date", "police_service"),
+    Index("ix_intervention_subject", "police_service", "subject_key", "occurred_us"),
+)
+
+outreach_attempt = Table(
+    "outreach_attempt",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("attempt_id", String(64), nullable=False, unique=True),
+    Column("intervention_id", Integer, nullable=False),
+    Column("police_service", String(16), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("attempted_us", BigInteger, nullable=False),
+    Column("attempted_date", Date, nullable=False),
+    Column("subject_role", String(16), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("channel", String(16), nullable=True),
+    Column("referral", String(24), nullable=True),
+    Column("batch_id", Integer, ForeignKey("import_batch.id"), nullable=True),
+    ForeignKeyConstraint(["intervention_id"], ["intervention.id"], ondelete="CASCADE"),
+    CheckConstraint(_one_of("subject_role", SUBJECT_ROLES), name="subject_role"),
+    CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+    CheckConstraint("channel IS NULL OR " + _one_of("channel", CHANNELS), name="channel"),
+    CheckConstraint("referral IS NULL OR " + _one_of("referral", REFERRALS), name="referral"),
+    Index("ix_outreach_attempt_intervention", "intervention_id", "subject_role", "attempted_us"),
+    Index("ix_outreach_attempt_date", "attempted_date"),
+)
+
+# Append-only: the migrations add triggers that refuse UPDATE and DELETE on this table.
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("page", Text, nullable=True),
+    Column("filters", Text, nullable=True, comment="JSON"),
+    Column("detail", Text, nullable=True, comment="JSON"),
+    Index("ix_audit_event_occurred_at", "occurred_at"),
+    Index("ix_audit_event_subject", "subject", "occurred_at"),
+)
+
+DATA_TABLES = (outreach_attempt, intervention, import_batch, audit_event)
