@@ -1,0 +1,131 @@
+"""Outreach after arrest: the cohort of a period, how many were attempted, reached and accepted, and how fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, Select, and_, case, func, select
+
+from queries.filters import MetricFilter, Scope
+from queries.localtime import MICROSECONDS_PER_HOUR
+from queries.runner import fetch_row
+from queries.schema import REACHED_OUTCOMES, intervention, outreach_attempt
+from queries.scoping import intervention_conditions
+
+
+@dataclass(frozen=True)
+class OutreachSummary:
+    """The outreach figures of DATA_CONTRACT.md for one period; rates and median are None on an empty base."""
+
+    cohort: int
+    attempted: int
+    reached: int
+    accepted: int
+    already_in_help: int
+    within_24h: int
+    within_48h: int
+    median_hours_to_first_attempt: float | None
+
+    @property
+    def reach_rate(self) -> float | None:
+        """Reached / cohort."""
+        return _ratio(self.reached, self.cohort)
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Accepted / reached."""
+        return _ratio(self.accepted, self.reached)
+
+    @property
+    def within_24h_share(self) -> float | None:
+        """Members first attempted at most 24 hours after arrest / cohort."""
+        return _ratio(self.within_24h, self.cohort)
+
+    @property
+    def within_48h_share(self) -> float | None:
+        """Members first attempted at most 48 hours after arrest / cohort."""
+        return _ratio(self.within_48h, self.cohort)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _flag(condition) -> object:
+    return func.max(case((condition, 1), else_=0))
+
+
+def cohort_members(flt: MetricFilter, scope: Scope):
+    """One row per cohort member: arrest time, first offender attempt and whether reached, accepted, already in help."""
+    offender_attempt = and_(
+        outreach_attempt.c.intervention_id == intervention.c.id,
+        outreach_attempt.c.subject_role == "offender",
+    )
+    return (
+        select(
+            intervention.c.id,
+            intervention.c.arrested_us,
+            func.min(outreach_attempt.c.attempted_us).label("first_attempt_us"),
+            _flag(outreach_attempt.c.outcome.in_(REACHED_OUTCOMES)).label("reached"),
+            _flag(outreach_attempt.c.outcome == "accepted").label("accepted"),
+            _flag(outreach_attempt.c.outcome == "already_in_help").label("in_help"),
+        )
+        .select_from(intervention.outerjoin(outreach_attempt, offender_attempt))
+        .where(
+            intervention.c.arrest,
+            intervention.c.arrested_date.between(flt.period.start, flt.period.end),
+            *intervention_conditions(intervention, flt, scope),
+        )
+        .group_by(intervention.c.id, intervention.c.arrested_us)
+        .cte("member")
+    )
+
+
+def _within(member, hours: int):
+    delay = member.c.first_attempt_us - member.c.arrested_us
+    return func.coalesce(func.sum(case((delay <= hours * MICROSECONDS_PER_HOUR, 1), else_=0)), 0)
+
+
+def funnel_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort, attempted, reached, accepted, already in help, and first attempts within 24 and 48 hours."""
+    member = cohort_members(flt, scope)
+    return select(
+        func.count().label("cohort"),
+        func.count(member.c.first_attempt_us).label("attempted"),
+        func.coalesce(func.sum(member.c.reached), 0).label("reached"),
+        func.coalesce(func.sum(member.c.accepted), 0).label("accepted"),
+        func.coalesce(
+            func.sum(case((and_(member.c.reached == 1, member.c.accepted == 0, member.c.in_help == 1), 1), else_=0)),
+            0,
+        ).label("already_in_help"),
+        _within(member, 24).label("within_24h"),
+        _within(member, 48).label("within_48h"),
+    )
+
+
+def median_delay_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Median microseconds from arrest to first attempt over attempted members (mean of the middle two)."""
+    member = cohort_members(flt, scope)
+    delay = (member.c.first_attempt_us - member.c.arrested_us).label("delay")
+    ranked = (
+        select(
+            delay,
+            func.row_number().over(order_by=delay).label("position"),
+            func.count().over().label("size"),
+        )
+        .where(member.c.first_attempt_us.is_not(None))
+        .subquery("ranked")
+    )
+    # The middle rows are those whose doubled position lies in [size, size + 2]: one row when size is odd, two when even.
+    doubled = 2 * ranked.c.position
+    return select(func.avg(ranked.c.delay).label("median_us")).where(
+        doubled >= ranked.c.size, doubled <= ranked.c.size + 2
+    )
+
+
+def outreach_summary(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> OutreachSummary:
+    """The outreach figures of the period's arrest cohort within the viewer's scope."""
+    funnel = fetch_row(bind, funnel_statement(flt, scope))
+    median_us = fetch_row(bind, median_delay_statement(flt, scope)).median_us
+    median_hours = None if median_us is None else float(median_us) / MICROSECONDS_PER_HOUR
+    return OutreachSummary(*(int(value) for value in funnel), median_hours_to_first_attempt=median_hours)

@@ -1,0 +1,28 @@
+"""The one place where statements built by the query modules are executed."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Executable, Row
+
+
+def _run(bind: Engine | Connection, statement: Executable):
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            result = connection.execute(statement)
+            return list(result.keys()), result.all()
+    result = bind.execute(statement)
+    return list(result.keys()), result.all()
+
+
+def fetch_frame(bind: Engine | Connection, statement: Executable) -> pd.DataFrame:
+    """The statement's rows as a DataFrame with the statement's column names."""
+    columns, rows = _run(bind, statement)
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+def fetch_row(bind: Engine | Connection, statement: Executable) -> Row:
+    """The single row an aggregate statement returns."""
+    _columns, rows = _run(bind, statement)
+    (row,) = rows
+    return row

@@ -1,0 +1,109 @@
+"""The statements of an import: reference look-ups, upserts on the natural keys, and the import_batch row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import ColumnElement, Connection, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from queries.schema import import_batch, intervention, membership, outreach_attempt
+
+# Under SQLite's smallest bound-parameter limit (999), so one IN list always fits in one statement.
+LOOKUP_CHUNK = 900
+INTERVENTION_KEY = ("police_service", "event_id")
+ATTEMPT_KEY = ("attempt_id",)
+
+
+@dataclass(frozen=True)
+class InterventionRef:
+    """What an outreach attempt needs of the intervention it follows."""
+
+    id: int
+    not_before_us: int
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _intervention_key_conditions(keys: Iterable[tuple[str, str]]) -> Iterator[ColumnElement[bool]]:
+    event_ids: dict[str, set[str]] = defaultdict(set)
+    for service, event_id in keys:
+        event_ids[service].add(event_id)
+    for service, ids in event_ids.items():
+        for chunk in _chunks(sorted(ids), LOOKUP_CHUNK):
+            yield and_(intervention.c.police_service == service, intervention.c.event_id.in_(chunk))
+
+
+def service_memberships(connection: Connection) -> dict[tuple[str, str], list[tuple[date | None, date | None]]]:
+    """Every (service, municipality) pair with the periods it held, bounds inclusive, None open."""
+    periods: dict[tuple[str, str], list[tuple[date | None, date | None]]] = defaultdict(list)
+    statement = select(
+        membership.c.police_service, membership.c.municipality_code, membership.c.member_from, membership.c.member_until
+    )
+    for service, code, start, end in connection.execute(statement):
+        periods[(service, code)].append((start, end))
+    return dict(periods)
+
+
+def interventions_by_key(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], InterventionRef]:
+    """The stored interventions among these (service, event_id) keys, with the earliest time an attempt may have."""
+    columns = (
+        intervention.c.police_service,
+        intervention.c.event_id,
+        intervention.c.id,
+        func.coalesce(intervention.c.arrested_us, intervention.c.occurred_us),
+    )
+    return {
+        (service, event_id): InterventionRef(intervention_id, not_before_us)
+        for condition in _intervention_key_conditions(keys)
+        for service, event_id, intervention_id, not_before_us in connection.execute(select(*columns).where(condition))
+    }
+
+
+def count_stored_interventions(connection: Connection, keys: Iterable[tuple[str, str]]) -> int:
+    """How many of these (service, event_id) keys are already stored."""
+    return sum(
+        connection.scalar(select(func.count()).select_from(intervention).where(condition))
+        for condition in _intervention_key_conditions(keys)
+    )
+
+
+def count_stored_attempts(connection: Connection, attempt_ids: Iterable[str]) -> int:
+    """How many of these attempt ids are already stored."""
+    return sum(
+        connection.scalar(select(func.count()).select_from(outreach_attempt).where(outreach_attempt.c.attempt_id.in_(chunk)))
+        for chunk in _chunks(sorted(set(attempt_ids)), LOOKUP_CHUNK)
+    )
+
+
+def _upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    replaced = {name: statement.excluded[name] for name in rows[0] if name not in key}
+    connection.execute(statement.on_conflict_do_update(index_elements=list(key), set_=replaced), list(rows))
+
+
+def upsert_interventions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert these interventions, replacing the stored one of the same (police_service, event_id)."""
+    _upsert(connection, intervention, INTERVENTION_KEY, rows)
+
+
+def upsert_attempts(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert these outreach attempts, replacing the stored one of the same attempt_id."""
+    _upsert(connection, outreach_attempt, ATTEMPT_KEY, rows)
+
+
+def insert_import_batch(connection: Connection, values: dict[str, Any]) -> int:
+    """Record an import attempt; its id."""
+    return connection.execute(import_batch.insert().returning(import_batch.c.id), values).scalar_one()
+
+
+def finish_import_batch(connection: Connection, batch_id: int, finished_at) -> None:
+    """Set the time an import's writes ended."""
+    connection.execute(update(import_batch).where(import_batch.c.id == batch_id).values(finished_at=finished_at))
