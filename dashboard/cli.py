@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--municipality", metavar="CODE")
     metrics.add_argument("--json", action="store_true", help="one JSON object, as in DATA_CONTRACT.md")
 
-    demo = commands.add_parser("demo-data", help="load realistic synthetic data, 2019 to today")
+    demo = commands.add_parser("demo-data", help="load realistic synthetic data, 2019 to yesterday")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--write-csv", type=Path, metavar="DIR", help="also write the generated CSV files to DIR")
 
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     targets = benchmark.add_subparsers(dest="target", required=True)
     speed = targets.add_parser("import", help="time the import of a generated interventions file")
     speed.add_argument("--rows", type=int, default=100_000)
+    speed.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                       help="a throwaway SQLite file, or a throwaway database on RELAIS_TEST_POSTGRES_URL's server")
     return parser
 
 
@@ -91,7 +93,7 @@ def _demo_data(args) -> int:
 def _benchmark(args) -> int:
     from dashboard.benchmark import run_import_benchmark
 
-    return run_import_benchmark(args.rows)
+    return run_import_benchmark(args.rows, args.backend)
 
 
 HANDLERS = {

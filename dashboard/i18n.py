@@ -28,6 +28,148 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "--skip-invalid et --rejects vont ensemble : indiquez les deux, ou aucun.",
         "--skip-invalid and --rejects go together: give both, or neither.",
     ),
+    # import: reasons a value, a row or a whole file is refused
+    "import.reason.required": ("valeur obligatoire manquante", "required value missing"),
+    "import.reason.too_long": ("plus de {limit} caractères", "longer than {limit} characters"),
+    "import.reason.unknown_service": ("service de police inconnu", "unknown police service"),
+    "import.reason.municipality_code": (
+        "code de municipalité invalide (5 chiffres attendus)",
+        "invalid municipality code (5 digits expected)",
+    ),
+    "import.reason.municipality_outside_service": (
+        "municipalité non desservie par ce service de police à cette date",
+        "municipality not served by this police service on that date",
+    ),
+    "import.reason.timestamp": (
+        "date et heure invalides (attendu AAAA-MM-JJ HH:MM[:SS], suivi au besoin de Z ou ±HH:MM)",
+        "invalid timestamp (expected YYYY-MM-DD HH:MM[:SS], optionally followed by Z or ±HH:MM)",
+    ),
+    "import.reason.boolean": (
+        "valeur oui/non invalide (oui/non, o/n, vrai/faux, 1/0, true/false, yes/no, y/n)",
+        "invalid yes/no value (true/false, yes/no, y/n, 1/0, oui/non, o/n, vrai/faux)",
+    ),
+    "import.reason.arrested_at_required": (
+        "obligatoire quand arrest est vrai",
+        "required when arrest is true",
+    ),
+    "import.reason.arrested_at_not_empty": (
+        "doit être vide quand arrest est faux",
+        "must be empty when arrest is false",
+    ),
+    "import.reason.arrested_before_occurred": ("antérieur à occurred_at", "earlier than occurred_at"),
+    "import.reason.choice": ("valeur non permise (attendu : {allowed})", "value not allowed (expected: {allowed})"),
+    "import.reason.unknown_event": (
+        "aucune intervention de ce service de police porte ce numéro (importez d'abord les interventions)",
+        "no intervention of this police service has this event_id (import the interventions first)",
+    ),
+    "import.reason.attempt_before_intervention": (
+        "antérieur à l'arrestation (ou à l'intervention s'il n'y a pas eu d'arrestation)",
+        "earlier than the arrest (or than the intervention when there was no arrest)",
+    ),
+    "import.reason.duplicate_key": (
+        "clé déjà présente à la ligne {line} de ce fichier",
+        "key already on line {line} of this file",
+    ),
+    "import.reason.extra_values": (
+        "plus de valeurs que de colonnes dans l'en-tête",
+        "more values than the header has columns",
+    ),
+    "import.file.not_utf8": (
+        "le fichier n'est pas en UTF-8 (premier caractère invalide à la ligne {line}) : "
+        "enregistrez-le au format « CSV UTF-8 »",
+        "the file is not UTF-8 (first invalid character on line {line}): save it as \"CSV UTF-8\"",
+    ),
+    "import.file.malformed": (
+        "fichier illisible : un guillemet ouvert n'est jamais fermé",
+        "unreadable file: a quotation mark is opened and never closed",
+    ),
+    "import.file.missing_columns": ("colonne obligatoire absente de l'en-tête", "required column missing from the header"),
+    "import.file.repeated_columns": ("colonne présente plusieurs fois dans l'en-tête", "column repeated in the header"),
+    "import.rejects.reason": ("{column} : {reason}", "{column}: {reason}"),
+    # import: the command's messages
+    "import.table.line": ("Ligne", "Line"),
+    "import.table.column": ("Colonne", "Column"),
+    "import.table.value": ("Valeur", "Value"),
+    "import.table.reason": ("Raison", "Reason"),
+    "import.progress.checking": ("Vérification", "Checking"),
+    "import.progress.writing": ("Écriture", "Writing"),
+    "import.progress.unit": ("lignes", "rows"),
+    "import.error.no_file": ("fichier introuvable : {path}", "file not found: {path}"),
+    "import.error.unreadable": ("impossible de lire {path} : {error}", "cannot read {path}: {error}"),
+    "import.error.rejects_unwritable": (
+        "impossible d'écrire les lignes refusées dans {path} : {error} (elles sont listées ci-dessus)",
+        "cannot write the refused rows to {path}: {error} (they are listed above)",
+    ),
+    "import.error.database": (
+        "la base de données a refusé l'import : {error} (est-elle initialisée ? python -m dashboard init-db)",
+        "the database refused the import: {error} (is it initialised? python -m dashboard init-db)",
+    ),
+    "import.rejected_file": (
+        "{file} est refusé en entier ; rien n'a été importé.",
+        "{file} is rejected as a whole; nothing was imported.",
+    ),
+    "import.rejected_rows": (
+        "{file} : {problems} problème(s) sur {rows} ligne(s) ; rien n'a été importé.",
+        "{file}: {problems} problem(s) on {rows} row(s); nothing was imported.",
+    ),
+    "import.hint.skip_invalid": (
+        "Corrigez ces lignes, ou relancez avec --skip-invalid --rejects FICHIER "
+        "pour importer les lignes valides et mettre les autres de côté.",
+        "Correct these rows, or run again with --skip-invalid --rejects FILE "
+        "to import the valid rows and set the others aside.",
+    ),
+    "import.done": (
+        "{file} : {accepted} ligne(s) importée(s) ({new} nouvelle(s), {replaced} remplacée(s)) en {seconds} s.",
+        "{file}: {accepted} row(s) imported ({new} new, {replaced} replaced) in {seconds} s.",
+    ),
+    "import.set_aside": (
+        "{rejected} ligne(s) invalide(s) mise(s) de côté dans {path}.",
+        "{rejected} invalid row(s) set aside in {path}.",
+    ),
+    "import.benchmark.title": (
+        "Import de {rows} interventions générées ({megabytes} Mo) dans une base {backend} neuve",
+        "Import of {rows} generated interventions ({megabytes} MB) into a fresh {backend} database",
+    ),
+    "import.benchmark.first": ("1er import", "first import"),
+    "import.benchmark.again": ("réimport", "re-import"),
+    "import.benchmark.check": ("{label} : lecture et validation", "{label}: parse and validate"),
+    "import.benchmark.write": ("{label} : écriture", "{label}: write"),
+    "import.benchmark.total": ("{label} : total", "{label}: total"),
+    "import.benchmark.per_second": ("lignes/s", "rows/s"),
+    "import.benchmark.target": (
+        "Objectif : {rows} lignes en moins de {limit} s ; ce rythme les importe en {seconds} s.",
+        "Target: {rows} rows in under {limit} s; at this rate they take {seconds} s.",
+    ),
+    # demo data
+    "demo.error.no_schema": (
+        "La base de données {url} n'est pas initialisée : lancez d'abord « python -m dashboard init-db ».",
+        "The database {url} is not initialised: run \"python -m dashboard init-db\" first.",
+    ),
+    "demo.error.real_data": (
+        "La base de données contient {count} interventions qui ne sont pas des données de démonstration "
+        "(numéro d'événement sans le préfixe DEMO-) : les données de démonstration ne se chargent que dans une "
+        "base vide ou de démonstration. Rien n'a été modifié.",
+        "The database holds {count} interventions that are not demo data (event number without the DEMO- "
+        "prefix): demo data is only loaded into an empty or demo database. Nothing was changed.",
+    ),
+    "demo.error.import_failed": (
+        "L'import des données de démonstration ({kind}) a échoué ; rien n'a été modifié.",
+        "Importing the demo data ({kind}) failed; nothing was changed.",
+    ),
+    "demo.csv_written": (
+        "Fichiers CSV écrits : {interventions} et {outreach}.",
+        "CSV files written: {interventions} and {outreach}.",
+    ),
+    "demo.done": (
+        "Données de démonstration chargées dans {url} (graine {seed}, du {start} au {end}) :",
+        "Demo data loaded into {url} (seed {seed}, from {start} to {end}):",
+    ),
+    "demo.column.service": ("Service", "Service"),
+    "demo.column.year": ("Année", "Year"),
+    "demo.column.interventions": ("Interventions", "Interventions"),
+    "demo.column.arrests": ("Arrestations", "Arrests"),
+    "demo.column.attempts": ("Tentatives de contact", "Contact attempts"),
+    "demo.total": ("Total", "Total"),
     # metrics
     "metrics.error.from_after_to": (
         "la date de début ({start}) est postérieure à la date de fin ({end})",

@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from dashboard.i18n import number, percent, t
+from dashboard.i18n import day, number, percent, t
 from queries.filters import MetricFilter, Period, Scope
 from queries.metrics import metrics_document
-from queries.places import canonical_service, services_of_municipality
+from queries.places import canonical_service, municipalities, services_of_municipality
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -54,54 +54,53 @@ def _value(value, kind: str) -> str:
     return number(value)
 
 
-def render_table(document: dict) -> str:
+OUTREACH_ROWS = (
+    ("cohort", "metrics.cohort", "count"),
+    ("attempted", "metrics.attempted", "count"),
+    ("reached", "metrics.reached", "count"),
+    ("accepted", "metrics.accepted", "count"),
+    ("already_in_help", "metrics.already_in_help", "count"),
+    ("reach_rate", "metrics.reach_rate", "rate"),
+    ("acceptance_rate", "metrics.acceptance_rate", "rate"),
+    ("median_hours_to_first_attempt", "metrics.median_hours", "hours"),
+    ("within_24h_share", "metrics.within_24h", "rate"),
+    ("within_48h_share", "metrics.within_48h", "rate"),
+)
+
+
+def render_table(document: dict, municipality_names: dict[str, str]) -> str:
     """The metrics document as aligned lines of text in the configured language."""
     scope = document["scope"]
-    described = " / ".join(part for part in (scope["service"], scope["municipality"]) if part)
-    lines = [
-        t("metrics.title", start=document["from"], end=document["to"]),
-        t("metrics.scope", scope=described or t("metrics.scope.all")),
-        "",
-    ]
-
-    def section(title: str, rows: list[tuple[str, str]]) -> None:
-        width = max(len(label) for label, _ in rows)
-        lines.append(title)
-        lines.extend(f"  {label.ljust(width)}  {value.rjust(10)}" for label, value in rows)
-        lines.append("")
-
+    described = " / ".join(part for part in (scope["service"], municipality_names.get(scope["municipality"])) if part)
+    start, end = (day(date.fromisoformat(document[key])) for key in ("from", "to"))
     interventions, outreach = document["interventions"], document["outreach"]
-    section(
-        t("metrics.section.interventions"),
-        [(t(f"metrics.{key}"), _value(interventions[key], "count")) for key in ("total", "arrests", "repeat")],
-    )
-    outreach_rows = [
-        ("cohort", "count"),
-        ("attempted", "count"),
-        ("reached", "count"),
-        ("accepted", "count"),
-        ("already_in_help", "count"),
-        ("reach_rate", "rate"),
-        ("acceptance_rate", "rate"),
-        ("median_hours_to_first_attempt", "hours"),
-        ("within_24h_share", "rate"),
-        ("within_48h_share", "rate"),
+    sections = [
+        (
+            t("metrics.section.interventions"),
+            [(t(f"metrics.{key}"), _value(interventions[key], "count")) for key in ("total", "arrests", "repeat")],
+        ),
+        (
+            t("metrics.section.outreach"),
+            [(t(label), _value(outreach[key], kind)) for key, label, kind in OUTREACH_ROWS],
+        ),
+        (
+            t("metrics.section.by_municipality"),
+            [
+                (f"{code} {municipality_names.get(code, '')}".rstrip(), _value(count, "count"))
+                for code, count in interventions["by_municipality"].items()
+            ],
+        ),
+        (
+            t("metrics.section.by_week"),
+            [(week, _value(count, "count")) for week, count in interventions["by_week"].items()],
+        ),
     ]
-    labels = {"median_hours_to_first_attempt": "median_hours", "within_24h_share": "within_24h",
-              "within_48h_share": "within_48h"}
-    section(
-        t("metrics.section.outreach"),
-        [(t("metrics." + labels.get(key, key)), _value(outreach[key], kind)) for key, kind in outreach_rows],
-    )
-    section(
-        t("metrics.section.by_municipality"),
-        [(code, _value(count, "count")) for code, count in interventions["by_municipality"].items()],
-    )
-    section(
-        t("metrics.section.by_week"),
-        [(week, _value(count, "count")) for week, count in interventions["by_week"].items()],
-    )
-    return "\n".join(lines).rstrip() + "\n"
+    width = max(len(label) for _title, rows in sections for label, _value_text in rows)
+    lines = [t("metrics.title", start=start, end=end), t("metrics.scope", scope=described or t("metrics.scope.all"))]
+    for title, rows in sections:
+        lines += ["", title]
+        lines += [f"  {label.ljust(width)}  {value.rjust(10)}" for label, value in rows]
+    return "\n".join(lines) + "\n"
 
 
 def run_metrics_command(
@@ -118,5 +117,7 @@ def run_metrics_command(
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        sys.stdout.write(render_table(document))
+        places = municipalities(engine)
+        names = dict(zip(places["code"], places["name"]))
+        sys.stdout.write(render_table(document, names))
     return EXIT_OK

@@ -13,6 +13,11 @@ def police_services(bind: Engine | Connection):
     return fetch_frame(bind, select(police_service).order_by(police_service.c.code))
 
 
+def municipalities(bind: Engine | Connection):
+    """Every municipality: code, name, 2021 population and centroid."""
+    return fetch_frame(bind, select(municipality).order_by(municipality.c.code))
+
+
 def canonical_service(bind: Engine | Connection, code: str) -> str | None:
     """The stored code of a police service named in any case, or None when unknown."""
     frame = fetch_frame(

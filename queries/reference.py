@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from queries.schema import membership, municipality, police_service
+from queries.writes import upsert
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference_data"
 
@@ -24,29 +24,22 @@ class ReferenceCounts:
     memberships: int
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def _optional_date(text: str) -> date | None:
+def optional_date(text: str) -> date | None:
     return date.fromisoformat(text) if text.strip() else None
-
-
-def _upsert(connection, table, rows: list[dict], key: str) -> None:
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
-    updates = {name: statement.excluded[name] for name in rows[0] if name != key}
-    connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=updates), rows)
 
 
 def load_reference(engine: Engine, directory: Path = REFERENCE_DIR) -> ReferenceCounts:
     """Insert or update the reference files' services and municipalities; their memberships replace stored ones."""
     services = [
         {"code": row["code"], "name_fr": row["name_fr"], "name_en": row["name_en"]}
-        for row in _read_csv(directory / "police_services.csv")
+        for row in read_csv(directory / "police_services.csv")
     ]
-    places = _read_csv(directory / "municipalities.csv")
+    places = read_csv(directory / "municipalities.csv")
     municipalities = [
         {
             "code": row["code"],
@@ -62,14 +55,14 @@ def load_reference(engine: Engine, directory: Path = REFERENCE_DIR) -> Reference
         {
             "municipality_code": row["code"],
             "police_service": row["police_service"],
-            "member_from": _optional_date(row["member_from"]),
-            "member_until": _optional_date(row["member_until"]),
+            "member_from": optional_date(row["member_from"]),
+            "member_until": optional_date(row["member_until"]),
         }
         for row in places
     ]
     with engine.begin() as connection:
-        _upsert(connection, police_service, services, "code")
-        _upsert(connection, municipality, municipalities, "code")
+        upsert(connection, police_service, ("code",), services)
+        upsert(connection, municipality, ("code",), municipalities)
         codes = [row["code"] for row in municipalities]
         connection.execute(delete(membership).where(membership.c.municipality_code.in_(codes)))
         connection.execute(membership.insert(), memberships)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,7 +27,8 @@ class InterventionRef:
     not_before_us: int
 
 
-def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    """Consecutive slices of at most size items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -36,7 +38,7 @@ def _intervention_key_conditions(keys: Iterable[tuple[str, str]]) -> Iterator[Co
     for service, event_id in keys:
         event_ids[service].add(event_id)
     for service, ids in event_ids.items():
-        for chunk in _chunks(sorted(ids), LOOKUP_CHUNK):
+        for chunk in chunks(sorted(ids), LOOKUP_CHUNK):
             yield and_(intervention.c.police_service == service, intervention.c.event_id.in_(chunk))
 
 
@@ -51,7 +53,9 @@ def service_memberships(connection: Connection) -> dict[tuple[str, str], list[tu
     return dict(periods)
 
 
-def interventions_by_key(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], InterventionRef]:
+def interventions_by_key(
+    connection: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], InterventionRef]:
     """The stored interventions among these (service, event_id) keys, with the earliest time an attempt may have."""
     columns = (
         intervention.c.police_service,
@@ -77,12 +81,13 @@ def count_stored_interventions(connection: Connection, keys: Iterable[tuple[str,
 def count_stored_attempts(connection: Connection, attempt_ids: Iterable[str]) -> int:
     """How many of these attempt ids are already stored."""
     return sum(
-        connection.scalar(select(func.count()).select_from(outreach_attempt).where(outreach_attempt.c.attempt_id.in_(chunk)))
-        for chunk in _chunks(sorted(set(attempt_ids)), LOOKUP_CHUNK)
+        connection.scalar(select(func.count()).where(outreach_attempt.c.attempt_id.in_(chunk)))
+        for chunk in chunks(sorted(set(attempt_ids)), LOOKUP_CHUNK)
     )
 
 
-def _upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
+def upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, replacing every non-key column of a stored row with the same key."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table)
     replaced = {name: statement.excluded[name] for name in rows[0] if name not in key}
@@ -91,12 +96,12 @@ def _upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[
 
 def upsert_interventions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert these interventions, replacing the stored one of the same (police_service, event_id)."""
-    _upsert(connection, intervention, INTERVENTION_KEY, rows)
+    upsert(connection, intervention, INTERVENTION_KEY, rows)
 
 
 def upsert_attempts(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert these outreach attempts, replacing the stored one of the same attempt_id."""
-    _upsert(connection, outreach_attempt, ATTEMPT_KEY, rows)
+    upsert(connection, outreach_attempt, ATTEMPT_KEY, rows)
 
 
 def insert_import_batch(connection: Connection, values: dict[str, Any]) -> int:

@@ -2,45 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete
+from sqlalchemy import delete
 
 from dashboard.database import build_engine
-from queries.migrate import upgrade_to_head
+from dashboard.scratch import BACKENDS, prepared_engine, scratch_postgres_url
 from queries.reference import load_reference
 from queries.schema import DATA_TABLES, membership
-
-BACKENDS = ("sqlite", "postgresql")
-POSTGRES_ADMIN_URL = os.environ.get(
-    "RELAIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
 
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a PostgreSQL database created for this test run and dropped after it."""
-    name = f"relais_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    quoted = admin.dialect.identifier_preparer.quote(name)
-    with admin.connect() as connection:
-        connection.exec_driver_sql("CREATE DATABASE " + quoted)
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as connection:
-        connection.exec_driver_sql("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)")
-    admin.dispose()
+    with scratch_postgres_url() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_url):
     """The session's PostgreSQL engine, migrated once."""
-    engine = build_engine(postgres_url)
-    upgrade_to_head(engine)
+    engine = prepared_engine(postgres_url)
     yield engine
     engine.dispose()
 
@@ -49,9 +32,7 @@ def postgres_engine(postgres_url):
 def sqlite_template(tmp_path_factory) -> Path:
     """An SQLite file migrated and loaded with reference data once, copied for each test."""
     path = tmp_path_factory.mktemp("template") / "relais.db"
-    engine = build_engine(f"sqlite:///{path}")
-    upgrade_to_head(engine)
-    load_reference(engine)
+    engine = prepared_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()

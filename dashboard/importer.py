@@ -1,0 +1,527 @@
+"""The import of interventions and outreach files: every rule of the data contract, then one transaction."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+from dashboard import settings
+from dashboard.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from dashboard.csvfile import CsvFileError, CsvRecord, read_table
+from dashboard.i18n import number, t
+from queries import writes
+from queries.localtime import TimestampError, epoch_microseconds, local_date, parse_timestamp, week_label
+from queries.reference import known_services
+from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
+
+IDENTIFIER_MAX_LENGTH = 64
+WRITE_CHUNK = 5_000
+RECORDED_PROBLEMS = 200
+REASON_SEPARATOR = " ; "
+BOOLEANS = {
+    **dict.fromkeys(("true", "1", "yes", "y", "oui", "o", "vrai"), True),
+    **dict.fromkeys(("false", "0", "no", "n", "non", "faux"), False),
+}
+
+Finding = tuple[str, str, str]
+"""A problem of one row: column, value, reason."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a value, a row or the whole file was refused, where a spreadsheet shows it."""
+
+    line: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row set aside: its line, its fields as written, and everything wrong with it."""
+
+    line: int
+    raw: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def reason(self) -> str:
+        """The row's problems as one text, each naming its column."""
+        return REASON_SEPARATOR.join(
+            t("import.rejects.reason", column=problem.column, reason=problem.reason)
+            if problem.column
+            else problem.reason
+            for problem in self.problems
+        )
+
+
+@dataclass
+class ImportReport:
+    """What an import read, refused and wrote."""
+
+    kind: str
+    file_name: str
+    delimiter: str = ","
+    header: tuple[str, ...] = ()
+    rows_read: int = 0
+    accepted: int = 0
+    replaced: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    status: str = "rejected"
+    written: bool = False
+    batch_id: int | None = None
+    file_problem: bool = False
+    check_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    @property
+    def new(self) -> int:
+        """Rows written that were not stored before."""
+        return self.accepted - self.replaced
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the database knows that rows are checked against."""
+
+    services: dict[str, str]
+    memberships: dict[tuple[str, str], list[tuple[date | None, date | None]]] = field(default_factory=dict)
+    interventions: dict[tuple[str, str], writes.InterventionRef] = field(default_factory=dict)
+
+    def serves(self, service: str, municipality: str, day: date | None) -> bool:
+        """Whether the service served the municipality on that day (on any day when the day is unknown)."""
+        return any(
+            day is None or ((start is None or start <= day) and (end is None or day <= end))
+            for start, end in self.memberships.get((service, municipality), ())
+        )
+
+
+class _Invalid(ValueError):
+    """A value a column does not accept, with the reason in the user's language."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(t(key, **values))
+
+
+def _identifier(value: str) -> str:
+    if len(value) > IDENTIFIER_MAX_LENGTH:
+        raise _Invalid("import.reason.too_long", limit=IDENTIFIER_MAX_LENGTH)
+    return value
+
+
+def _service(value: str, services: dict[str, str]) -> str:
+    try:
+        return services[value.upper()]
+    except KeyError:
+        raise _Invalid("import.reason.unknown_service") from None
+
+
+def _municipality_code(value: str) -> str:
+    if len(value) != 5 or not (value.isascii() and value.isdigit()):
+        raise _Invalid("import.reason.municipality_code")
+    return value
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except TimestampError:
+        raise _Invalid("import.reason.timestamp") from None
+
+
+def _boolean(value: str) -> bool:
+    try:
+        return BOOLEANS[value.lower()]
+    except KeyError:
+        raise _Invalid("import.reason.boolean") from None
+
+
+def _choice(value: str, allowed: tuple[str, ...]) -> str:
+    if value.lower() not in allowed:
+        raise _Invalid("import.reason.choice", allowed=", ".join(allowed))
+    return value.lower()
+
+
+class _RowCheck:
+    """The findings on one row so far; each field is parsed on its own so that every problem is reported."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.findings: list[Finding] = []
+
+    def parsed(self, column: str, parse: Callable = str, *args: Any, required: bool = True, default: Any = None) -> Any:
+        """The parsed value of a column, its default when empty and optional, None when invalid."""
+        value = self.values[column]
+        if not value:
+            if required:
+                self.fail(column, "import.reason.required")
+            return default
+        try:
+            return parse(value, *args)
+        except _Invalid as invalid:
+            self.findings.append((column, value, str(invalid)))
+            return None
+
+    def fail(self, column: str, key: str, **values: object) -> None:
+        """Record a problem with a column's value."""
+        self.findings.append((column, self.values[column], t(key, **values)))
+
+
+def _moment_columns(prefix: str, moment: datetime | None, with_week: bool = True) -> dict[str, Any]:
+    day = moment and local_date(moment)
+    columns = {f"{prefix}_at": moment, f"{prefix}_us": moment and epoch_microseconds(moment), f"{prefix}_date": day}
+    if with_week:
+        columns[f"{prefix}_week"] = day and week_label(day)
+    return columns
+
+
+def check_intervention(values: dict[str, str], reference: Reference) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The intervention row to store, or the findings that refuse it."""
+    check = _RowCheck(values)
+    event_id = check.parsed("event_id", _identifier)
+    service = check.parsed("police_service", _service, reference.services)
+    municipality = check.parsed("municipality_code", _municipality_code)
+    occurred = check.parsed("occurred_at", _timestamp)
+    arrest = check.parsed("arrest", _boolean)
+    arrested = None
+    if arrest is False and values["arrested_at"]:
+        check.fail("arrested_at", "import.reason.arrested_at_not_empty")
+    elif arrest and not values["arrested_at"]:
+        check.fail("arrested_at", "import.reason.arrested_at_required")
+    elif values["arrested_at"]:
+        arrested = check.parsed("arrested_at", _timestamp)
+    subject_key = check.parsed("subject_key", required=False)
+    contact_ban = check.parsed("contact_ban", _boolean, required=False, default=False)
+    if service and municipality and not reference.serves(service, municipality, occurred and local_date(occurred)):
+        check.fail("municipality_code", "import.reason.municipality_outside_service")
+    if occurred and arrested and arrested < occurred:
+        check.fail("arrested_at", "import.reason.arrested_before_occurred")
+    if check.findings:
+        return None, check.findings
+    return {
+        "police_service": service,
+        "event_id": event_id,
+        "municipality_code": municipality,
+        **_moment_columns("occurred", occurred),
+        "arrest": arrest,
+        **_moment_columns("arrested", arrested),
+        "subject_key": subject_key,
+        "contact_ban": contact_ban,
+    }, []
+
+
+def check_attempt(values: dict[str, str], reference: Reference) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The outreach attempt row to store, or the findings that refuse it."""
+    check = _RowCheck(values)
+    attempt_id = check.parsed("attempt_id", _identifier)
+    service = check.parsed("police_service", _service, reference.services)
+    event_id = check.parsed("event_id", _identifier)
+    attempted = check.parsed("attempted_at", _timestamp)
+    subject_role = check.parsed("subject_role", _choice, SUBJECT_ROLES)
+    outcome = check.parsed("outcome", _choice, OUTCOMES)
+    channel = check.parsed("channel", _choice, CHANNELS, required=False)
+    referral = check.parsed("referral", _choice, REFERRALS, required=False)
+    target = reference.interventions.get((service, event_id))
+    if service and event_id and target is None:
+        check.fail("event_id", "import.reason.unknown_event")
+    if target and attempted and epoch_microseconds(attempted) < target.not_before_us:
+        check.fail("attempted_at", "import.reason.attempt_before_intervention")
+    if check.findings:
+        return None, check.findings
+    return {
+        "attempt_id": attempt_id,
+        "intervention_id": target.id,
+        "police_service": service,
+        "event_id": event_id,
+        **_moment_columns("attempted", attempted, with_week=False),
+        "subject_role": subject_role,
+        "outcome": outcome,
+        "channel": channel,
+        "referral": referral,
+    }, []
+
+
+def _intervention_file_key(values: dict[str, str]) -> tuple[str, ...] | None:
+    return (
+        (values["police_service"].upper(), values["event_id"])
+        if values["police_service"] and values["event_id"]
+        else None
+    )
+
+
+def _attempt_file_key(values: dict[str, str]) -> tuple[str, ...] | None:
+    return (values["attempt_id"],) if values["attempt_id"] else None
+
+
+def _count_stored_interventions(connection: Connection, rows: list[dict[str, Any]]) -> int:
+    return writes.count_stored_interventions(connection, ((row["police_service"], row["event_id"]) for row in rows))
+
+
+def _count_stored_attempts(connection: Connection, rows: list[dict[str, Any]]) -> int:
+    return writes.count_stored_attempts(connection, (row["attempt_id"] for row in rows))
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """What differs between the two kinds of file."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    key_column: str
+    file_key: Callable[[dict[str, str]], tuple[str, ...] | None]
+    check: Callable[[dict[str, str], Reference], tuple[dict[str, Any] | None, list[Finding]]]
+    count_stored: Callable[[Connection, list[dict[str, Any]]], int]
+    upsert: Callable[[Connection, Sequence[dict[str, Any]]], None]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the file may have."""
+        return self.required + self.optional
+
+
+KINDS = {
+    "interventions": ImportKind(
+        required=("event_id", "police_service", "municipality_code", "occurred_at", "arrest"),
+        # arrested_at is required on the rows with an arrest, which check_intervention says row by row.
+        optional=("arrested_at", "subject_key", "contact_ban"),
+        key_column="event_id",
+        file_key=_intervention_file_key,
+        check=check_intervention,
+        count_stored=_count_stored_interventions,
+        upsert=writes.upsert_interventions,
+    ),
+    "outreach": ImportKind(
+        required=("attempt_id", "police_service", "event_id", "attempted_at", "subject_role", "outcome"),
+        optional=("channel", "referral"),
+        key_column="attempt_id",
+        file_key=_attempt_file_key,
+        check=check_attempt,
+        count_stored=_count_stored_attempts,
+        upsert=writes.upsert_attempts,
+    ),
+}
+
+
+def reference_for(connection: Connection, kind: str, records: list[CsvRecord]) -> Reference:
+    """The services and memberships, or the referenced interventions, that the file's rows are checked against."""
+    services = {code.upper(): code for code in known_services(connection)}
+    if kind == "interventions":
+        return Reference(services, memberships=writes.service_memberships(connection))
+    keys = {
+        (services[record.values["police_service"].upper()], record.values["event_id"])
+        for record in records
+        if record.values["police_service"].upper() in services and record.values["event_id"]
+    }
+    return Reference(services, interventions=writes.interventions_by_key(connection, keys))
+
+
+def check_records(
+    spec: ImportKind, records: list[CsvRecord], reference: Reference, report: ImportReport, progress: Callable = iter
+) -> list[dict[str, Any]]:
+    """The rows to store; every problem and refused row goes into the report."""
+    rows = []
+    first_lines: dict[tuple[str, ...], int] = {}
+    for record in progress(records):
+        row, findings = spec.check(record.values, reference)
+        key = spec.file_key(record.values)
+        if key in first_lines:
+            duplicate = t("import.reason.duplicate_key", line=first_lines[key])
+            findings.append((spec.key_column, record.values[spec.key_column], duplicate))
+        elif key is not None:
+            first_lines[key] = record.line
+        if record.extra_values:
+            findings.append(("", "", t("import.reason.extra_values")))
+        if findings:
+            problems = tuple(Problem(record.line, *finding) for finding in findings)
+            report.problems.extend(problems)
+            report.rejected.append(RejectedRow(record.line, record.raw, problems))
+        else:
+            rows.append(row)
+    return rows
+
+
+def _file_problems(error: CsvFileError) -> list[Problem]:
+    reason = t(f"import.file.{error.kind}", line=error.line)
+    return [Problem(1, column, "", reason) for column in error.columns or ("",)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _importer_name(imported_by: str | None) -> str:
+    name = imported_by or settings.get("RELAIS_USER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "?"
+
+
+def _batch_values(report: ImportReport, data: bytes, imported_by: str | None, started: datetime) -> dict[str, Any]:
+    problems = [asdict(problem) for problem in report.problems[:RECORDED_PROBLEMS]]
+    return {
+        "kind": report.kind,
+        "file_name": report.file_name,
+        "file_sha256": hashlib.sha256(data).hexdigest(),
+        "imported_by": _importer_name(imported_by),
+        "started_at": started,
+        "finished_at": _now(),
+        "status": report.status,
+        "rows_read": report.rows_read,
+        "rows_accepted": report.accepted,
+        "rows_rejected": len(report.rejected),
+        "problems": json.dumps(problems, ensure_ascii=False),
+    }
+
+
+def _write(
+    connection: Connection, spec: ImportKind, rows: list[dict[str, Any]], batch: dict[str, Any], progress: Callable
+) -> int:
+    batch_id = writes.insert_import_batch(connection, batch)
+    with progress(total=len(rows), desc=t("import.progress.writing")) as bar:
+        for chunk in writes.chunks(rows, WRITE_CHUNK):
+            for row in chunk:
+                row["batch_id"] = batch_id
+            spec.upsert(connection, chunk)
+            bar.update(len(chunk))
+    writes.finish_import_batch(connection, batch_id, _now())
+    return batch_id
+
+
+def _transaction(bind: Engine | Connection):
+    # A caller's connection keeps its own transaction, so that several files (the demo data) land together.
+    return bind.begin() if isinstance(bind, Engine) else nullcontext(bind)
+
+
+def import_file(
+    bind: Engine | Connection,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    *,
+    skip_invalid: bool = False,
+    imported_by: str | None = None,
+    show_progress: bool = False,
+) -> ImportReport:
+    """Check a whole file, then write its valid rows in one transaction, or nothing if any row is invalid.
+
+    Given a connection rather than an engine, it works inside the caller's transaction.
+    """
+    started, clock = _now(), time.perf_counter()
+    spec = KINDS[kind]
+    report = ImportReport(kind, file_name)
+    progress = partial(
+        tqdm, file=sys.stderr, unit=" " + t("import.progress.unit"), disable=not (show_progress and sys.stderr.isatty())
+    )
+    try:
+        table = read_table(data, spec.columns, spec.required)
+    except CsvFileError as error:
+        report.file_problem, report.problems = True, _file_problems(error)
+    else:
+        report.delimiter, report.header, report.rows_read = table.delimiter, table.header, len(table.records)
+        with _transaction(bind) as connection:
+            reference = reference_for(connection, kind, table.records)
+            checking = partial(progress, desc=t("import.progress.checking"))
+            rows = check_records(spec, table.records, reference, report, checking)
+            report.check_seconds = time.perf_counter() - clock
+            if skip_invalid or not report.rejected:
+                report.status = "partial" if report.rejected else "imported"
+                report.accepted, report.replaced = len(rows), spec.count_stored(connection, rows)
+                batch = _batch_values(report, data, imported_by, started)
+                report.batch_id = _write(connection, spec, rows, batch, progress)
+                report.written = True
+        report.write_seconds = time.perf_counter() - clock - report.check_seconds
+    if not report.written:
+        # Its own transaction: the refused attempt stays visible to administrators, with none of its rows.
+        with _transaction(bind) as connection:
+            report.batch_id = writes.insert_import_batch(connection, _batch_values(report, data, imported_by, started))
+    return report
+
+
+def write_rejects(report: ImportReport, path: Path) -> None:
+    """The refused rows as the file had them, plus line and reason; same delimiter, UTF-8 with BOM for spreadsheets."""
+    width = len(report.header)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=report.delimiter)
+        writer.writerow([*report.header, "line", "reason"])
+        for row in report.rejected:
+            fields = list(row.raw[:width]) + [""] * (width - len(row.raw))
+            # Values beyond the header's columns go last so that none is lost.
+            writer.writerow([*fields, row.line, row.reason, *row.raw[width:]])
+
+
+def problem_table(problems: list[Problem]) -> str:
+    """The problems as an aligned table: line, column, value, reason."""
+    header = (t("import.table.line"), t("import.table.column"), t("import.table.value"), t("import.table.reason"))
+    rows = [header] + [(str(p.line), p.column, _shortened(p.value), p.reason) for p in problems]
+    widths = [max(len(row[index]) for row in rows) for index in range(3)]
+    return "\n".join(
+        "  ".join([row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]), row[3]]).rstrip()
+        for row in rows
+    )
+
+
+def _shortened(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _error(message: str) -> None:
+    print(t("cli.error", message=message), file=sys.stderr)
+
+
+def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None) -> int:
+    """`python -m dashboard import`: import one file, print what happened, return the exit status."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        _error(t("import.error.no_file", path=path))
+        return EXIT_USAGE
+    except OSError as error:
+        _error(t("import.error.unreadable", path=path, error=error.strerror or error))
+        return EXIT_USAGE
+    try:
+        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, show_progress=True)
+    except SQLAlchemyError as error:
+        _error(t("import.error.database", error=str(error).splitlines()[0]))
+        return EXIT_INVALID
+    if report.status == "rejected":
+        print(problem_table(report.problems), file=sys.stderr)
+        if report.file_problem:
+            _error(t("import.rejected_file", file=path))
+        else:
+            problems, rows = number(len(report.problems)), number(len(report.rejected))
+            _error(t("import.rejected_rows", file=path, problems=problems, rows=rows))
+            print(t("import.hint.skip_invalid"), file=sys.stderr)
+        return EXIT_INVALID
+    accepted, new, replaced = (number(count) for count in (report.accepted, report.new, report.replaced))
+    seconds = number(report.check_seconds + report.write_seconds, digits=1)
+    print(t("import.done", file=path, accepted=accepted, new=new, replaced=replaced, seconds=seconds))
+    if rejects_path is not None:
+        try:
+            write_rejects(report, rejects_path)
+        except OSError as error:
+            # The valid rows are already stored: show the refused ones here so that none is lost.
+            print(problem_table(report.problems), file=sys.stderr)
+            _error(t("import.error.rejects_unwritable", path=rejects_path, error=error.strerror or error))
+            return EXIT_INVALID
+        print(t("import.set_aside", rejected=number(len(report.rejected)), path=rejects_path))
+    return EXIT_OK

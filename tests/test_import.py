@@ -1,0 +1,677 @@
+"""Importing interventions and outreach files: every contract rule, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from dashboard import importer
+from dashboard.i18n import t
+from dashboard.importer import import_file, write_rejects
+from queries.schema import import_batch, intervention, membership, outreach_attempt
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+INTERVENTION = {
+    "event_id": "E1",
+    "police_service": "RIPRSL",
+    "municipality_code": "57040",
+    "occurred_at": "2024-05-01 22:15",
+    "arrest": "true",
+    "arrested_at": "2024-05-01 23:00",
+    "subject_key": "K1",
+    "contact_ban": "false",
+}
+ATTEMPT = {
+    "attempt_id": "A1",
+    "police_service": "RIPRSL",
+    "event_id": "E1",
+    "attempted_at": "2024-05-02 09:00",
+    "subject_role": "offender",
+    "outcome": "accepted",
+    "channel": "phone",
+    "referral": "men_program",
+}
+
+
+def csv_bytes(rows: list[dict[str, str]], delimiter: str = ",") -> bytes:
+    output = io.StringIO()
+    writer = csv.DictWriter(output, fieldnames=list(rows[0]), delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return output.getvalue().encode("utf-8")
+
+
+def import_rows(engine, kind: str, rows: list[dict[str, str]], **options) -> importer.ImportReport:
+    return import_file(engine, kind, csv_bytes(rows), f"{kind}.csv", imported_by="tester", **options)
+
+
+def intervention_row(**changes: str) -> dict[str, str]:
+    return INTERVENTION | changes
+
+
+def attempt_row(**changes: str) -> dict[str, str]:
+    return ATTEMPT | changes
+
+
+def stored(engine, table, *columns: str) -> list[tuple]:
+    with engine.connect() as connection:
+        return [
+            tuple(row) for row in connection.execute(select(*(table.c[name] for name in columns)).order_by(table.c.id))
+        ]
+
+
+def batches(engine) -> list[dict]:
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(select(import_batch).order_by(import_batch.c.id))]
+
+
+def counts(batch: dict) -> tuple[str, int, int, int]:
+    return batch["status"], batch["rows_read"], batch["rows_accepted"], batch["rows_rejected"]
+
+
+def problems_of(report) -> list[tuple[int, str, str, str]]:
+    return [dataclasses.astuple(problem) for problem in report.problems]
+
+
+# --- interventions: stored values ---------------------------------------------------------------
+
+
+def test_valid_intervention_is_stored_with_utc_time_local_date_and_week(engine):
+    data = csv_bytes([intervention_row(police_service="riprsl", subject_key="")])
+    report = import_file(engine, "interventions", data, "interventions.csv", imported_by="tester")
+    assert (report.status, report.rows_read, report.accepted, report.new, report.written) == ("imported", 1, 1, 1, True)
+    expected = {
+        "police_service": "RIPRSL",
+        "event_id": "E1",
+        "municipality_code": "57040",
+        "occurred_at": datetime(2024, 5, 2, 2, 15, tzinfo=UTC),
+        "occurred_us": 1714616100000000,
+        "occurred_date": date(2024, 5, 1),
+        "occurred_week": "2024-W18",
+        "arrest": True,
+        "arrested_at": datetime(2024, 5, 2, 3, 0, tzinfo=UTC),
+        "arrested_us": 1714618800000000,
+        "arrested_date": date(2024, 5, 1),
+        "arrested_week": "2024-W18",
+        "subject_key": None,
+        "contact_ban": False,
+        "batch_id": report.batch_id,
+    }
+    assert stored(engine, intervention, *expected) == [tuple(expected.values())]
+    (batch,) = batches(engine)
+    assert (batch["id"], batch["kind"], batch["file_name"], batch["imported_by"]) == (
+        report.batch_id,
+        "interventions",
+        "interventions.csv",
+        "tester",
+    )
+    assert (batch["file_sha256"], batch["problems"]) == (hashlib.sha256(data).hexdigest(), "[]")
+    assert counts(batch) == ("imported", 1, 1, 0)
+    assert batch["started_at"] <= batch["finished_at"]
+    assert batch["started_at"].tzinfo is not None
+
+
+def test_optional_columns_may_be_left_out_of_the_file(engine):
+    row = {name: INTERVENTION[name] for name in ("event_id", "police_service", "municipality_code", "occurred_at")}
+    report = import_rows(engine, "interventions", [row | {"arrest": "non"}])
+    assert report.status == "imported"
+    assert stored(engine, intervention, "arrest", "arrested_at", "subject_key", "contact_ban") == [
+        (False, None, None, False)
+    ]
+
+
+def test_every_boolean_spelling_is_read(engine):
+    spellings = {
+        "true": True,
+        "FALSE": False,
+        "1": True,
+        "0": False,
+        "Yes": True,
+        "no": False,
+        "Y": True,
+        "n": False,
+        "OUI": True,
+        "non": False,
+        "o": True,
+        "N": False,
+        "Vrai": True,
+        "faux": False,
+    }
+    rows = [intervention_row(event_id=f"E{index}", contact_ban=text) for index, text in enumerate(spellings)]
+    assert import_rows(engine, "interventions", rows).status == "imported"
+    assert [ban for (ban,) in stored(engine, intervention, "contact_ban")] == list(spellings.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "utc", "local_day", "week"),
+    [
+        ("2024-03-10T01:30:00-05:00", datetime(2024, 3, 10, 6, 30, tzinfo=UTC), date(2024, 3, 10), "2024-W10"),
+        ("2024-07-01T12:00:00Z", datetime(2024, 7, 1, 12, 0, tzinfo=UTC), date(2024, 7, 1), "2024-W27"),
+        ("2024-12-31 23:30", datetime(2025, 1, 1, 4, 30, tzinfo=UTC), date(2024, 12, 31), "2025-W01"),
+        # A local time the spring change skips, and one the autumn change repeats: fold=0, not an error.
+        ("2024-03-10 02:30", datetime(2024, 3, 10, 7, 30, tzinfo=UTC), date(2024, 3, 10), "2024-W10"),
+        ("2024-11-03 01:30", datetime(2024, 11, 3, 5, 30, tzinfo=UTC), date(2024, 11, 3), "2024-W44"),
+        (
+            "2024-06-30 23:59:59.123456",
+            datetime(2024, 7, 1, 3, 59, 59, 123456, tzinfo=UTC),
+            date(2024, 6, 30),
+            "2024-W26",
+        ),
+    ],
+)
+def test_time_zones_are_stored_as_utc_with_the_local_date_and_week(engine, text, utc, local_day, week):
+    report = import_rows(engine, "interventions", [intervention_row(occurred_at=text, arrest="non", arrested_at="")])
+    assert report.status == "imported"
+    expected_us = int(utc.timestamp()) * 1_000_000 + utc.microsecond
+    assert stored(engine, intervention, "occurred_at", "occurred_us", "occurred_date", "occurred_week") == [
+        (utc, expected_us, local_day, week)
+    ]
+
+
+# --- interventions: one rule at a time ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "reason"),
+    [
+        ({"event_id": ""}, "event_id", ("import.reason.required", {})),
+        ({"event_id": "X" * 65}, "event_id", ("import.reason.too_long", {"limit": 64})),
+        ({"police_service": ""}, "police_service", ("import.reason.required", {})),
+        ({"police_service": "SPVM"}, "police_service", ("import.reason.unknown_service", {})),
+        ({"municipality_code": ""}, "municipality_code", ("import.reason.required", {})),
+        ({"municipality_code": "5704"}, "municipality_code", ("import.reason.municipality_code", {})),
+        ({"municipality_code": "57O40"}, "municipality_code", ("import.reason.municipality_code", {})),
+        ({"municipality_code": "94068"}, "municipality_code", ("import.reason.municipality_outside_service", {})),
+        ({"municipality_code": "99999"}, "municipality_code", ("import.reason.municipality_outside_service", {})),
+        ({"occurred_at": ""}, "occurred_at", ("import.reason.required", {})),
+        ({"occurred_at": "2024-05-01"}, "occurred_at", ("import.reason.timestamp", {})),
+        ({"occurred_at": "01/05/2024 22:15"}, "occurred_at", ("import.reason.timestamp", {})),
+        ({"occurred_at": "2024-02-30 22:15"}, "occurred_at", ("import.reason.timestamp", {})),
+        ({"arrest": ""}, "arrest", ("import.reason.required", {})),
+        ({"arrest": "peut-être"}, "arrest", ("import.reason.boolean", {})),
+        ({"arrested_at": ""}, "arrested_at", ("import.reason.arrested_at_required", {})),
+        ({"arrest": "non"}, "arrested_at", ("import.reason.arrested_at_not_empty", {})),
+        ({"arrested_at": "demain"}, "arrested_at", ("import.reason.timestamp", {})),
+        ({"arrested_at": "2024-05-01 22:14"}, "arrested_at", ("import.reason.arrested_before_occurred", {})),
+        ({"contact_ban": "parfois"}, "contact_ban", ("import.reason.boolean", {})),
+    ],
+)
+def test_intervention_rule(engine, changes, column, reason):
+    row = intervention_row(**changes)
+    report = import_rows(engine, "interventions", [row])
+    key, values = reason
+    assert problems_of(report) == [(2, column, row[column], t(key, **values))]
+    assert (report.status, report.accepted, report.written) == ("rejected", 0, False)
+    assert stored(engine, intervention, "id") == []
+
+
+def test_limits_that_are_still_valid(engine):
+    row = intervention_row(event_id="X" * 64, arrested_at=INTERVENTION["occurred_at"])
+    assert import_rows(engine, "interventions", [row]).status == "imported"
+    assert stored(engine, intervention, "event_id") == [("X" * 64,)]
+
+
+def test_municipality_is_checked_against_the_service_at_the_local_date(engine):
+    with engine.begin() as connection:
+        condition = (membership.c.municipality_code == "57040") & (membership.c.police_service == "RIPRSL")
+        connection.execute(update(membership).where(condition).values(member_until=date(2020, 12, 31)))
+        connection.execute(
+            insert(membership).values(municipality_code="57040", police_service="SPS", member_from=date(2021, 1, 1))
+        )
+    rows = [
+        # 03:00 UTC on 1 January is still 31 December in Quebec, when RIPRSL served Beloeil.
+        intervention_row(event_id="E1", occurred_at="2021-01-01T03:00:00Z", arrest="non", arrested_at=""),
+        intervention_row(event_id="E2", occurred_at="2021-01-01 10:00", arrest="non", arrested_at=""),
+        intervention_row(
+            event_id="E3", police_service="SPS", occurred_at="2021-01-01 10:00", arrest="non", arrested_at=""
+        ),
+    ]
+    report = import_rows(engine, "interventions", rows, skip_invalid=True)
+    reason = t("import.reason.municipality_outside_service")
+    assert problems_of(report) == [(3, "municipality_code", "57040", reason)]
+    assert stored(engine, intervention, "police_service", "event_id") == [("RIPRSL", "E1"), ("SPS", "E3")]
+
+
+def test_every_problem_of_every_row_is_reported_in_one_run(engine):
+    rows = [
+        intervention_row(event_id="E1", police_service="SPVM", occurred_at="hier", arrest="peut-être"),
+        intervention_row(event_id="E2"),
+        intervention_row(event_id="E3", contact_ban="?"),
+    ]
+    report = import_rows(engine, "interventions", rows)
+    assert [(problem.line, problem.column) for problem in report.problems] == [
+        (2, "police_service"),
+        (2, "occurred_at"),
+        (2, "arrest"),
+        (4, "contact_ban"),
+    ]
+    assert [row.line for row in report.rejected] == [2, 4]
+    assert stored(engine, intervention, "id") == []
+
+
+def test_a_key_repeated_in_the_file_is_refused_after_its_first_line(engine):
+    rows = [
+        intervention_row(event_id="E1", arrest="?"),
+        intervention_row(event_id="E1", police_service="riprsl"),
+        intervention_row(event_id="E1", police_service="SPS", municipality_code="94068"),
+        intervention_row(event_id="E2"),
+        intervention_row(event_id="E1"),
+    ]
+    report = import_rows(engine, "interventions", rows, skip_invalid=True)
+    duplicate = t("import.reason.duplicate_key", line=2)
+    assert problems_of(report) == [
+        (2, "arrest", "?", t("import.reason.boolean")),
+        (3, "event_id", "E1", duplicate),
+        (6, "event_id", "E1", duplicate),
+    ]
+    assert stored(engine, intervention, "police_service", "event_id") == [("SPS", "E1"), ("RIPRSL", "E2")]
+
+
+# --- the file as a French spreadsheet exports it ------------------------------------------------
+
+
+FRENCH_EXPORT = (
+    "\ufeff Event_ID ;POLICE_SERVICE;Municipality_Code;Occurred_At;Arrest;Arrested_At;"
+    "Subject_Key;Contact_Ban;Remarques\r\n"
+    "2024-0001;riprsl;57040;2024-05-01 22:15;OUI;2024-05-01 23:00; K1 ;non;appel du voisin, 2e fois\r\n"
+    "\r\n"
+    ";;;;;;;;\r\n"
+    "2024-0002;sps;94068;2024-05-02T08:00:00-04:00;Non;;;Vrai;\r\n"
+    "2024-0003;SPS;94068;2024-05-03 08:00;o;;;;\r\n"
+)
+
+
+def test_french_spreadsheet_export_is_read_and_lines_count_skipped_blank_lines(engine, tmp_path):
+    report = import_file(engine, "interventions", FRENCH_EXPORT.encode("utf-8"), "export.csv", skip_invalid=True)
+    assert (report.delimiter, report.rows_read, report.accepted) == (";", 3, 2)
+    assert problems_of(report) == [(6, "arrested_at", "", t("import.reason.arrested_at_required"))]
+    assert stored(engine, intervention, "police_service", "event_id", "arrest", "subject_key", "contact_ban") == [
+        ("RIPRSL", "2024-0001", True, "K1", False),
+        ("SPS", "2024-0002", False, None, True),
+    ]
+
+    rejects = tmp_path / "rejets.csv"
+    write_rejects(report, rejects)
+    content = rejects.read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=";"))
+    reason = t("import.rejects.reason", column="arrested_at", reason=t("import.reason.arrested_at_required"))
+    assert lines == [
+        [
+            " Event_ID ",
+            "POLICE_SERVICE",
+            "Municipality_Code",
+            "Occurred_At",
+            "Arrest",
+            "Arrested_At",
+            "Subject_Key",
+            "Contact_Ban",
+            "Remarques",
+            "line",
+            "reason",
+        ],
+        ["2024-0003", "SPS", "94068", "2024-05-03 08:00", "o", "", "", "", "", "6", reason],
+    ]
+
+
+def test_rejects_file_joins_the_reasons_of_a_row_and_keeps_every_value(engine, tmp_path):
+    data = b"event_id,police_service,municipality_code,occurred_at,arrest\nE1,SPVM,57040,hier,oui,surplus\nE2,SPS\n"
+    report = import_file(engine, "interventions", data, "x.csv", skip_invalid=True)
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(report, rejects)
+    lines = list(csv.reader(io.StringIO(rejects.read_text(encoding="utf-8-sig"), newline="")))
+    assert lines[0] == ["event_id", "police_service", "municipality_code", "occurred_at", "arrest", "line", "reason"]
+    assert lines[1][:6] == ["E1", "SPVM", "57040", "hier", "oui", "2"]
+    assert lines[1][6].split(importer.REASON_SEPARATOR) == [
+        t("import.rejects.reason", column="police_service", reason=t("import.reason.unknown_service")),
+        t("import.rejects.reason", column="occurred_at", reason=t("import.reason.timestamp")),
+        t("import.rejects.reason", column="arrested_at", reason=t("import.reason.arrested_at_required")),
+        t("import.reason.extra_values"),
+    ]
+    assert lines[1][7:] == ["surplus"]
+    assert lines[2][:6] == ["E2", "SPS", "", "", "", "3"]
+
+
+# --- whole-file problems -------------------------------------------------------------------------
+
+
+WHOLE_FILE_PROBLEMS = {
+    "not utf-8": (
+        "event_id,police_service,municipality_code,occurred_at,arrest\nE1,RIPRSL,57040,2024-05-01 22:15,non\n"
+        "E2,RIPRSL,57040,2024-05-01 22:15,non # Montréal\n".encode("cp1252"),
+        [(1, "", "", t("import.file.not_utf8", line=3))],
+    ),
+    "missing column": (
+        b"event_id;police_service;occurred_at;arrest\nE1;RIPRSL;2024-05-01 22:15;non\n",
+        [(1, "municipality_code", "", t("import.file.missing_columns"))],
+    ),
+    "repeated column": (
+        b"event_id,police_service,municipality_code,occurred_at,arrest, Arrest\n"
+        b"E1,RIPRSL,57040,2024-05-01 22:15,non,oui\n",
+        [(1, "arrest", "", t("import.file.repeated_columns"))],
+    ),
+}
+
+
+@pytest.mark.parametrize("skip_invalid", [False, True])
+@pytest.mark.parametrize("problem", WHOLE_FILE_PROBLEMS)
+def test_whole_file_problems_reject_everything_at_line_1(engine, problem, skip_invalid):
+    data, expected = WHOLE_FILE_PROBLEMS[problem]
+    report = import_file(engine, "interventions", data, "bad.csv", skip_invalid=skip_invalid)
+    assert report.file_problem and not report.written
+    assert problems_of(report) == expected
+    assert stored(engine, intervention, "id") == []
+    (batch,) = batches(engine)
+    assert counts(batch) == ("rejected", 0, 0, 0)
+    assert batch["file_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_invalid_row_rejects_the_file_but_the_attempt_is_recorded(engine):
+    report = import_rows(
+        engine, "interventions", [intervention_row(event_id="E1"), intervention_row(event_id="E2", arrest="?")]
+    )
+    assert stored(engine, intervention, "id") == []
+    (batch,) = batches(engine)
+    assert batch["id"] == report.batch_id
+    assert counts(batch) == ("rejected", 2, 0, 1)
+    assert json.loads(batch["problems"]) == [
+        {"line": 3, "column": "arrest", "value": "?", "reason": t("import.reason.boolean")}
+    ]
+
+
+def test_skip_invalid_writes_the_valid_rows_as_a_partial_batch(engine):
+    rows = [
+        intervention_row(event_id="E1"),
+        intervention_row(event_id="E2", arrest="?"),
+        intervention_row(event_id="E3"),
+    ]
+    report = import_rows(engine, "interventions", rows, skip_invalid=True)
+    assert (report.status, report.accepted, len(report.rejected)) == ("partial", 2, 1)
+    assert stored(engine, intervention, "event_id", "batch_id") == [("E1", report.batch_id), ("E3", report.batch_id)]
+    (batch,) = batches(engine)
+    assert counts(batch) == ("partial", 3, 2, 1)
+
+
+# --- re-imports and transactions -----------------------------------------------------------------
+
+
+def test_reimporting_replaces_rows_by_key_and_keeps_their_ids(engine):
+    rows = [intervention_row(event_id="E1"), intervention_row(event_id="E2", arrest="non", arrested_at="")]
+    first = import_rows(engine, "interventions", rows)
+    assert import_rows(engine, "outreach", [attempt_row()]).status == "imported"
+    before = stored(engine, intervention, "id", "event_id", "arrest", "subject_key")
+
+    again = import_rows(engine, "interventions", rows)
+    assert (again.accepted, again.new, again.replaced) == (2, 0, 2)
+    assert stored(engine, intervention, "id", "event_id", "arrest", "subject_key") == before
+
+    changed = [
+        intervention_row(event_id="E1", arrest="non", arrested_at="", subject_key="K9"),
+        intervention_row(event_id="E3"),
+    ]
+    third = import_rows(engine, "interventions", changed)
+    assert (third.new, third.replaced) == (1, 1)
+    assert stored(engine, intervention, "event_id", "arrest", "arrested_at", "subject_key", "batch_id") == [
+        ("E1", False, None, "K9", third.batch_id),
+        ("E2", False, None, "K1", again.batch_id),
+        ("E3", True, datetime(2024, 5, 2, 3, 0, tzinfo=UTC), "K1", third.batch_id),
+    ]
+    assert stored(engine, outreach_attempt, "intervention_id") == [(before[0][0],)]
+    assert [batch["status"] for batch in batches(engine)] == ["imported"] * 4
+    assert first.batch_id < again.batch_id < third.batch_id
+
+
+def test_a_failure_in_the_middle_of_the_writes_leaves_the_database_as_it_was(engine, monkeypatch):
+    rows = [intervention_row(event_id=f"E{index}") for index in range(5)]
+    import_rows(engine, "interventions", rows)
+    before = stored(engine, intervention, *intervention.c.keys())
+    batches_before = batches(engine)
+
+    original = importer.KINDS["interventions"]
+    written_chunks = []
+
+    def upsert_then_fail(connection, chunk):
+        if written_chunks:
+            raise RuntimeError("disk full")
+        original.upsert(connection, chunk)
+        written_chunks.append(len(chunk))
+
+    monkeypatch.setattr(importer, "WRITE_CHUNK", 2)
+    monkeypatch.setitem(importer.KINDS, "interventions", dataclasses.replace(original, upsert=upsert_then_fail))
+    changed = [intervention_row(event_id=f"E{index}", subject_key="changed") for index in range(7)]
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_rows(engine, "interventions", changed)
+
+    assert written_chunks == [2]
+    assert stored(engine, intervention, *intervention.c.keys()) == before
+    assert batches(engine) == batches_before
+
+
+# --- outreach -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def interventions(engine):
+    """E1 with an arrest at 23:00 local, E2 without arrest at 10:00 local, both RIPRSL."""
+    rows = [
+        intervention_row(event_id="E1"),
+        intervention_row(event_id="E2", occurred_at="2024-05-03 10:00", arrest="non", arrested_at=""),
+    ]
+    assert import_rows(engine, "interventions", rows).status == "imported"
+    return {event_id: id_ for id_, event_id in stored(engine, intervention, "id", "event_id")}
+
+
+def test_valid_attempts_are_stored_with_their_intervention_and_lower_case_values(engine, interventions):
+    rows = [
+        attempt_row(
+            attempt_id="A1",
+            police_service="riprsl",
+            subject_role="OFFENDER",
+            outcome="Accepted",
+            channel="In_Person",
+            referral="THERAPY",
+        ),
+        attempt_row(
+            attempt_id="A2",
+            event_id="E2",
+            attempted_at="2024-05-03 10:00",
+            subject_role="victim",
+            outcome="no_answer",
+            channel="",
+            referral="",
+        ),
+    ]
+    report = import_rows(engine, "outreach", rows)
+    assert (report.status, report.accepted) == ("imported", 2)
+    expected = [
+        {
+            "attempt_id": "A1",
+            "intervention_id": interventions["E1"],
+            "police_service": "RIPRSL",
+            "event_id": "E1",
+            "attempted_at": datetime(2024, 5, 2, 13, 0, tzinfo=UTC),
+            "attempted_us": 1714654800000000,
+            "attempted_date": date(2024, 5, 2),
+            "subject_role": "offender",
+            "outcome": "accepted",
+            "channel": "in_person",
+            "referral": "therapy",
+            "batch_id": report.batch_id,
+        },
+        {
+            "attempt_id": "A2",
+            "intervention_id": interventions["E2"],
+            "police_service": "RIPRSL",
+            "event_id": "E2",
+            "attempted_at": datetime(2024, 5, 3, 14, 0, tzinfo=UTC),
+            "attempted_us": 1714744800000000,
+            "attempted_date": date(2024, 5, 3),
+            "subject_role": "victim",
+            "outcome": "no_answer",
+            "channel": None,
+            "referral": None,
+            "batch_id": report.batch_id,
+        },
+    ]
+    assert stored(engine, outreach_attempt, *expected[0]) == [tuple(row.values()) for row in expected]
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "reason"),
+    [
+        ({"attempt_id": ""}, "attempt_id", ("import.reason.required", {})),
+        ({"attempt_id": "A" * 65}, "attempt_id", ("import.reason.too_long", {"limit": 64})),
+        ({"police_service": "SQ"}, "police_service", ("import.reason.unknown_service", {})),
+        ({"event_id": ""}, "event_id", ("import.reason.required", {})),
+        ({"event_id": "E404"}, "event_id", ("import.reason.unknown_event", {})),
+        ({"police_service": "SPS"}, "event_id", ("import.reason.unknown_event", {})),
+        ({"attempted_at": "2024-05-02"}, "attempted_at", ("import.reason.timestamp", {})),
+        ({"attempted_at": "2024-05-01 22:59"}, "attempted_at", ("import.reason.attempt_before_intervention", {})),
+        (
+            {"event_id": "E2", "attempted_at": "2024-05-03 09:59"},
+            "attempted_at",
+            ("import.reason.attempt_before_intervention", {}),
+        ),
+        ({"subject_role": ""}, "subject_role", ("import.reason.required", {})),
+        ({"subject_role": "witness"}, "subject_role", ("import.reason.choice", {"allowed": "offender, victim"})),
+        (
+            {"outcome": "maybe"},
+            "outcome",
+            ("import.reason.choice", {"allowed": "no_answer, accepted, declined, already_in_help"}),
+        ),
+        ({"channel": "fax"}, "channel", ("import.reason.choice", {"allowed": "phone, in_person, sms, other"})),
+        (
+            {"referral": "yoga"},
+            "referral",
+            (
+                "import.reason.choice",
+                {"allowed": "men_program, therapy, addiction, shelter, victim_assistance, legal, other"},
+            ),
+        ),
+    ],
+)
+def test_outreach_rule(engine, interventions, changes, column, reason):
+    row = attempt_row(**changes)
+    report = import_rows(engine, "outreach", [row])
+    key, values = reason
+    assert problems_of(report) == [(2, column, row[column], t(key, **values))]
+    assert stored(engine, outreach_attempt, "id") == []
+
+
+def test_attempts_at_the_arrest_or_intervention_time_are_valid(engine, interventions):
+    rows = [
+        attempt_row(attempt_id="A1", attempted_at="2024-05-02T03:00:00Z"),
+        attempt_row(attempt_id="A2", event_id="E2", attempted_at="2024-05-03 10:00"),
+    ]
+    assert import_rows(engine, "outreach", rows).status == "imported"
+    assert stored(engine, outreach_attempt, "attempt_id") == [("A1",), ("A2",)]
+
+
+def test_repeated_attempt_ids_and_reimports(engine, interventions):
+    rows = [
+        attempt_row(attempt_id="A1"),
+        attempt_row(attempt_id="A2"),
+        attempt_row(attempt_id="A1", outcome="declined"),
+    ]
+    report = import_rows(engine, "outreach", rows, skip_invalid=True)
+    assert problems_of(report) == [(4, "attempt_id", "A1", t("import.reason.duplicate_key", line=2))]
+
+    again = import_rows(
+        engine,
+        "outreach",
+        [attempt_row(attempt_id="A1", outcome="declined", event_id="E2", attempted_at="2024-05-04 10:00")],
+    )
+    assert (again.new, again.replaced) == (0, 1)
+    assert stored(engine, outreach_attempt, "attempt_id", "intervention_id", "outcome") == [
+        ("A1", interventions["E2"], "declined"),
+        ("A2", interventions["E1"], "accepted"),
+    ]
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def run_command(database_url: str, *arguments: str, language: str = "fr") -> subprocess.CompletedProcess:
+    environment = os.environ | {"DATABASE_URL": database_url, "RELAIS_LANGUAGE": language}
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", "import", *map(str, arguments)],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_command_imports_a_valid_file(engine, database_url, tmp_path):
+    path = tmp_path / "interventions.csv"
+    path.write_bytes(
+        FRENCH_EXPORT.encode("utf-8").replace(
+            b"2024-0003;SPS;94068;2024-05-03 08:00;o;", b"2024-0003;SPS;94068;2024-05-03 08:00;n;"
+        )
+    )
+    result = run_command(database_url, "interventions", path)
+    assert result.returncode == 0, result.stderr
+    assert "3 ligne(s) importée(s) (3 nouvelle(s), 0 remplacée(s))" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert [event_id for (event_id,) in stored(engine, intervention, "event_id")] == [
+        "2024-0001",
+        "2024-0002",
+        "2024-0003",
+    ]
+
+
+def test_command_prints_every_problem_and_writes_nothing(engine, database_url, tmp_path):
+    path = tmp_path / "interventions.csv"
+    path.write_bytes(FRENCH_EXPORT.encode("utf-8").replace(b"2024-05-01 22:15;OUI", b"2024-05-01 22:15;peut-etre"))
+    result = run_command(database_url, "interventions", path, language="en")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].split() == ["Line", "Column", "Value", "Reason"]
+    assert lines[1].split()[:3] == ["2", "arrest", "peut-etre"]
+    assert lines[2].split()[:2] == ["6", "arrested_at"]
+    assert "2 problem(s) on 2 row(s); nothing was imported." in result.stderr
+    assert stored(engine, intervention, "id") == []
+
+
+def test_command_skip_invalid_sets_rows_aside(engine, database_url, tmp_path):
+    path, rejects = tmp_path / "interventions.csv", tmp_path / "rejects.csv"
+    path.write_bytes(FRENCH_EXPORT.encode("utf-8"))
+    result = run_command(database_url, "interventions", path, "--skip-invalid", "--rejects", rejects)
+    assert result.returncode == 0, result.stderr
+    assert "2 ligne(s) importée(s)" in result.stdout
+    assert f"1 ligne(s) invalide(s) mise(s) de côté dans {rejects}" in result.stdout
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1].startswith("2024-0003;SPS;94068;")
+    assert len(stored(engine, intervention, "id")) == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exit_code", "message"),
+    [
+        (("missing-column.csv", "--skip-invalid", "--rejects", "rejects.csv"), 1, "is rejected as a whole"),
+        (("does-not-exist.csv",), 2, "file not found"),
+        (("interventions.csv", "--skip-invalid"), 2, "--skip-invalid and --rejects go together"),
+    ],
+)
+def test_command_exit_codes(engine, database_url, tmp_path, arguments, exit_code, message):
+    (tmp_path / "missing-column.csv").write_bytes(b"event_id,police_service\nE1,SPS\n")
+    (tmp_path / "interventions.csv").write_bytes(csv_bytes([INTERVENTION]))
+    result = run_command(
+        database_url, "interventions", *(tmp_path / a if a.endswith(".csv") else a for a in arguments), language="en"
+    )
+    assert result.returncode == exit_code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stored(engine, intervention, "id") == []
