@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--write-csv", type=Path, metavar="DIR", help="also write the generated CSV files to DIR")
 
+    serve = commands.add_parser("serve", help="serve the app against DATABASE_URL and the configured provider")
+    serve.add_argument("--port", type=int, default=8501)
+
+    demo_app = commands.add_parser("demo", help="demo data, a local identity provider with demo users, and the app")
+    demo_app.add_argument("--port", type=int, default=8501)
+    demo_app.add_argument("--provider-port", type=int, default=9400)
+
     benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
     targets = benchmark.add_subparsers(dest="target", required=True)
     speed = targets.add_parser("import", help="time the import of a generated interventions file")
@@ -96,12 +103,26 @@ def _benchmark(args) -> int:
     return run_import_benchmark(args.rows, args.backend)
 
 
+def _serve(args) -> int:
+    from dashboard.serve import run_serve_command
+
+    return run_serve_command(args.port)
+
+
+def _demo(args) -> int:
+    from dashboard.serve import run_demo_command
+
+    return run_demo_command(args.port, args.provider_port)
+
+
 HANDLERS = {
     "init-db": _init_db,
     "import": _import,
     "metrics": _metrics,
     "demo-data": _demo_data,
     "benchmark": _benchmark,
+    "serve": _serve,
+    "demo": _demo,
 }
 
 

@@ -170,6 +170,87 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "demo.column.arrests": ("Arrestations", "Arrests"),
     "demo.column.attempts": ("Tentatives de contact", "Contact attempts"),
     "demo.total": ("Total", "Total"),
+    # application shell
+    "app.organisation": ("Coordination police–communauté", "Police–community coordination"),
+    "app.unconfigured.title": ("Connexion non configurée", "Sign-in is not configured"),
+    "app.unconfigured.body": (
+        "Relais exige une connexion OpenID Connect, et aucun fournisseur n'est configuré.\n\n"
+        "Ajoutez une section `[auth]` (`redirect_uri`, `cookie_secret`, `client_id`, `client_secret`, "
+        "`server_metadata_url`) à `.streamlit/secrets.toml`, ou nommez un fichier de secrets dans la variable "
+        "`STREAMLIT_SECRETS_FILES`. Modèle : `secrets.example.toml`. Pour essayer : `python -m dashboard demo`.",
+        "Relais requires OpenID Connect sign-in, and no provider is configured.\n\n"
+        "Add an `[auth]` section (`redirect_uri`, `cookie_secret`, `client_id`, `client_secret`, "
+        "`server_metadata_url`) to `.streamlit/secrets.toml`, or name a secrets file in the "
+        "`STREAMLIT_SECRETS_FILES` variable. Template: `secrets.example.toml`. To try it: `python -m dashboard demo`.",
+    ),
+    "app.login.title": ("Relais", "Relais"),
+    "app.login.body": (
+        "Tableau de bord police–communauté en violence conjugale. Connectez-vous avec le compte de votre organisation.",
+        "Police–community dashboard on domestic violence. Sign in with your organisation's account.",
+    ),
+    "app.login.button": ("Se connecter", "Sign in"),
+    "app.logout": ("Se déconnecter", "Sign out"),
+    "app.signed_in_as": ("Connecté : {name}", "Signed in: {name}"),
+    "app.no_access.title": ("Aucun accès", "No access"),
+    "app.no_access.body": (
+        "Le compte **{account}** (`{subject}`) est bien connecté, mais n'a pas de rôle Relais ou de service de "
+        "police attribué. Demandez à l'administrateur de votre organisation de vous en attribuer un.",
+        "The account **{account}** (`{subject}`) is signed in but has no Relais role or police service. "
+        "Ask your organisation's administrator to assign one.",
+    ),
+    "page.overview": ("Vue d'ensemble", "Overview"),
+    "page.outreach": ("Suivi", "Outreach"),
+    "page.report": ("Rapport", "Report"),
+    "page.audit": ("Journal d'audit", "Audit log"),
+    "page.definitions": ("Définitions", "Definitions"),
+    "page.roles": ("Rôles : {roles}", "Roles: {roles}"),
+    "page.services": ("Services de police : {services}", "Police services: {services}"),
+    "page.services.all": ("tous", "all"),
+    "page.period": ("Période : du {start} au {end}", "Period: {start} to {end}"),
+    "audit.period": ("Période", "Period"),
+    "audit.subject": ("Personne", "Person"),
+    "audit.action": ("Action", "Action"),
+    "audit.all": ("Toutes", "All"),
+    "audit.empty": ("Aucune entrée pour ces filtres.", "No entry for these filters."),
+    "definition.total": (
+        "interventions dont la date locale est dans la période.",
+        "interventions whose local date is in the period.",
+    ),
+    "definition.arrests": ("interventions de la période avec arrestation.", "interventions in the period with an arrest."),
+    "definition.repeat": (
+        "interventions de la période dont la personne visée avait fait l'objet d'une autre intervention du même "
+        "service dans les 365 jours précédents.",
+        "interventions in the period whose subject had another intervention of the same service in the previous "
+        "365 days.",
+    ),
+    "definition.cohort": (
+        "interventions avec arrestation dont la date locale d'arrestation est dans la période.",
+        "interventions with an arrest whose local arrest date is in the period.",
+    ),
+    "definition.attempted": (
+        "membres de la cohorte ayant fait l'objet d'au moins une tentative de contact.",
+        "cohort members with at least one contact attempt.",
+    ),
+    "definition.reached": (
+        "membres de la cohorte joints au moins une fois (accepté, refusé, ou refusé car déjà en démarche).",
+        "cohort members reached at least once (accepted, declined, or declined as already in help).",
+    ),
+    "definition.accepted": (
+        "membres de la cohorte ayant accepté de l'aide au moins une fois.",
+        "cohort members who accepted help at least once.",
+    ),
+    "definition.already_in_help": (
+        "membres joints, sans acceptation, qui ont dit être déjà en démarche d'aide.",
+        "reached members, never accepting, who said they already sought help.",
+    ),
+    "demo.serve.ready": (
+        "Relais : {url}  (fournisseur d'identité de démonstration, local seulement : {issuer})\n"
+        "Connectez-vous avec l'un de ces identifiants (champ « sub », sans mot de passe) :",
+        "Relais: {url}  (demo identity provider, local only: {issuer})\n"
+        "Sign in with one of these identifiers (the \"sub\" field, no password):",
+    ),
+    "demo.serve.stop": ("Ctrl-C pour tout arrêter.", "Ctrl-C stops everything."),
+    "demo.serve.stopped": ("Arrêté.", "Stopped."),
     # metrics
     "metrics.error.from_after_to": (
         "la date de début ({start}) est postérieure à la date de fin ({end})",

@@ -20,24 +20,30 @@ class Period:
 
 @dataclass(frozen=True)
 class Scope:
-    """The police services whose data a viewer may read; empty denies everything."""
+    """The police services whose data a viewer may read, and the viewer's roles; empty denies everything."""
 
     services: frozenset[str] = frozenset()
     all_services: bool = False
+    roles: frozenset[str] = frozenset()
 
     @classmethod
     def everything(cls) -> "Scope":
-        """Every service: for trusted operators on the command line, never derived from a browser session."""
-        return cls(all_services=True)
+        """Every service and role: for trusted operators on the command line, never from a browser session."""
+        return cls(all_services=True, roles=frozenset({"captain", "director", "worker", "funder", "admin"}))
 
     @classmethod
     def of(cls, *services: str) -> "Scope":
-        """The given services only."""
+        """The given services only, with no role beyond aggregate figures."""
         return cls(services=frozenset(services))
 
     def allows(self, service: str) -> bool:
         """Whether data of this service may be read."""
         return self.all_services or service in self.services
+
+    def require_role(self, role: str) -> None:
+        """Refuse, before any SQL runs, a query this scope's roles do not allow."""
+        if role not in self.roles:
+            raise PermissionError(f"this query needs the {role} role")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""The Streamlit entry point: sign-in, then the pages the viewer's roles allow, and nothing else."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root the packages live in.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from auth import session  # noqa: E402
+from auth.viewer import pages_for  # noqa: E402
+from dashboard import ui  # noqa: E402
+
+PAGES_DIR = PROJECT_ROOT / "pages"
+PAGE_ICONS = {
+    "overview": ":material/monitoring:",
+    "outreach": ":material/call:",
+    "report": ":material/summarize:",
+    "audit": ":material/policy:",
+    "definitions": ":material/menu_book:",
+}
+
+
+def _page(key: str, default: bool) -> st.Page:
+    return st.Page(
+        str(PAGES_DIR / f"{key}.py"), title=ui.text(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key, default=default
+    )
+
+
+def _centered(title: str, body: str) -> None:
+    st.title(title)
+    st.markdown(body)
+
+
+def main() -> None:
+    """Decide what this browser may see, then run that page."""
+    st.set_page_config(page_title="Relais", page_icon=":material/handshake:", layout="wide")
+    if not session.auth_configured():
+        _centered(ui.text("app.unconfigured.title"), ui.text("app.unconfigured.body"))
+        return
+    viewer = session.current_viewer()
+    if viewer is None:
+        _centered(ui.text("app.login.title"), ui.text("app.login.body"))
+        st.button(ui.text("app.login.button"), on_click=session.log_in, type="primary")
+        return
+    keys = [key for key in pages_for(viewer) if key in PAGE_ICONS]
+    if not keys:
+        _centered(ui.text("app.no_access.title"), ui.text("app.no_access.body", account=viewer.display_name,
+                                                           subject=viewer.subject))
+        st.button(ui.text("app.logout"), on_click=session.log_out)
+        return
+    navigation = st.navigation([_page(key, index == 0) for index, key in enumerate(keys)])
+    with st.sidebar:
+        st.markdown(f"**Relais** · {ui.text('app.organisation')}")
+        st.caption(ui.text("app.signed_in_as", name=viewer.display_name))
+        st.button(ui.text("app.logout"), on_click=session.log_out, key="logout")
+    navigation.run()
+
+
+main()

@@ -1,0 +1,181 @@
+"""Running the app: `serve` against the configured provider, `demo` with a local provider and demo users."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboard import settings
+from dashboard.i18n import t
+
+PROJECT_ROOT = settings.PROJECT_ROOT
+APP_SCRIPT = PROJECT_ROOT / "dashboard" / "app.py"
+LOOPBACK = "127.0.0.1"
+STARTUP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A user of the local demo provider, with the claims its ID token carries."""
+
+    sub: str
+    name: str
+    roles: tuple[str, ...]
+    police_services: tuple[str, ...]
+
+    def claims(self) -> dict:
+        """The claims the provider puts into this user's ID token."""
+        return {"sub": self.sub, "name": self.name, "roles": list(self.roles),
+                "police_services": list(self.police_services)}
+
+
+DEMO_USERS = (
+    DemoUser("capitaine", "Capitaine Richelieu–Saint-Laurent", ("captain",), ("RIPRSL",)),
+    DemoUser("capitaine-sps", "Capitaine Saguenay", ("captain",), ("SPS",)),
+    DemoUser("directrice", "Directrice de programme", ("director",), ("RIPRSL", "SPS")),
+    DemoUser("intervenante", "Intervenante sociale", ("worker",), ("RIPRSL",)),
+    DemoUser("bailleur", "Bailleur de fonds", ("funder",), ("*",)),
+    DemoUser("admin", "Administrateur", ("admin",), ("*",)),
+    DemoUser("sans-role", "Compte sans rôle", (), ("RIPRSL",)),
+)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[2:4]} exited with status {process.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"no answer from {url} after {seconds} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_provider(port: int, users: tuple[DemoUser, ...] = DEMO_USERS, log: Path | None = None) -> Iterator[str]:
+    """A local OIDC provider (oidc-provider-mock) bound to 127.0.0.1 with these users; yields its issuer URL."""
+    command = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", LOOPBACK, "--port", str(port)]
+    for user in users:
+        command += ["--user-claims", json.dumps(user.claims(), ensure_ascii=False)]
+    output = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    issuer = f"http://{LOOPBACK}:{port}"
+    try:
+        _wait_for(issuer + "/.well-known/openid-configuration", process)
+        yield issuer
+    finally:
+        _stop(process)
+        if log:
+            output.close()
+
+
+def write_demo_secrets(directory: Path, app_port: int, issuer: str) -> Path:
+    """A secrets file pointing Streamlit's login at the local provider; fresh random secrets each time."""
+    path = directory / "secrets.toml"
+    path.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://localhost:{app_port}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_hex(32)}"\n'
+        'client_id = "relais-demo"\n'
+        f'client_secret = "{secrets.token_hex(16)}"\n'
+        f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path
+
+
+def app_command(port: int) -> list[str]:
+    """The command line that serves the app on a port."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+
+@contextmanager
+def running_app(port: int, environment: dict[str, str], log: Path | None = None) -> Iterator[str]:
+    """The Streamlit app on a port with this environment; yields its URL."""
+    output = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(app_command(port), cwd=PROJECT_ROOT, env={**os.environ, **environment},
+                               stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    try:
+        _wait_for(url + "/_stcore/health", process)
+        yield url
+    finally:
+        _stop(process)
+        if log:
+            output.close()
+
+
+def run_serve_command(port: int) -> int:
+    """Serve the app against DATABASE_URL and the provider configured in the secrets, until interrupted."""
+    try:
+        return subprocess.call(app_command(port), cwd=PROJECT_ROOT)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _ensure_demo_database() -> None:
+    from dashboard.database import default_engine
+    from dashboard.demo_data import run_demo_data_command
+    from queries.migrate import upgrade_to_head
+    from queries.reference import load_reference
+
+    engine = default_engine()
+    upgrade_to_head(engine)
+    load_reference(engine)
+    with engine.connect() as connection:
+        has_data = connection.exec_driver_sql("SELECT 1 FROM intervention LIMIT 1").first() is not None
+    if not has_data:
+        run_demo_data_command(engine, 42, None)
+
+
+def run_demo_command(port: int, provider_port: int) -> int:
+    """Demo database, local provider with demo users, temporary secrets and the app, until Ctrl-C."""
+    _ensure_demo_database()
+    with tempfile.TemporaryDirectory(prefix="relais-demo-") as directory:
+        try:
+            with running_provider(provider_port) as issuer:
+                secrets_path = write_demo_secrets(Path(directory), port, issuer)
+                environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path)}
+                with running_app(port, environment) as url:
+                    print(t("demo.serve.ready", url=url, issuer=issuer))
+                    for user in DEMO_USERS:
+                        roles = ", ".join(user.roles) or "—"
+                        print(f"  {user.sub:<14} {roles:<10} {', '.join(user.police_services):<12} {user.name}")
+                    print(t("demo.serve.stop"))
+                    while True:
+                        time.sleep(3600)
+        except KeyboardInterrupt:
+            print(t("demo.serve.stopped"))
+    return 0

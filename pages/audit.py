@@ -1,0 +1,29 @@
+"""Journal d'audit: who viewed or exported what, for administrators."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from auth.session import viewer_for_page
+from dashboard import ui
+from queries.audit import AuditFilter, audit_events, audit_subjects
+
+viewer = viewer_for_page("audit")
+ui.record_view(viewer, "audit")
+
+st.title(ui.text("page.audit"))
+ui.identity(viewer)
+today = date.today()
+left, middle, right = st.columns(3)
+period = left.date_input(ui.text("audit.period"), (today - timedelta(days=30), today), format="YYYY-MM-DD")
+subjects = audit_subjects(ui.engine(), viewer.scope)
+subject = middle.selectbox(ui.text("audit.subject"), [None, *subjects], format_func=lambda s: s or ui.text("audit.all"))
+action = right.selectbox(
+    ui.text("audit.action"), [None, "view", "export"], format_func=lambda a: a or ui.text("audit.all")
+)
+start, end = (period[0], period[-1]) if period else (today, today)
+events = audit_events(ui.engine(), AuditFilter(start, end, subject, action), viewer.scope)
+if events.empty:
+    st.info(ui.text("audit.empty"))
+else:
+    st.dataframe(events, hide_index=True, use_container_width=True)

@@ -1,0 +1,15 @@
+"""Rapport: the period's aggregate figures for funders."""
+
+import streamlit as st
+
+from auth.session import viewer_for_page
+from dashboard import ui
+
+viewer = viewer_for_page("report")
+flt = ui.default_filter()
+ui.record_view(viewer, "report", ui.filter_description(flt))
+
+st.title(ui.text("page.report"))
+ui.identity(viewer, flt)
+totals = ui.cached_totals(flt, viewer.scope)
+st.metric(ui.text("metrics.total"), ui.number(totals.total, ui.language()))

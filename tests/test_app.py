@@ -1,0 +1,166 @@
+"""The app with AppTest: which pages each kind of claims gets, the figures shown, the audit of page views."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from dashboard import settings
+from dashboard.importer import import_file
+from dashboard.ui import default_filter
+from queries.filters import Scope
+from queries.interventions import intervention_totals
+from queries.schema import audit_event
+from tests.test_metrics import INTERVENTIONS, OUTREACH
+
+APP = str(settings.PROJECT_ROOT / "dashboard" / "app.py")
+PAGES_DIR = settings.PROJECT_ROOT / "pages"
+PAGE_TITLES = {
+    "overview": "Vue d'ensemble",
+    "outreach": "Suivi",
+    "report": "Rapport",
+    "audit": "Journal d'audit",
+    "definitions": "Définitions",
+}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-only",
+    "client_id": "relais-test",
+    "client_secret": "test-only",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test's database is new, while AppTest shares this process's Streamlit cache: start it empty."""
+    st.cache_data.clear()
+
+
+def app_for(claims: dict | None, database_url: str, monkeypatch, script: str = APP) -> AppTest:
+    """An AppTest of a script with auth configured and these ID-token claims (None: signed out)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(script, default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {"is_logged_in": True, **claims} if claims is not None else {"is_logged_in": False}
+    return test.run()
+
+
+def titles(test: AppTest) -> list[str]:
+    return [title.value for title in test.title]
+
+
+@pytest.mark.parametrize(
+    ("claims", "pages"),
+    [
+        ({"roles": ["captain"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
+        ({"roles": ["director"], "police_services": ["*"]}, ("overview", "outreach", "report", "definitions")),
+        ({"roles": ["worker"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
+        ({"roles": ["funder"], "police_services": ["*"]}, ("report", "definitions")),
+        ({"roles": ["admin"], "police_services": ["*"]}, ("audit", "definitions")),
+        ({"roles": ["captain", "admin"], "police_services": ["SPS"]}, ("overview", "outreach", "audit", "definitions")),
+        ({"roles": " Funder ", "police_services": "sps"}, ("report", "definitions")),
+        ({"roles": ["CAPTAIN", "janitor"], "police_services": [" riprsl "]}, ("overview", "outreach", "definitions")),
+        ({"roles": ["janitor"], "police_services": ["RIPRSL"]}, ()),
+        ({"roles": [], "police_services": ["RIPRSL"]}, ()),
+        ({"police_services": ["RIPRSL"]}, ()),
+        ({"roles": ["captain"]}, ()),
+        ({"roles": ["captain"], "police_services": []}, ()),
+    ],
+)
+def test_role_by_page_grid(engine, database_url, monkeypatch, claims, pages):
+    test = app_for({"sub": "person", "name": "Une personne", **claims}, database_url, monkeypatch)
+    assert not test.exception
+    if not pages:
+        assert titles(test) == ["Aucun accès"]
+        assert "Une personne" in test.markdown[0].value
+        assert len(test.metric) == 0
+        return
+    assert titles(test) == [PAGE_TITLES[pages[0]]]
+    for key, title in PAGE_TITLES.items():
+        script = str(PAGES_DIR / f"{key}.py")
+        if key in pages:
+            test.switch_page(script).run()
+            assert not test.exception and titles(test) == [title]
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                test.switch_page(script)
+
+
+def test_signed_out_sees_only_the_sign_in_button(engine, database_url, monkeypatch):
+    test = app_for(None, database_url, monkeypatch)
+    assert [button.label for button in test.button] == ["Se connecter"]
+    assert len(test.metric) == 0
+
+
+def test_without_auth_configuration_a_page_says_what_to_set(engine, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(APP, default_timeout=60).run()
+    assert not test.exception
+    assert titles(test) == ["Connexion non configurée"]
+    assert "[auth]" in test.markdown[0].value and "STREAMLIT_SECRETS_FILES" in test.markdown[0].value
+
+
+@pytest.fixture
+def loaded(engine):
+    # Move the hand-made March 2024 data into the default period so the pages show it.
+    period = default_filter().period
+    shift = period.start.toordinal() - date(2024, 3, 4).toordinal()  # the hand-made set's first Monday
+    assert shift % 7 == 0
+    for kind, text in (("interventions", INTERVENTIONS), ("outreach", OUTREACH)):
+        report = import_file(engine, kind, _shifted(text, shift).encode(), f"{kind}.csv", imported_by="test")
+        assert report.written, report.problems
+    return engine
+
+
+def _shifted(text: str, days: int) -> str:
+    """The CSV with every date moved by a whole number of weeks."""
+
+    def move(match: re.Match) -> str:
+        return (date.fromisoformat(match.group(0)) + timedelta(days=days)).isoformat()
+
+    return re.sub(r"\d{4}-\d{2}-\d{2}", move, text)
+
+
+@pytest.mark.parametrize("services", [["RIPRSL"], ["SPS"], ["*"]])
+def test_overview_shows_the_query_layers_figures_for_the_viewers_services(loaded, database_url, monkeypatch, services):
+    test = app_for({"sub": "c", "roles": ["captain"], "police_services": services}, database_url, monkeypatch)
+    scope = Scope(all_services=True) if services == ["*"] else Scope.of(*services)
+    totals = intervention_totals(loaded, default_filter(), scope)
+    assert [metric.value for metric in test.metric] == [str(totals.total), str(totals.arrests), str(totals.repeat)]
+    assert totals.total > 0
+
+
+def test_a_page_checks_the_role_itself_before_any_query(engine, database_url, monkeypatch):
+    captain = {"sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
+    test = app_for(captain, database_url, monkeypatch, script=str(PAGES_DIR / "audit.py"))
+    assert not test.exception and titles(test) == [] and len(test.dataframe) == 0
+
+
+def test_page_views_are_audited_once_per_view(engine, database_url, monkeypatch):
+    test = app_for({"sub": "alice", "roles": ["captain"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    test.run()  # a rerun of the same view is not a new view
+    test.switch_page(str(PAGES_DIR / "definitions.py")).run()
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_event).order_by(audit_event.c.id)).all()
+    assert [(row.subject, row.roles, row.action, row.page) for row in rows] == [
+        ("alice", "captain", "view", "overview"),
+        ("alice", "captain", "view", "definitions"),
+    ]
+    assert json.loads(rows[0].filters)["from"] == default_filter().period.start.isoformat()
+
+
+def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
+    app_for({"sub": "alice", "roles": ["captain"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch)
+    assert not test.exception and titles(test) == ["Journal d'audit"]
+    shown = test.dataframe[0].value
+    assert list(zip(shown["subject"], shown["page"])) == [("root", "audit"), ("alice", "overview")]
+    test.selectbox[0].set_value("alice").run()
+    assert list(test.dataframe[0].value["subject"]) == ["alice"]

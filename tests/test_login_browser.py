@@ -1,0 +1,152 @@
+"""End to end: real OIDC login in headless Chromium, each demo user sees exactly the pages and data allowed."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from dashboard.database import build_engine
+from dashboard.demo_data import run_demo_data_command
+from dashboard.scratch import prepared_engine
+from dashboard.serve import DEMO_USERS, free_port, running_app, running_provider, write_demo_secrets
+from dashboard.ui import default_filter
+from queries.filters import Scope
+from queries.interventions import intervention_totals
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 20_000
+PAGE_TITLES = {
+    "overview": "Vue d'ensemble",
+    "outreach": "Suivi",
+    "report": "Rapport",
+    "audit": "Journal d'audit",
+    "definitions": "Définitions",
+}
+EXPECTED_PAGES = {
+    "capitaine": ("overview", "outreach", "definitions"),
+    "capitaine-sps": ("overview", "outreach", "definitions"),
+    "directrice": ("overview", "outreach", "report", "definitions"),
+    "intervenante": ("overview", "outreach", "definitions"),
+    "bailleur": ("report", "definitions"),
+    "admin": ("audit", "definitions"),
+    "sans-role": (),
+}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The app on a demo SQLite database, signed in through a local OIDC provider; yields (url, database url)."""
+    directory = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{directory / 'relais.db'}"
+    engine = prepared_engine(database_url)
+    assert run_demo_data_command(engine, 42, None) == 0
+    engine.dispose()
+    app_port = free_port()
+    with running_provider(free_port(), log=directory / "provider.log") as issuer:
+        secrets_path = write_demo_secrets(directory, app_port, issuer)
+        environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url}
+        with running_app(app_port, environment, log=directory / "app.log") as url:
+            yield url, database_url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-CA")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def log_in(page: Page, url: str, subject: str) -> None:
+    """Sign in through the provider's form, as a person would."""
+    page.goto(url)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r".*/oauth2/authorize.*"))
+    page.fill("input[name=sub]", subject)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(re.compile(re.escape(url) + r"/?.*"))
+
+
+def navigation_titles(page: Page) -> list[str]:
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    # A link reads "icon name\n\ntitle": the title is its last line.
+    return [link.inner_text().strip().splitlines()[-1] for link in links.all()]
+
+
+def assert_no_exception(page: Page) -> None:
+    assert page.get_by_test_id("stException").count() == 0
+
+
+@pytest.mark.parametrize("subject", [user.sub for user in DEMO_USERS])
+def test_each_user_sees_exactly_the_allowed_pages(app, page, subject):
+    url, _database_url = app
+    log_in(page, url, subject)
+    expected = EXPECTED_PAGES[subject]
+    if not expected:
+        expect(page.get_by_text("Aucun accès")).to_be_visible()
+        expect(page.get_by_text(subject)).to_be_visible()
+        assert page.get_by_test_id("stMetric").count() == 0
+        return
+    expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]])).to_be_visible()
+    if len(expected) > 1:
+        expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+        assert navigation_titles(page) == [PAGE_TITLES[key] for key in expected]
+    for key in PAGE_TITLES:
+        page.goto(f"{url}/{key}")
+        if key in expected:
+            expect(page.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
+        else:
+            # Not in this viewer's navigation: Streamlit falls back to the viewer's own first page.
+            expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]])).to_be_visible()
+            assert page.get_by_role("heading", name=PAGE_TITLES[key]).count() == 0
+        assert_no_exception(page)
+
+
+def _metric_values(page: Page) -> list[str]:
+    metrics = page.get_by_test_id("stMetricValue")
+    expect(metrics.first).to_be_visible()
+    return [value.inner_text().replace("\u202f", "").replace("\xa0", "").strip() for value in metrics.all()]
+
+
+def test_saguenay_captain_sees_no_figure_of_the_regie(app, page):
+    url, database_url = app
+    engine = build_engine(database_url)
+    flt = default_filter()
+    saguenay = intervention_totals(engine, flt, Scope.of("SPS"))
+    both = intervention_totals(engine, flt, Scope.of("SPS", "RIPRSL"))
+    engine.dispose()
+    assert saguenay.total < both.total
+    log_in(page, url, "capitaine-sps")
+    assert _metric_values(page) == [str(saguenay.total), str(saguenay.arrests), str(saguenay.repeat)]
+    expect(page.get_by_text("Services de police : SPS")).to_be_visible()
+
+
+def test_log_out_loses_access(app, page):
+    url, _database_url = app
+    log_in(page, url, "capitaine")
+    expect(page.get_by_role("heading", name="Vue d'ensemble")).to_be_visible()
+    page.get_by_role("button", name="Se déconnecter").click()
+    # Streamlit ends the provider's session too (RP-initiated logout): confirm on the provider's page.
+    page.wait_for_url(re.compile(r".*/oauth2/end_session.*"))
+    page.get_by_role("button", name="End session").click()
+    expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+    page.goto(f"{url}/overview")
+    expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+    assert page.get_by_test_id("stMetric").count() == 0
