@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -14,6 +14,7 @@ from dashboard.database import engine_for
 from dashboard.i18n import LANGUAGES, day, number, percent, t
 from queries.audit import record_event
 from queries.filters import MetricFilter, Period, Scope
+from queries.localtime import LOCAL_TIMEZONE
 from queries.interventions import InterventionTotals, intervention_totals
 from queries.outreach import OutreachSummary, outreach_summary
 
@@ -85,7 +86,8 @@ def identity(viewer: Viewer, flt: MetricFilter | None = None) -> None:
     services = ", ".join(sorted(viewer.police_services)) or ""
     if viewer.all_services:
         services = text("page.services.all")
-    lines = [text("page.roles", roles=", ".join(sorted(viewer.roles))), text("page.services", services=services)]
+    roles = ", ".join(sorted(text(f"role.{role}") for role in viewer.roles))
+    lines = [text("page.roles", roles=roles), text("page.services", services=services)]
     if flt is not None:
         lines.append(text("page.period", start=day(flt.period.start, language()), end=day(flt.period.end, language())))
     st.caption(" · ".join(lines))
@@ -99,3 +101,8 @@ def filter_description(flt: MetricFilter) -> dict:
         "services": list(flt.services),
         "municipalities": list(flt.municipalities),
     }
+
+
+def local_time(moment: datetime) -> str:
+    """A UTC moment as Quebec local date and time, to the second."""
+    return moment.astimezone(LOCAL_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")

@@ -26,4 +26,6 @@ events = audit_events(ui.engine(), AuditFilter(start, end, subject, action), vie
 if events.empty:
     st.info(ui.text("audit.empty"))
 else:
-    st.dataframe(events, hide_index=True, use_container_width=True)
+    shown = events.assign(occurred_at=events["occurred_at"].map(ui.local_time))
+    shown.columns = [ui.text(f"audit.column.{name}") for name in events.columns]
+    st.dataframe(shown, hide_index=True, use_container_width=True)

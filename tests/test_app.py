@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import streamlit as st
@@ -12,12 +11,11 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import settings
-from dashboard.importer import import_file
 from dashboard.ui import default_filter
 from queries.filters import Scope
 from queries.interventions import intervention_totals
 from queries.schema import audit_event
-from tests.test_metrics import INTERVENTIONS, OUTREACH
+from tests.hand_made import load_hand_made
 
 APP = str(settings.PROJECT_ROOT / "dashboard" / "app.py")
 PAGES_DIR = settings.PROJECT_ROOT / "pages"
@@ -109,23 +107,9 @@ def test_without_auth_configuration_a_page_says_what_to_set(engine, database_url
 
 @pytest.fixture
 def loaded(engine):
-    # Move the hand-made March 2024 data into the default period so the pages show it.
-    period = default_filter().period
-    shift = period.start.toordinal() - date(2024, 3, 4).toordinal()  # the hand-made set's first Monday
-    assert shift % 7 == 0
-    for kind, text in (("interventions", INTERVENTIONS), ("outreach", OUTREACH)):
-        report = import_file(engine, kind, _shifted(text, shift).encode(), f"{kind}.csv", imported_by="test")
-        assert report.written, report.problems
-    return engine
-
-
-def _shifted(text: str, days: int) -> str:
-    """The CSV with every date moved by a whole number of weeks."""
-
-    def move(match: re.Match) -> str:
-        return (date.fromisoformat(match.group(0)) + timedelta(days=days)).isoformat()
-
-    return re.sub(r"\d{4}-\d{2}-\d{2}", move, text)
+    """The hand-made data set moved by whole weeks into the pages' default period."""
+    shift = default_filter().period.start.toordinal() - date(2024, 3, 4).toordinal()  # its first Monday
+    return load_hand_made(engine, shift_days=shift)
 
 
 @pytest.mark.parametrize("services", [["RIPRSL"], ["SPS"], ["*"]])
@@ -161,6 +145,6 @@ def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
     test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch)
     assert not test.exception and titles(test) == ["Journal d'audit"]
     shown = test.dataframe[0].value
-    assert list(zip(shown["subject"], shown["page"])) == [("root", "audit"), ("alice", "overview")]
+    assert list(zip(shown["Personne"], shown["Page"])) == [("root", "audit"), ("alice", "overview")]
     test.selectbox[0].set_value("alice").run()
-    assert list(test.dataframe[0].value["subject"]) == ["alice"]
+    assert list(test.dataframe[0].value["Personne"]) == ["alice"]

@@ -1,0 +1,66 @@
+"""Role × query grid: a viewer's police services confine every query function, in SQL, on both databases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from auth.viewer import viewer_from_claims
+from queries.audit import AuditFilter, audit_events, record_event
+from queries.filters import MetricFilter, Period, Scope
+from queries.interventions import intervention_totals, interventions_by_municipality, interventions_by_week
+from queries.outreach import outreach_summary
+from tests.hand_made import load_hand_made
+
+MARCH = Period(date(2024, 3, 4), date(2024, 3, 17))
+QUERIES = (intervention_totals, interventions_by_municipality, interventions_by_week, outreach_summary)
+SAGUENAY = "94068"
+
+
+@pytest.fixture
+def loaded(engine):
+    return load_hand_made(engine)
+
+
+def _same(left, right) -> bool:
+    return left.equals(right) if hasattr(left, "equals") else left == right
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.__name__)
+@pytest.mark.parametrize("service", ["RIPRSL", "SPS"])
+@pytest.mark.parametrize("role", ["captain", "director", "worker", "funder", "admin"])
+def test_a_viewer_of_one_service_gets_exactly_that_service(loaded, query, service, role):
+    viewer = viewer_from_claims({"sub": "v", "roles": [role], "police_services": [service]})
+    mine = query(loaded, MetricFilter(MARCH), viewer.scope)
+    assert _same(mine, query(loaded, MetricFilter(MARCH, services=(service,)), Scope.everything()))
+    # Asking for the other service through the filter cannot widen the scope: the answer is empty.
+    other = "SPS" if service == "RIPRSL" else "RIPRSL"
+    asked = query(loaded, MetricFilter(MARCH, services=(other,)), viewer.scope)
+    assert _same(asked, query(loaded, MetricFilter(MARCH), Scope()))
+
+
+def test_the_empty_scope_reads_nothing(loaded):
+    flt = MetricFilter(MARCH)
+    assert intervention_totals(loaded, flt, Scope()).total == 0
+    assert interventions_by_municipality(loaded, flt, Scope()).empty
+    assert set(interventions_by_week(loaded, flt, Scope())["interventions"]) == {0}
+    assert outreach_summary(loaded, flt, Scope()).cohort == 0
+
+
+def test_the_regie_never_shows_saguenay(loaded):
+    rows = interventions_by_municipality(loaded, MetricFilter(MARCH), Scope.of("RIPRSL"))
+    assert SAGUENAY not in set(rows["code"]) and len(rows) == 17
+    saguenay = interventions_by_municipality(loaded, MetricFilter(MARCH), Scope.of("SPS"))
+    assert list(saguenay["code"]) == [SAGUENAY] and list(saguenay["interventions"]) == [1]
+
+
+@pytest.mark.parametrize("role", ["captain", "director", "worker", "funder"])
+def test_only_administrators_read_the_audit_trail(engine, role):
+    record_event(engine, subject="alice", roles=("captain",), action="view", page="overview")
+    viewer = viewer_from_claims({"sub": "v", "roles": [role], "police_services": ["*"]})
+    with pytest.raises(PermissionError):
+        audit_events(engine, AuditFilter(date(2000, 1, 1), date(2100, 1, 1)), viewer.scope)
+    admin = viewer_from_claims({"sub": "a", "roles": ["admin"], "police_services": ["*"]})
+    shown = audit_events(engine, AuditFilter(date(2000, 1, 1), date(2100, 1, 1)), admin.scope)
+    assert list(shown["subject"]) == ["alice"]
