@@ -59,6 +59,7 @@ def main() -> None:
         st.markdown(f"**Relais** · {ui.text('app.organisation')}")
         st.caption(ui.text("app.signed_in_as", name=viewer.display_name))
         st.button(ui.text("app.logout"), on_click=session.log_out, key="logout")
+        ui.language_switch()
     navigation.run()
 
 

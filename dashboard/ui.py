@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -13,10 +13,21 @@ from dashboard import settings
 from dashboard.database import engine_for
 from dashboard.i18n import LANGUAGES, day, number, percent, t
 from queries.audit import record_event
-from queries.filters import MetricFilter, Period, Scope
+from dashboard.filters import (
+    ALL,
+    DEFAULT_PRESET,
+    PRESETS,
+    FilterChoice,
+    choice_from_params,
+    metric_filter,
+    params_from_choice,
+    preset_period,
+)
+from queries.filters import MetricFilter, Scope
 from queries.localtime import LOCAL_TIMEZONE
 from queries.interventions import InterventionTotals, intervention_totals
 from queries.outreach import OutreachSummary, outreach_summary
+from queries.places import municipalities_in_scope, services_in_scope
 
 CACHE_SECONDS = 300
 LANGUAGE_KEY = "language"
@@ -54,9 +65,23 @@ def cached_outreach(flt: MetricFilter, scope: Scope) -> OutreachSummary:
 
 
 def language() -> str:
-    """The viewer's language: the URL's lang parameter, else French."""
-    chosen = st.query_params.get("lang", "fr")
-    return chosen if chosen in LANGUAGES else "fr"
+    """The viewer's language: the URL's lang parameter, else the session's, else French."""
+    chosen = st.query_params.get("lang") or st.session_state.get(LANGUAGE_KEY) or "fr"
+    chosen = chosen if chosen in LANGUAGES else "fr"
+    st.session_state[LANGUAGE_KEY] = chosen
+    return chosen
+
+
+def language_switch() -> None:
+    """Français / English in the sidebar, kept in the URL."""
+    names = {"fr": "Français", "en": "English"}
+    current = language()
+    chosen = st.segmented_control(text("app.language"), list(names), default=current, format_func=names.get,
+                                  key="language_choice", label_visibility="collapsed")
+    if chosen and chosen != current:
+        st.session_state[LANGUAGE_KEY] = chosen
+        st.query_params["lang"] = chosen
+        st.rerun()
 
 
 def text(key: str, **values: object) -> str:
@@ -64,11 +89,66 @@ def text(key: str, **values: object) -> str:
     return t(key, language(), **values)
 
 
+def local_today() -> date:
+    """Today's date in Quebec."""
+    return datetime.now(LOCAL_TIMEZONE).date()
+
+
 def default_filter(today: date | None = None) -> MetricFilter:
-    """The last 12 full weeks, Monday to Sunday."""
-    today = today or date.today()
-    last_sunday = today - timedelta(days=today.weekday() + 1)
-    return MetricFilter(Period(last_sunday - timedelta(weeks=12) + timedelta(days=1), last_sunday))
+    """The last 12 full weeks, Monday to Sunday, every service in scope."""
+    return MetricFilter(preset_period(DEFAULT_PRESET, today or local_today()))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _choices(url: str, scope: Scope) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    bind = _engine_for(url)
+    services = services_in_scope(bind, scope)
+    places = municipalities_in_scope(bind, scope)
+    return (
+        dict(zip(services["code"], services["name_fr"])),
+        {code: (name, service) for code, name, service in places.itertuples(index=False)},
+    )
+
+
+def sidebar_filter(viewer: Viewer) -> MetricFilter:
+    """The sidebar's period, service and municipality filters, read from and written back to the URL."""
+    services, places = _choices(settings.database_url(), viewer.scope)
+    from_url = choice_from_params(st.query_params.to_dict())
+    defaults = {
+        "filter_preset": from_url.preset,
+        "filter_dates": (from_url.start, from_url.end) if from_url.start else None,
+        "filter_service": from_url.service if from_url.service in services else ALL,
+        "filter_places": [code for code in from_url.municipalities if code in places],
+    }
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+    today = local_today()
+    with st.sidebar:
+        st.subheader(text("filter.title"))
+        preset = st.selectbox(text("filter.period"), PRESETS, key="filter_preset",
+                              format_func=lambda key: text(f"filter.preset.{key}"))
+        start = end = None
+        if preset == "custom":
+            if not st.session_state["filter_dates"]:
+                chosen = preset_period(DEFAULT_PRESET, today)
+                st.session_state["filter_dates"] = (chosen.start, chosen.end)
+            dates = st.date_input(text("filter.dates"), key="filter_dates", format="YYYY-MM-DD",
+                                  min_value=date(2000, 1, 1), max_value=today)
+            if len(dates) == 2:
+                start, end = dates
+        service = st.selectbox(text("filter.service"), [ALL, *services], key="filter_service",
+                               format_func=lambda code: services.get(code, text("filter.all_services")))
+        offered = {code: value for code, value in places.items() if not service or value[1] == service}
+        st.session_state["filter_places"] = [code for code in st.session_state["filter_places"] if code in offered]
+        municipalities = st.multiselect(text("filter.municipalities"), list(offered), key="filter_places",
+                                        format_func=lambda code: offered[code][0],
+                                        placeholder=text("filter.all_municipalities"))
+    choice = FilterChoice(preset if start or preset != "custom" else DEFAULT_PRESET, start, end, service,
+                          tuple(municipalities))
+    wanted = {**params_from_choice(choice), **({"lang": language()} if language() != "fr" else {})}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+    return metric_filter(choice, today, services, offered)
 
 
 def record_view(viewer: Viewer, page: str, filters: dict | None = None) -> None:

@@ -6,7 +6,7 @@ from auth.session import viewer_for_page
 from dashboard import ui
 
 viewer = viewer_for_page("outreach")
-flt = ui.default_filter()
+flt = ui.sidebar_filter(viewer)
 ui.record_view(viewer, "outreach", ui.filter_description(flt))
 
 st.title(ui.text("page.outreach"))

@@ -6,7 +6,7 @@ from auth.session import viewer_for_page
 from dashboard import ui
 
 viewer = viewer_for_page("overview")
-flt = ui.default_filter()
+flt = ui.sidebar_filter(viewer)
 ui.record_view(viewer, "overview", ui.filter_description(flt))
 
 st.title(ui.text("page.overview"))

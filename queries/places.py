@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
+from queries.filters import MetricFilter, Period, Scope
 from queries.runner import fetch_frame
 from queries.schema import membership, municipality, police_service
+from queries.scoping import service_conditions
 
 
 def police_services(bind: Engine | Connection):
@@ -33,3 +38,23 @@ def services_of_municipality(bind: Engine | Connection, code: str) -> set[str] |
         return None
     served = fetch_frame(bind, select(membership.c.police_service).where(membership.c.municipality_code == code))
     return set(served["police_service"])
+
+
+def municipalities_in_scope(bind: Engine | Connection, scope: Scope) -> pd.DataFrame:
+    """The municipalities a viewer may filter on: code, name and the police service serving it."""
+    statement = (
+        select(municipality.c.code, municipality.c.name, membership.c.police_service)
+        .join(membership, membership.c.municipality_code == municipality.c.code)
+        .where(*service_conditions(membership.c.police_service, MetricFilter(Period(date.min, date.max)), scope))
+        .distinct()
+        .order_by(municipality.c.name)
+    )
+    return fetch_frame(bind, statement)
+
+
+def services_in_scope(bind: Engine | Connection, scope: Scope) -> pd.DataFrame:
+    """The police services a viewer may choose: code and names."""
+    statement = select(police_service).where(
+        *service_conditions(police_service.c.code, MetricFilter(Period(date.min, date.max)), scope)
+    ).order_by(police_service.c.code)
+    return fetch_frame(bind, statement)
