@@ -140,6 +140,98 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Objectif : {rows} lignes en moins de {limit} s ; ce rythme les importe en {seconds} s.",
         "Target: {rows} rows in under {limit} s; at this rate they take {seconds} s.",
     ),
+    # boundary import (geo import)
+    "geo.error.no_file": ("fichier introuvable : {path}", "file not found: {path}"),
+    "geo.error.unreadable": ("impossible de lire {path} : {error}", "cannot read {path}: {error}"),
+    "geo.error.database": (
+        "la base de données a refusé l'import : {error} (est-elle initialisée ? python -m dashboard init-db)",
+        "the database refused the import: {error} (is it initialised? python -m dashboard init-db)",
+    ),
+    "geo.file.not_utf8": ("le fichier n'est pas en UTF-8", "the file is not UTF-8"),
+    "geo.file.not_json": (
+        "JSON invalide (ligne {line}, colonne {column})",
+        "invalid JSON (line {line}, column {column})",
+    ),
+    "geo.file.not_feature_collection": (
+        "ce n'est pas une FeatureCollection GeoJSON (un objet avec \"type\": \"FeatureCollection\" et une liste "
+        "\"features\")",
+        "not a GeoJSON FeatureCollection (an object with \"type\": \"FeatureCollection\" and a \"features\" list)",
+    ),
+    "geo.file.empty": ("la FeatureCollection ne contient aucune entité", "the FeatureCollection has no features"),
+    "geo.reason.not_feature": ("n'est pas une entité GeoJSON (Feature)", "not a GeoJSON Feature"),
+    "geo.reason.no_geometry": ("entité sans géométrie", "feature without a geometry"),
+    "geo.reason.geometry_type": (
+        "géométrie de type {type} : Polygon ou MultiPolygon attendu",
+        "geometry of type {type}: Polygon or MultiPolygon expected",
+    ),
+    "geo.reason.coordinates": (
+        "coordonnées mal formées (attendu : des anneaux d'au moins 4 positions [longitude, latitude])",
+        "malformed coordinates (expected: rings of at least 4 [longitude, latitude] positions)",
+    ),
+    "geo.reason.ring_open": (
+        "anneau non fermé (sa dernière position doit répéter la première)",
+        "ring not closed (its last position must repeat the first)",
+    ),
+    "geo.reason.outside_quebec": (
+        "coordonnée ({longitude}, {latitude}) hors du Québec (longitude −80 à −57, latitude 44 à 63) : "
+        "probablement pas en longitude/latitude WGS84",
+        "coordinate ({longitude}, {latitude}) outside Quebec (longitude −80 to −57, latitude 44 to 63): "
+        "probably not WGS84 longitude/latitude",
+    ),
+    "geo.reason.too_small": (
+        "polygone plus petit que la précision conservée (5 décimales, environ 1 m)",
+        "polygon smaller than the precision kept (5 decimals, about 1 m)",
+    ),
+    "geo.table.feature": ("Entité n°", "Feature no."),
+    "geo.table.code": ("Code", "Code"),
+    "geo.table.reason": ("Raison", "Reason"),
+    "geo.and_more": ("{items} et {count} autre(s)", "{items} and {count} more"),
+    "geo.rejected_file": (
+        "{file} est refusé : {reason} ; rien n'a été importé.",
+        "{file} is rejected: {reason}; nothing was imported.",
+    ),
+    "geo.rejected": (
+        "{file} est refusé : {problems} entité(s) invalide(s) ; aucun contour n'a été importé.",
+        "{file} is rejected: {problems} invalid feature(s); no boundary was imported.",
+    ),
+    "geo.hint.reproject": (
+        "Les coordonnées doivent être en longitude/latitude WGS84 (EPSG:4326). Pour convertir un fichier : "
+        "ogr2ogr -t_srs EPSG:4326 sortie.geojson entree.geojson",
+        "Coordinates must be WGS84 longitude/latitude (EPSG:4326). To convert a file: "
+        "ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson",
+    ),
+    "geo.nothing": (
+        "{file} : aucune entité ne correspond à une municipalité de la base ; rien n'a été importé.",
+        "{file}: no feature matches a municipality in the database; nothing was imported.",
+    ),
+    "geo.done": (
+        "{file} : {features} entité(s) lue(s) ; contours de {imported} municipalité(s) importés "
+        "({new} nouveau(x), {replaced} remplacé(s)).",
+        "{file}: {features} feature(s) read; boundaries of {imported} municipality(ies) imported "
+        "({new} new, {replaced} replaced).",
+    ),
+    "geo.merged": (
+        "{count} municipalité(s) en plusieurs entités, réunies en un MultiPolygon : {codes}.",
+        "{count} municipality(ies) in several features, joined into one MultiPolygon: {codes}.",
+    ),
+    "geo.skipped_unknown": (
+        "{count} entité(s) ignorée(s), municipalité absente de la base : {codes}.",
+        "{count} feature(s) skipped, municipality not in the database: {codes}.",
+    ),
+    "geo.skipped_no_code": (
+        "{count} entité(s) ignorée(s), sans code de municipalité reconnu : {features}. Propriétés lues, dans cet "
+        "ordre et sans égard à la casse : {properties} (5 chiffres, ou code de recensement 24xxxxx).",
+        "{count} feature(s) skipped, no recognised municipality code: {features}. Properties read, in this order "
+        "and in any case: {properties} (5 digits, or census code 24xxxxx).",
+    ),
+    "geo.missing": (
+        "{count} municipalité(s) de la base encore sans contour : {municipalities}.",
+        "{count} municipality(ies) in the database still without a boundary: {municipalities}.",
+    ),
+    "geo.complete": (
+        "Les {count} municipalités de la base ont toutes un contour.",
+        "All {count} municipalities in the database have a boundary.",
+    ),
     # demo data
     "demo.error.no_schema": (
         "La base de données {url} n'est pas initialisée : lancez d'abord « python -m dashboard init-db ».",
@@ -207,6 +299,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "page.services": ("Services de police : {services}", "Police services: {services}"),
     "page.services.all": ("tous", "all"),
     "page.period": ("Période : du {start} au {end}", "Period: {start} to {end}"),
+    "download.csv": ("Télécharger (CSV)", "Download (CSV)"),
     "filter.title": ("Filtres", "Filters"),
     "filter.period": ("Période", "Period"),
     "filter.preset.last_12_weeks": ("12 dernières semaines", "Last 12 weeks"),
@@ -236,27 +329,55 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action": ("Action", "Action"),
     "audit.all": ("Toutes", "All"),
     "audit.empty": ("Aucune entrée pour ces filtres.", "No entry for these filters."),
+    "definitions.intro": (
+        "Chaque chiffre de Relais, sur chaque page, dans chaque export et à la ligne de commande, vient des mêmes "
+        "requêtes, selon ces définitions.",
+        "Every figure in Relais, on every page, in every export and on the command line, comes from the same "
+        "queries, with these definitions.",
+    ),
+    "definitions.section.time": ("Dates et semaines", "Dates and weeks"),
+    "definitions.section.volume": ("Interventions", "Interventions"),
+    "definitions.section.outreach": ("Suivi après arrestation", "Outreach after arrest"),
+    "definition.time": (
+        "Les heures sont conservées en UTC et lues à l'heure du Québec (America/Toronto). Une période va d'une date "
+        "locale à une autre, incluses. Une semaine est la semaine ISO (lundi à dimanche) de la date locale, notée "
+        "AAAA-Sss.",
+        "Times are stored in UTC and read in Quebec time (America/Toronto). A period runs from one local date to "
+        "another, both included. A week is the ISO week (Monday to Sunday) of the local date, written YYYY-Www.",
+    ),
     "definition.total": (
-        "interventions dont la date locale est dans la période.",
-        "interventions whose local date is in the period.",
+        "interventions policières en violence conjugale dont la date locale est dans la période.",
+        "police domestic-violence interventions whose local date is in the period.",
     ),
     "definition.arrests": ("interventions de la période avec arrestation.", "interventions in the period with an arrest."),
+    "definition.rate": (
+        "interventions pour 1 000 habitants (population du recensement 2021 des municipalités retenues), pour la "
+        "période affichée, non annualisé.",
+        "interventions per 1,000 residents (2021 census population of the selected municipalities), for the period "
+        "shown, not annualised.",
+    ),
     "definition.repeat": (
-        "interventions de la période dont la personne visée avait fait l'objet d'une autre intervention du même "
-        "service dans les 365 jours précédents.",
-        "interventions in the period whose subject had another intervention of the same service in the previous "
-        "365 days.",
+        "interventions de la période dont la personne visée (clé pseudonyme) avait fait l'objet d'une autre "
+        "intervention du même service au plus 365 × 24 heures avant, même hors de la période ou de la municipalité.",
+        "interventions in the period whose subject (pseudonymous key) had another intervention of the same service "
+        "at most 365 × 24 hours before, even outside the period or the municipality.",
+    ),
+    "definition.contact_bans": (
+        "interventions de la période où une interdiction de contact était déjà en vigueur.",
+        "interventions in the period where a no-contact condition was already in force.",
     ),
     "definition.cohort": (
-        "interventions avec arrestation dont la date locale d'arrestation est dans la période.",
-        "interventions with an arrest whose local arrest date is in the period.",
+        "interventions avec arrestation dont la date locale d'arrestation est dans la période ; seules les tentatives "
+        "auprès de l'auteur présumé comptent, quelle que soit leur date.",
+        "interventions with an arrest whose local arrest date is in the period; only attempts with the alleged "
+        "offender count, whatever their date.",
     ),
     "definition.attempted": (
         "membres de la cohorte ayant fait l'objet d'au moins une tentative de contact.",
         "cohort members with at least one contact attempt.",
     ),
     "definition.reached": (
-        "membres de la cohorte joints au moins une fois (accepté, refusé, ou refusé car déjà en démarche).",
+        "membres de la cohorte joints au moins une fois (accepté, refusé, ou refusé car déjà en démarche d'aide).",
         "cohort members reached at least once (accepted, declined, or declined as already in help).",
     ),
     "definition.accepted": (
@@ -264,17 +385,27 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "cohort members who accepted help at least once.",
     ),
     "definition.already_in_help": (
-        "membres joints, sans acceptation, qui ont dit être déjà en démarche d'aide.",
-        "reached members, never accepting, who said they already sought help.",
+        "membres joints, sans acceptation, qui ont dit avoir déjà entrepris une démarche d'aide.",
+        "reached members, never accepting, who said they had already sought help.",
     ),
-    "demo.serve.ready": (
-        "Relais : {url}  (fournisseur d'identité de démonstration, local seulement : {issuer})\n"
-        "Connectez-vous avec l'un de ces identifiants (champ « sub », sans mot de passe) :",
-        "Relais: {url}  (demo identity provider, local only: {issuer})\n"
-        "Sign in with one of these identifiers (the \"sub\" field, no password):",
+    "definition.hours": (
+        "pour chaque membre contacté, le temps écoulé entre l'arrestation et la première tentative ; la médiane est "
+        "la valeur du milieu (moyenne des deux du milieu pour un nombre pair).",
+        "for each attempted member, the time elapsed from arrest to the first attempt; the median is the middle "
+        "value (mean of the two middle values for an even count).",
     ),
-    "demo.serve.stop": ("Ctrl-C pour tout arrêter.", "Ctrl-C stops everything."),
-    "demo.serve.stopped": ("Arrêté.", "Stopped."),
+    "definition.within": (
+        "membres de la cohorte dont la première tentative a eu lieu au plus 24 (48) heures après l'arrestation, "
+        "divisés par toute la cohorte (un membre jamais contacté compte comme hors délai).",
+        "cohort members first attempted at most 24 (48) hours after arrest, divided by the whole cohort (a member "
+        "never attempted counts as not within).",
+    ),
+    "definition.rates": (
+        "taux de joignabilité = joints ÷ cohorte ; taux d'acceptation = acceptés ÷ joints. Un taux ou une médiane "
+        "sans dénominateur n'est pas affiché (ni zéro).",
+        "reach rate = reached ÷ cohort; acceptance rate = accepted ÷ reached. A rate or median with an empty "
+        "denominator is not shown (never as zero).",
+    ),
     # metrics
     "metrics.error.from_after_to": (
         "la date de début ({start}) est postérieure à la date de fin ({end})",
@@ -309,6 +440,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "metrics.total": ("Interventions", "Interventions"),
     "metrics.arrests": ("Arrestations", "Arrests"),
     "metrics.repeat": ("Interventions répétées", "Repeat interventions"),
+    "metrics.rate": ("Taux pour 1 000 habitants", "Rate per 1,000 residents"),
+    "metrics.contact_bans": ("Interdictions de contact en vigueur", "Contact bans in force"),
     "metrics.cohort": ("Arrestations (cohorte)", "Arrests (cohort)"),
     "metrics.attempted": ("Contact tenté", "Attempted"),
     "metrics.reached": ("Joints", "Reached"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
@@ -25,8 +26,8 @@ from dashboard.filters import (
 )
 from queries.filters import MetricFilter, Scope
 from queries.localtime import LOCAL_TIMEZONE
-from queries.interventions import InterventionTotals, intervention_totals
-from queries.outreach import OutreachSummary, outreach_summary
+from queries.interventions import intervention_totals
+from queries.outreach import outreach_summary
 from queries.places import municipalities_in_scope, services_in_scope
 
 CACHE_SECONDS = 300
@@ -43,25 +44,34 @@ def engine() -> Engine:
     return _engine_for(settings.database_url())
 
 
-# Cached results are shared by every session: the viewer's scope (and the database) is part of each key.
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _totals(url: str, flt: MetricFilter, scope: Scope) -> InterventionTotals:
-    return intervention_totals(_engine_for(url), flt, scope)
+# Every query a page may run, by name. Cached results are shared by every session: the database, the filter
+# and the viewer's scope are all part of each cache key.
+QUERIES = {
+    "totals": intervention_totals,
+    "outreach": outreach_summary,
+}
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _outreach(url: str, flt: MetricFilter, scope: Scope) -> OutreachSummary:
-    return outreach_summary(_engine_for(url), flt, scope)
+def _query(url: str, name: str, flt: MetricFilter, scope: Scope, extra: tuple):
+    return QUERIES[name](_engine_for(url), flt, scope, *extra)
 
 
-def cached_totals(flt: MetricFilter, scope: Scope) -> InterventionTotals:
-    """Headline intervention counts."""
-    return _totals(settings.database_url(), flt, scope)
+def query(name: str, flt: MetricFilter, scope: Scope, *extra):
+    """A query function's result, cached per database, filter, scope and extra arguments."""
+    return _query(settings.database_url(), name, flt, scope, extra)
 
 
-def cached_outreach(flt: MetricFilter, scope: Scope) -> OutreachSummary:
-    """Outreach figures of the arrest cohort."""
-    return _outreach(settings.database_url(), flt, scope)
+def csv_download(frame: pd.DataFrame, file_name: str, viewer: Viewer, page: str, flt: MetricFilter) -> None:
+    """A CSV download of an aggregated table, audited when clicked; `;` and a BOM in French for spreadsheets."""
+    french = language() == "fr"
+    data = frame.to_csv(index=False, sep=";" if french else ",", decimal="," if french else ".").encode("utf-8-sig")
+    details = {**filter_description(flt), "file": file_name}
+    st.download_button(
+        text("download.csv"), data, file_name=file_name, mime="text/csv", icon=":material/download:",
+        on_click=record_event, args=(engine(),),
+        kwargs={"subject": viewer.subject, "roles": viewer.roles, "action": "export", "page": page, "filters": details},
+    )
 
 
 def language() -> str:

@@ -1,14 +1,37 @@
-"""Définitions: what every figure means, as in the data contract."""
+"""Définitions: what every figure means, as in the data contract, in the viewer's language."""
 
 import streamlit as st
 
 from auth.session import viewer_for_page
 from dashboard import ui
 
+SECTIONS = {
+    "definitions.section.time": (("", "definition.time"),),
+    "definitions.section.volume": (
+        ("metrics.total", "definition.total"),
+        ("metrics.arrests", "definition.arrests"),
+        ("metrics.rate", "definition.rate"),
+        ("metrics.repeat", "definition.repeat"),
+        ("metrics.contact_bans", "definition.contact_bans"),
+    ),
+    "definitions.section.outreach": (
+        ("metrics.cohort", "definition.cohort"),
+        ("metrics.attempted", "definition.attempted"),
+        ("metrics.reached", "definition.reached"),
+        ("metrics.accepted", "definition.accepted"),
+        ("metrics.already_in_help", "definition.already_in_help"),
+        ("metrics.median_hours", "definition.hours"),
+        ("metrics.within_24h", "definition.within"),
+        ("metrics.reach_rate", "definition.rates"),
+    ),
+}
+
 viewer = viewer_for_page("definitions")
 ui.record_view(viewer, "definitions")
 
 st.title(ui.text("page.definitions"))
-ui.identity(viewer)
-for key in ("total", "arrests", "repeat", "cohort", "attempted", "reached", "accepted", "already_in_help"):
-    st.markdown(f"**{ui.text('metrics.' + key)}**: {ui.text('definition.' + key)}")
+st.markdown(ui.text("definitions.intro"))
+for section, entries in SECTIONS.items():
+    st.subheader(ui.text(section))
+    for label, definition in entries:
+        st.markdown(f"**{ui.text(label)}** — {ui.text(definition)}" if label else ui.text(definition))

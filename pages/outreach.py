@@ -11,7 +11,7 @@ ui.record_view(viewer, "outreach", ui.filter_description(flt))
 
 st.title(ui.text("page.outreach"))
 ui.identity(viewer, flt)
-summary = ui.cached_outreach(flt, viewer.scope)
+summary = ui.query("outreach", flt, viewer.scope)
 columns = st.columns(3)
 columns[0].metric(ui.text("metrics.cohort"), ui.number(summary.cohort, ui.language()))
 columns[1].metric(ui.text("metrics.reached"), ui.number(summary.reached, ui.language()))

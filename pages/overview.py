@@ -11,7 +11,7 @@ ui.record_view(viewer, "overview", ui.filter_description(flt))
 
 st.title(ui.text("page.overview"))
 ui.identity(viewer, flt)
-totals = ui.cached_totals(flt, viewer.scope)
+totals = ui.query("totals", flt, viewer.scope)
 columns = st.columns(3)
 columns[0].metric(ui.text("metrics.total"), ui.number(totals.total, ui.language()))
 columns[1].metric(ui.text("metrics.arrests"), ui.number(totals.arrests, ui.language()))

@@ -11,5 +11,5 @@ ui.record_view(viewer, "report", ui.filter_description(flt))
 
 st.title(ui.text("page.report"))
 ui.identity(viewer, flt)
-totals = ui.cached_totals(flt, viewer.scope)
+totals = ui.query("totals", flt, viewer.scope)
 st.metric(ui.text("metrics.total"), ui.number(totals.total, ui.language()))
