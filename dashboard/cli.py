@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--write-csv", type=Path, metavar="DIR", help="also write the generated CSV files to DIR")
 
+    geo = commands.add_parser("geo", help="municipality boundaries for the map")
+    geo_commands = geo.add_subparsers(dest="geo_command", required=True)
+    geo_import = geo_commands.add_parser(
+        "import", help="import boundary polygons from a GeoJSON file (WGS84; 5-digit or 24xxxxx census codes)"
+    )
+    geo_import.add_argument("file", type=Path)
+
     serve = commands.add_parser("serve", help="serve the app against DATABASE_URL and the configured provider")
     serve.add_argument("--port", type=int, default=8501)
 
@@ -103,6 +110,12 @@ def _benchmark(args) -> int:
     return run_import_benchmark(args.rows, args.backend)
 
 
+def _geo(args) -> int:
+    from dashboard.geo import run_geo_import_command
+
+    return run_geo_import_command(default_engine(), args.file)
+
+
 def _serve(args) -> int:
     from dashboard.serve import run_serve_command
 
@@ -121,6 +134,7 @@ HANDLERS = {
     "metrics": _metrics,
     "demo-data": _demo_data,
     "benchmark": _benchmark,
+    "geo": _geo,
     "serve": _serve,
     "demo": _demo,
 }

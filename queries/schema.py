@@ -195,4 +195,15 @@ audit_event = Table(
     Index("ix_audit_event_subject", "subject", "occurred_at"),
 )
 
+# Reference data from an official boundary file the users supply: `python -m dashboard geo import`.
+municipality_boundary = Table(
+    "municipality_boundary",
+    metadata,
+    Column("municipality_code", String(5), ForeignKey("municipality.code"), primary_key=True),
+    Column("geometry", Text, nullable=False, comment="GeoJSON Polygon or MultiPolygon, WGS84, 5 decimals"),
+    Column("source_file", Text, nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("imported_at", UTCDateTime(), nullable=False),
+)
+
 DATA_TABLES = (outreach_attempt, intervention, import_batch, audit_event)
