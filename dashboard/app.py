@@ -26,10 +26,17 @@ PAGE_ICONS = {
 }
 
 
-def _page(key: str, default: bool) -> st.Page:
-    return st.Page(
-        str(PAGES_DIR / f"{key}.py"), title=ui.text(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key, default=default
-    )
+def _page(key: str) -> st.Page:
+    return st.Page(str(PAGES_DIR / f"{key}.py"), title=ui.text(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key)
+
+
+def _landing(first: st.Page) -> st.Page:
+    """The hidden default page: it forwards to the viewer's first page, so every page keeps a URL of its own."""
+
+    def forward() -> None:
+        st.switch_page(first, query_params=st.query_params.to_dict())
+
+    return st.Page(forward, title="Relais", url_path="home", default=True, visibility="hidden")
 
 
 def _centered(title: str, body: str) -> None:
@@ -54,7 +61,8 @@ def main() -> None:
                                                            subject=viewer.subject))
         st.button(ui.text("app.logout"), on_click=session.log_out)
         return
-    navigation = st.navigation([_page(key, index == 0) for index, key in enumerate(keys)])
+    pages = [_page(key) for key in keys]
+    navigation = st.navigation([_landing(pages[0]), *pages])
     with st.sidebar:
         st.markdown(f"**Relais** · {ui.text('app.organisation')}")
         st.caption(ui.text("app.signed_in_as", name=viewer.display_name))

@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--rows", type=int, default=100_000)
     speed.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
                        help="a throwaway SQLite file, or a throwaway database on RELAIS_TEST_POSTGRES_URL's server")
+    pages = targets.add_parser("pages", help="time each page's reruns, cold and warm, on demo and province-scale data")
+    pages.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    pages.add_argument("--scale", choices=("demo", "province", "both"), default="both")
+    pages.add_argument("--interventions", type=int, default=1_000_000, help="interventions at province scale")
+    pages.add_argument("--reruns", type=int, default=5, help="warm reruns per page")
     return parser
 
 
@@ -105,8 +110,10 @@ def _demo_data(args) -> int:
 
 
 def _benchmark(args) -> int:
-    from dashboard.benchmark import run_import_benchmark
+    from dashboard.benchmark import run_import_benchmark, run_pages_benchmark
 
+    if args.target == "pages":
+        return run_pages_benchmark(args.backend, args.scale, args.interventions, args.reruns)
     return run_import_benchmark(args.rows, args.backend)
 
 

@@ -36,7 +36,8 @@ def build_engine(url: str) -> Engine:
         return engine
     # No server-side prepared statements: a generic plan made while a table was small would be reused as it
     # grows (an import's key look-ups went from 10 ms to a second each on a fresh database).
-    connect_args = {"prepare_threshold": None} if parsed.get_driver_name() == "psycopg" else {}
+    # JIT compilation costs more than it saves on these small aggregates (up to 0.9 s per statement at 1M rows).
+    connect_args = {"prepare_threshold": None, "options": "-c jit=off"} if parsed.get_driver_name() == "psycopg" else {}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 

@@ -137,8 +137,21 @@ def running_app(port: int, environment: dict[str, str], log: Path | None = None)
             output.close()
 
 
+def _upgrade_database():
+    from dashboard.database import default_engine
+    from queries.migrate import upgrade_to_head
+    from queries.reference import load_reference
+
+    # A deployment that pulled new code gets the schema and reference data that code expects.
+    engine = default_engine()
+    upgrade_to_head(engine)
+    load_reference(engine)
+    return engine
+
+
 def run_serve_command(port: int) -> int:
     """Serve the app against DATABASE_URL and the provider configured in the secrets, until interrupted."""
+    _upgrade_database()
     try:
         return subprocess.call(app_command(port), cwd=PROJECT_ROOT)
     except KeyboardInterrupt:
@@ -146,14 +159,9 @@ def run_serve_command(port: int) -> int:
 
 
 def _ensure_demo_database() -> None:
-    from dashboard.database import default_engine
     from dashboard.demo_data import run_demo_data_command
-    from queries.migrate import upgrade_to_head
-    from queries.reference import load_reference
 
-    engine = default_engine()
-    upgrade_to_head(engine)
-    load_reference(engine)
+    engine = _upgrade_database()
     with engine.connect() as connection:
         has_data = connection.exec_driver_sql("SELECT 1 FROM intervention LIMIT 1").first() is not None
     if not has_data:

@@ -28,6 +28,8 @@ SETTINGS = (
     ),
     Setting("RELAIS_LANGUAGE", "fr", "Language of the command line's messages: fr or en."),
     Setting("RELAIS_USER", "", "Name recorded as the importer of a file (defaults to the system user)."),
+    Setting("RELAIS_TARGET_HOURS", "24", "Outreach target: hours from arrest to first attempt (the chart's rule)."),
+    Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -48,3 +50,12 @@ def database_url() -> str:
 def language() -> str:
     """The configured command-line language, fr unless en is asked for."""
     return "en" if get("RELAIS_LANGUAGE").lower().startswith("en") else "fr"
+
+
+def outreach_target() -> tuple[float, float]:
+    """The outreach target: hours to first attempt, and the share of the cohort expected within them."""
+    try:
+        hours, share = float(get("RELAIS_TARGET_HOURS")), float(get("RELAIS_TARGET_SHARE"))
+    except ValueError:
+        return 24.0, 0.8
+    return (hours if hours > 0 else 24.0), (share if 0 < share <= 1 else 0.8)

@@ -27,6 +27,8 @@ from dashboard.filters import (
 from queries.filters import MetricFilter, Scope
 from queries.localtime import LOCAL_TIMEZONE
 from queries.interventions import intervention_totals
+from queries import followup, timeliness, trends
+from queries.boundaries import boundaries
 from queries.outreach import outreach_summary
 from queries.places import municipalities_in_scope, services_in_scope
 
@@ -49,6 +51,18 @@ def engine() -> Engine:
 QUERIES = {
     "totals": intervention_totals,
     "outreach": outreach_summary,
+    "headline": trends.headline,
+    "weekly_trend": trends.weekly_trend,
+    "municipality_weeks": trends.municipality_weeks,
+    "municipality_table": trends.municipality_table,
+    "delay_distribution": timeliness.delay_distribution,
+    "delay_percentiles": timeliness.delay_percentiles,
+    "weekly_within_24h": timeliness.weekly_within_24h,
+    "funnel": timeliness.funnel,
+    "outcomes_by_month": followup.outcomes_by_month,
+    "referrals_by_month": followup.referrals_by_month,
+    "victim_followups": followup.victim_followups,
+    "repeat_after_outreach": followup.repeat_after_outreach,
 }
 
 
@@ -196,3 +210,109 @@ def filter_description(flt: MetricFilter) -> dict:
 def local_time(moment: datetime) -> str:
     """A UTC moment as Quebec local date and time, to the second."""
     return moment.astimezone(LOCAL_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def signed_change(current: float, previous: float, digits: int = 0) -> str:
+    """A change as "+12 (+8 %)", or "+12" when there is nothing to divide by."""
+    difference = current - previous
+    sign = "+" if difference > 0 else ""
+    text_value = sign + number(difference, language(), digits)
+    if previous:
+        text_value += f" ({sign}{percent(difference / previous, language())})"
+    return text_value
+
+
+TILES = (
+    ("interventions", "metrics.total", 0),
+    ("arrests", "metrics.arrests", 0),
+    ("rate_per_1000", "metrics.rate", 2),
+    ("repeat", "metrics.repeat", 0),
+    ("contact_bans", "metrics.contact_bans", 0),
+)
+
+
+def headline_tiles(headline: trends.Headline) -> None:
+    """The five headline figures, each against the previous period and the same period last year."""
+    columns = st.columns(len(TILES))
+    for column, (field, label, digits) in zip(columns, TILES):
+        current, previous, last_year = (getattr(figures, field) for figures in
+                                        (headline.current, headline.previous, headline.last_year))
+        if current is None:
+            column.metric(text(label), text("metrics.none"))
+            continue
+        column.metric(
+            text(label),
+            number(current, language(), digits),
+            delta=None if previous is None else signed_change(current, previous, digits),
+            delta_color="off",
+            help=text(f"tile.help.{field}") + " " + text("tile.vs_previous"),
+        )
+        if last_year is not None:
+            column.caption(text("tile.vs_last_year", value=number(last_year, language(), digits),
+                                change=signed_change(current, last_year, digits)))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _boundaries(url: str, codes: tuple[str, ...]) -> dict:
+    return boundaries(_engine_for(url), codes)
+
+
+def with_boundaries(table: pd.DataFrame) -> pd.DataFrame:
+    """The municipality table with a geometry column when boundaries were imported for all of them."""
+    shapes = _boundaries(settings.database_url(), tuple(table["code"]))
+    if not shapes or set(shapes) != set(table["code"]):
+        return table
+    return table.assign(geometry=table["code"].map(shapes))
+
+
+def municipality_table_for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The per-municipality table with translated headers and rounded figures, as shown and downloaded."""
+    shown = table[["name", "population", "interventions", "rate_per_1000", "arrests", "previous", "change"]].copy()
+    shown["rate_per_1000"] = shown["rate_per_1000"].round(2)
+    shown = shown.sort_values(["interventions", "name"], ascending=[False, True])
+    shown.columns = [text(f"table.{name}") for name in shown.columns]
+    return shown
+
+
+def _rate(value: float | None) -> str:
+    return text("metrics.none") if value is None else percent(value, language())
+
+
+def outreach_tiles(summary) -> None:
+    """Cohort, reach, acceptance, median delay and the within-24 h / 48 h shares."""
+    median = summary.median_hours_to_first_attempt
+    tiles = (
+        ("tile.cohort", number(summary.cohort, language()), "tile.help.cohort"),
+        ("metrics.reach_rate", _rate(summary.reach_rate), "tile.help.reach_rate"),
+        ("metrics.acceptance_rate", _rate(summary.acceptance_rate), "tile.help.acceptance_rate"),
+        ("tile.median_hours", text("metrics.none") if median is None
+         else text("metrics.hours", value=number(median, language(), 1)), "tile.help.median_hours"),
+        ("tile.within_24h", _rate(summary.within_24h_share), "tile.help.within_24h"),
+        ("tile.within_48h", _rate(summary.within_48h_share), "tile.help.within_48h"),
+    )
+    for column, (label, value, help_key) in zip(st.columns(len(tiles)), tiles):
+        column.metric(text(label), value, help=text(help_key))
+
+
+def victim_tiles(frame: pd.DataFrame) -> None:
+    """Victim follow-ups of the period, counted apart from the men's outreach."""
+    interventions, followed, attempts, reached = (int(frame[name].sum()) for name in
+                                                  ("interventions", "followed_up", "attempts", "reached"))
+    tiles = (
+        ("victims.followed_up", number(followed, language()), _rate(followed / interventions if interventions else None)),
+        ("victims.reached", number(reached, language()), None),
+        ("victims.attempts", number(attempts, language()), None),
+    )
+    for column, (label, value, share) in zip(st.columns(len(tiles)), tiles):
+        column.metric(text(label), value)
+        if share:
+            column.caption(text("victims.share", share=share))
+
+
+def localized_numbers(frame: pd.DataFrame) -> dict:
+    """Column settings that show a table's numbers in the reader's locale (1 234,5 in French)."""
+    return {
+        name: st.column_config.NumberColumn(format="localized")
+        for name in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[name])
+    }

@@ -28,4 +28,4 @@ if events.empty:
 else:
     shown = events.assign(occurred_at=events["occurred_at"].map(ui.local_time))
     shown.columns = [ui.text(f"audit.column.{name}") for name in events.columns]
-    st.dataframe(shown, hide_index=True, use_container_width=True)
+    st.dataframe(shown, hide_index=True, width="stretch")

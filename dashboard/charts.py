@@ -1,0 +1,699 @@
+"""Chart builders: aggregated frames in, Altair charts and pydeck maps out, labelled in the viewer's language."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Iterator, Sequence
+
+import altair as alt
+import pandas as pd
+import pydeck as pdk
+from babel.dates import get_day_names, get_month_names, get_period_names
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from dashboard.i18n import LOCALES, number, percent, t
+
+# One hue for volumes; Okabe–Ito colours (colour-blind safe) for categories.
+VOLUME_SCHEME = "blues"
+BLUE, SKY, ORANGE, VERMILLION, GREEN, PURPLE = "#0072B2", "#56B4E9", "#E69F00", "#D55E00", "#009E73", "#CC79A7"
+GREY, LIGHT_GREY, DARK_BLUE = "#8C8C8C", "#BDBDBD", "#08306B"
+TARGET_COLOUR = VERMILLION
+
+WEEKLY_SERIES = (  # (column, catalogue key, colour, dash)
+    ("interventions", "chart.interventions", SKY, [1, 0]),
+    ("rolling_average", "chart.rolling_average", DARK_BLUE, [1, 0]),
+    ("last_year", "chart.last_year", GREY, [5, 4]),
+)
+FUNNEL_STAGES = ("arrests", "attempted", "reached", "accepted", "declined", "already_in_help")
+FUNNEL_BREAKDOWN = ("declined", "already_in_help")
+DELAY_BUCKETS = ("0-6", "6-12", "12-24", "24-48", "48-72", "72-168", "168+", "never")
+TIMING_COLOURS = {"on_time": BLUE, "late": ORANGE, "never": LIGHT_GREY}
+OUTCOME_COLOURS = {
+    "accepted": BLUE,
+    "already_in_help": SKY,
+    "declined": ORANGE,
+    "no_answer": VERMILLION,
+    "not_attempted": LIGHT_GREY,
+}
+REFERRAL_COLOURS = {
+    "men_program": BLUE,
+    "therapy": SKY,
+    "addiction": GREEN,
+    "shelter": ORANGE,
+    "victim_assistance": PURPLE,
+    "legal": VERMILLION,
+    "other": GREY,
+}
+REPEAT_GROUP_COLOURS = {"accepted": BLUE, "declined_or_in_help": ORANGE, "not_reached": LIGHT_GREY}
+
+# Short spans get one tick per data point (weeks start on Monday, d3's week ticks on Sunday).
+EXPLICIT_TICKS_UP_TO = 16
+BAR_LABEL_ROOM = 1.5  # x domain headroom so the text beside the longest bar is not cut off
+
+# Map: ColorBrewer Blues from light to dark, and the view when there is nothing to fit.
+MAP_RAMP = ((198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107))
+MAP_NO_VALUE = [200, 200, 200, 140]
+MAP_ALPHA = 210
+QUEBEC_VIEW = {"latitude": 46.8, "longitude": -71.2, "zoom": 5.0}
+VIEWPORT_PIXELS = (360, 480)  # st.pydeck_chart's 500 px height on a phone: the view fitted to it fits wider ones
+MAX_ZOOM = 11.0
+WORLD_PIXELS = 512  # deck.gl's world width at zoom 0
+FIT_MARGIN = 1.15
+COLUMN_PITCH = 35
+PITCH_ZOOM_OUT = 0.3  # a tilted view makes its near side loom larger
+
+
+def vega_locale(language: str) -> dict:
+    """Vega's number and time format locale for a language, read from Babel's fr_CA / en_CA data."""
+    locale = LOCALES[language]
+    days = get_day_names("wide", locale=locale)
+    short_days = get_day_names("abbreviated", locale=locale)
+    periods = get_period_names(locale=locale)
+    return {
+        "number": {
+            "decimal": get_decimal_symbol(locale),
+            "thousands": get_group_symbol(locale),
+            "grouping": [3],
+            "currency": ["", "\u00a0$"] if language == "fr" else ["$", ""],
+            "percent": percent(0, language).removeprefix("0"),
+        },
+        "time": {
+            "dateTime": "%x %X",
+            "date": "%Y-%m-%d",
+            "time": "%H:%M:%S",
+            "periods": [periods.get("am", "AM"), periods.get("pm", "PM")],  # unused: the formats are 24-hour
+            # Babel counts days from Monday, d3 from Sunday.
+            "days": [days[(index + 6) % 7] for index in range(7)],
+            "shortDays": [short_days[(index + 6) % 7] for index in range(7)],
+            "months": [get_month_names("wide", locale=locale)[month] for month in range(1, 13)],
+            "shortMonths": [get_month_names("abbreviated", locale=locale)[month] for month in range(1, 13)],
+        },
+    }
+
+
+def weekly_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
+    """Interventions per week, their 4-week rolling average and last year's same weeks, with a hover rule."""
+    data = _with_iso_days(frame, "week_start")
+    labels = {column: t(key, language) for column, key, _, _ in WEEKLY_SERIES}
+    x = alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc"),
+              axis=_time_axis(language, data["week_start"]))
+    base = alt.Chart(data).encode(x=x)
+    lines = (
+        base.transform_fold([column for column, *_ in WEEKLY_SERIES], as_=["series", "value"])
+        .transform_calculate(series_label=_lookup_expression("series", labels))
+        .mark_line(invalid="break-paths-filter-domains")
+        .encode(
+            y=alt.Y("value:Q", title=t("chart.interventions", language), axis=alt.Axis(format=",d")),
+            color=alt.Color(
+                "series_label:N",
+                title=t("chart.series", language),
+                scale=alt.Scale(domain=list(labels.values()), range=[colour for *_, colour, _ in WEEKLY_SERIES]),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series_label:N",
+                title=t("chart.series", language),
+                scale=alt.Scale(domain=list(labels.values()), range=[dash for *_, dash in WEEKLY_SERIES]),
+            ),
+            strokeWidth=alt.StrokeWidth(
+                "series_label:N",
+                title=t("chart.series", language),
+                scale=alt.Scale(domain=list(labels.values()), range=[1.5, 3, 2]),
+            ),
+        )
+    )
+    hovered = alt.selection_point(nearest=True, on="pointerover", fields=["week_start"], empty=False)
+    hover_rule = (
+        base.mark_rule(color=GREY, strokeWidth=8)
+        .encode(
+            opacity=alt.when(hovered).then(alt.value(0.3)).otherwise(alt.value(0)),
+            tooltip=[
+                _week_tooltip(language),
+                _date_tooltip("week_start", "chart.week_start", language),
+                alt.Tooltip("interventions:Q", title=labels["interventions"], format=",d"),
+                alt.Tooltip("rolling_average:Q", title=labels["rolling_average"], format=",.1f"),
+                alt.Tooltip("last_year:Q", title=labels["last_year"], format=",d"),
+            ],
+        )
+        .add_params(hovered)
+    )
+    return _finished(alt.layer(lines, hover_rule), language)
+
+
+def heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
+    """Interventions per municipality and week, municipalities with the most interventions first."""
+    data = _with_iso_days(frame, "week_start")
+    data["week_end"] = _iso_days(pd.to_datetime(data["week_start"]) + pd.Timedelta(days=7))
+    data["municipality"] = _distinct_names(data)
+    busiest = max(data["interventions"].max(), 1) if len(data) else 1
+    chart = (
+        alt.Chart(data)
+        .mark_rect(stroke="white", strokeWidth=0.5)
+        .encode(
+            x=alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc"),
+                    axis=_time_axis(language, data["week_start"])),
+            x2="week_end:T",
+            y=alt.Y(
+                "municipality:N",
+                title=None,
+                sort=alt.EncodingSortField(field="interventions", op="sum", order="descending"),
+                axis=alt.Axis(labelLimit=160),
+            ),
+            color=alt.Color(
+                "interventions:Q",
+                title=t("chart.interventions", language),
+                scale=alt.Scale(scheme=VOLUME_SCHEME, domain=[0, busiest]),
+                legend=alt.Legend(format=",d", direction="horizontal"),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title=t("chart.municipality", language)),
+                _week_tooltip(language),
+                _date_tooltip("week_start", "chart.week_start", language),
+                alt.Tooltip("interventions:Q", title=t("chart.interventions", language), format=",d"),
+            ],
+        )
+        .properties(height=alt.Step(18))
+    )
+    return _finished(chart, language)
+
+
+def municipality_map(frame: pd.DataFrame, language: str, measure: str) -> pdk.Deck:
+    """Municipalities coloured (and raised, without boundaries) by count or rate per 1,000, with a tooltip."""
+    values = _map_measure(frame, measure)
+    top = values.max() if values.notna().any() else 0.0
+    colours = [_ramp_colour(value, top) for value in values]
+    properties = [
+        {
+            "name": row.name,
+            "count_label": number(row.interventions, language),
+            "rate_label": _optional_number(row.rate_per_1000, language, digits=1),
+            "population_label": _optional_number(row.population, language),
+            "fill_color": colour,
+        }
+        for row, colour in zip(frame.itertuples(index=False), colours)
+    ]
+    if "geometry" in frame.columns:
+        view = _fitted_view(frame, pitch=0)
+        layer = _boundary_layer(frame, properties)
+    else:
+        view = _fitted_view(frame, pitch=COLUMN_PITCH)
+        layer = _column_layer(frame, properties, values, top, view.zoom)
+    return pdk.Deck(
+        layers=[layer],
+        initial_view_state=view,
+        map_style=None,
+        tooltip={"html": _map_tooltip_html(language), "style": {"fontSize": "13px"}},
+    )
+
+
+def funnel_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
+    """Arrests → attempted → reached → accepted, and the reached who did not accept, with counts and shares."""
+    data = frame.loc[:, ["stage", "members"]].copy()
+    arrests = data.loc[data["stage"] == "arrests", "members"].sum()
+    data["stage_label"] = data["stage"].map(lambda stage: t(f"chart.stage.{stage}", language))
+    data["section"] = data["stage"].map(
+        lambda stage: t("chart.funnel.breakdown" if stage in FUNNEL_BREAKDOWN else "chart.funnel.path", language)
+    )
+    data["label"] = [
+        _count_and_share(members, members / arrests if arrests else None, language) for members in data["members"]
+    ]
+    data["label_at"] = data["members"]
+    chart = _labelled_bars(
+        data,
+        category="stage_label",
+        order=[t(f"chart.stage.{stage}", language) for stage in FUNNEL_STAGES],
+        value="members",
+        value_title=t("chart.members", language),
+        colour=alt.Color(
+            "section:N",
+            title=t("chart.funnel.section", language),
+            scale=alt.Scale(
+                domain=[t("chart.funnel.path", language), t("chart.funnel.breakdown", language)], range=[BLUE, ORANGE]
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("stage_label:N", title=t("chart.stage", language)),
+            alt.Tooltip("label:N", title=t("chart.members_and_share", language)),
+        ],
+        room=data["members"].max() if len(data) else 0,
+    )
+    return _finished(chart, language)
+
+
+def delay_chart(
+    frame: pd.DataFrame,
+    language: str,
+    target_hours: float,
+    median_hours: float | None,
+    p90_hours: float | None,
+) -> alt.LayerChart:
+    """How long arrested men waited for a first attempt, per bucket, against the target line."""
+    data = frame.loc[:, ["bucket", "lower_hours", "upper_hours", "members"]].copy()
+    total = data["members"].sum()
+    data["bucket_label"] = data["bucket"].map(lambda bucket: t(f"chart.bucket.{bucket}", language))
+    data["timing"] = [
+        t(f"chart.timing.{_timing(row.bucket, row.upper_hours, target_hours)}", language)
+        for row in data.itertuples(index=False)
+    ]
+    data["label"] = [
+        _count_and_share(members, members / total if total else None, language) for members in data["members"]
+    ]
+    data["label_at"] = data["members"]
+    buckets = [t(f"chart.bucket.{bucket}", language) for bucket in DELAY_BUCKETS]
+    target_bucket, position = _bucket_position(target_hours)
+    target = pd.DataFrame(
+        {
+            "bucket_label": [t(f"chart.bucket.{target_bucket}", language)],
+            "target_hours": [target_hours],
+            "target_label": [t("chart.target", language, value=_hours(target_hours, language))],
+        }
+    )
+    target_y = alt.Y("bucket_label:N", sort=buckets, scale=_band_scale(buckets), bandPosition=position)
+    rule = alt.Chart(target).mark_rule(color=TARGET_COLOUR, strokeWidth=2).encode(y=target_y)
+    rule_label = (
+        alt.Chart(target)
+        .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_COLOUR, fontWeight="bold", fontSize=13)
+        .encode(y=target_y, x=alt.value("width"), text="target_label:N")
+    )
+    chart = _labelled_bars(
+        data,
+        category="bucket_label",
+        order=buckets,
+        value="members",
+        value_title=t("chart.members", language),
+        colour=alt.Color(
+            "timing:N",
+            title=t("chart.timing", language),
+            scale=alt.Scale(
+                domain=[t(f"chart.timing.{timing}", language) for timing in TIMING_COLOURS],
+                range=list(TIMING_COLOURS.values()),
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("bucket_label:N", title=t("chart.delay", language)),
+            alt.Tooltip("label:N", title=t("chart.members_and_share_of_cohort", language)),
+        ],
+        room=data["members"].max() if len(data) else 0,
+        extra_layers=(rule, rule_label),
+    )
+    summary = " · ".join(
+        t(key, language, value=_hours(hours, language))
+        for key, hours in (("chart.median", median_hours), ("chart.p90", p90_hours))
+        if hours is not None
+    )
+    if summary:
+        chart = chart.properties(title=alt.TitleParams(summary, anchor="start", fontSize=13, fontWeight="normal"))
+    return _finished(chart, language)
+
+
+def within_24h_trend_chart(frame: pd.DataFrame, language: str, target_share: float) -> alt.LayerChart:
+    """The weekly share of arrested men attempted within 24 h, with the target as a horizontal rule."""
+    data = _with_iso_days(frame, "week_start")
+    share = alt.Y("share_24h:Q", title=t("chart.share_24h", language), scale=alt.Scale(domain=[0, 1]),
+                  axis=alt.Axis(format=".0%"))
+    line = (
+        alt.Chart(data)
+        .mark_line(point=True, color=BLUE, invalid="break-paths-filter-domains")
+        .encode(
+            x=alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc"),
+                    axis=_time_axis(language, data["week_start"])),
+            y=share,
+            tooltip=[
+                _week_tooltip(language),
+                _date_tooltip("week_start", "chart.week_start", language),
+                alt.Tooltip("share_24h:Q", title=t("chart.share_24h", language), format=".0%"),
+                alt.Tooltip("within_24h:Q", title=t("chart.within_24h", language), format=",d"),
+                alt.Tooltip("cohort:Q", title=t("chart.cohort", language), format=",d"),
+            ],
+        )
+    )
+    target_label = t("chart.target", language, value=percent(target_share, language))
+    target = pd.DataFrame({"target_share": [target_share], "target_label": [target_label]})
+    rule = (
+        alt.Chart(target)
+        .mark_rule(color=TARGET_COLOUR, strokeWidth=2, strokeDash=[6, 3])
+        .encode(y=alt.Y("target_share:Q", scale=alt.Scale(domain=[0, 1])), tooltip=alt.Tooltip("target_label:N"))
+    )
+    # Labelled in the title, in the rule's colour: a label beside the rule would sit on some week's point.
+    title = alt.TitleParams(target_label, anchor="start", color=TARGET_COLOUR, fontSize=13)
+    return _finished(alt.layer(line, rule).properties(title=title), language)
+
+
+def outcomes_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
+    """Cohort members per month by outcome, stacked in a fixed order."""
+    return _monthly_stacked_chart(frame, language, "outcome", OUTCOME_COLOURS, "members", "chart.members")
+
+
+def referrals_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
+    """Referrals made per month by kind of service, stacked in a fixed order."""
+    return _monthly_stacked_chart(frame, language, "referral", REFERRAL_COLOURS, "attempts", "chart.attempts")
+
+
+def repeat_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
+    """Share of each group with a repeat intervention within 12 months, counts beside and in the tooltip."""
+    data = frame.loc[:, ["group", "members", "repeated", "share"]].copy()
+    data["group_label"] = data["group"].map(lambda group: t(f"chart.group.{group}", language))
+    data["label"] = [
+        t("metrics.none", language)
+        if pd.isna(row.share)
+        else t("chart.share_of", language, share=percent(row.share, language),
+               repeated=number(row.repeated, language), members=number(row.members, language))
+        for row in data.itertuples(index=False)
+    ]
+    data["label_at"] = data["share"].fillna(0.0)
+    groups = [t(f"chart.group.{group}", language) for group in REPEAT_GROUP_COLOURS]
+    chart = _labelled_bars(
+        data,
+        category="group_label",
+        order=groups,
+        value="share",
+        value_title=t("chart.repeat_share", language),
+        colour=alt.Color("group_label:N", legend=None,
+                         scale=alt.Scale(domain=groups, range=list(REPEAT_GROUP_COLOURS.values()))),
+        tooltip=[
+            alt.Tooltip("group_label:N", title=t("chart.group", language)),
+            alt.Tooltip("members:Q", title=t("chart.members", language), format=",d"),
+            alt.Tooltip("repeated:Q", title=t("chart.repeated", language), format=",d"),
+            alt.Tooltip("share:Q", title=t("chart.repeat_share", language), format=".0%"),
+        ],
+        room=max(data["share"].max(), 1 / BAR_LABEL_ROOM) if data["share"].notna().any() else 1 / BAR_LABEL_ROOM,
+    )
+    return _finished(chart, language)
+
+
+# Shared pieces
+
+
+def _finished(chart: alt.TopLevelMixin, language: str) -> alt.TopLevelMixin:
+    """A chart that fills its container, formats in the language and keeps its legend below, for phones."""
+    return (
+        chart.properties(width="container")
+        .configure(locale=vega_locale(language))
+        # One entry per line: a row of entries would run off a phone's screen.
+        .configure_legend(orient="bottom", direction="vertical", labelLimit=280, gradientLength=160)
+        .configure_axis(labelFontSize=12, titleFontSize=12)
+        .configure_view(stroke=None)
+    )
+
+
+def _time_axis(language: str, days: pd.Series, monthly: bool = False) -> alt.Axis:
+    """An axis for a utc time scale in the language, ticking the data's own weeks or months when they are few."""
+    distinct = sorted(set(days))
+    if len(distinct) <= EXPLICIT_TICKS_UP_TO:
+        # A month's tick goes mid-month, under the middle of its bar.
+        ticks = [
+            alt.DateTime(year=int(day[:4]), month=int(day[5:7]), date=15 if monthly else int(day[8:10]), utc=True)
+            for day in distinct
+        ]
+        label_format = t("chart.format.month_short" if monthly else "chart.format.day", language)
+        return alt.Axis(format=label_format, values=ticks, labelOverlap=True, labelFlush=False)
+    months = (pd.Timestamp(distinct[-1]) - pd.Timestamp(distinct[0])).days / 30
+    step = 1 if months <= 18 else 3 if months <= 48 else 12
+    # Month ticks read "juin", and January's reads the year.
+    return alt.Axis(
+        format={"year": "%Y", "quarter": "%b", "month": "%b"},
+        tickCount={"interval": "month", "step": step},
+        labelOverlap=True,
+    )
+
+
+def _week_tooltip(language: str) -> alt.Tooltip:
+    """The ISO week label, e.g. 2026-W47."""
+    return alt.Tooltip("week:N", title=t("chart.iso_week", language))
+
+
+def _date_tooltip(field: str, title_key: str, language: str, format_key: str = "chart.format.date") -> alt.Tooltip:
+    """A utc date in the language's format."""
+    return alt.Tooltip(f"{field}:T", title=t(title_key, language), format=t(format_key, language), formatType="utc")
+
+
+def _lookup_expression(field: str, labels: dict[str, str]) -> str:
+    """A Vega expression mapping a field's keys to their labels."""
+    pairs = ", ".join(f"{_quoted(key)}: {_quoted(label)}" for key, label in labels.items())
+    return f"{{{pairs}}}[datum[{_quoted(field)}]]"
+
+
+def _quoted(text: str) -> str:
+    """A string literal for a Vega expression."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _iso_days(values: pd.Series) -> pd.Series:
+    """Dates as YYYY-MM-DD text, which Vega reads as utc midnight whatever the browser's time zone."""
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").astype(object)
+
+
+def _with_iso_days(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A copy of a frame with one date column as ISO day text."""
+    data = frame.copy()
+    data[column] = _iso_days(data[column]) if len(data) else pd.Series([], dtype=object)
+    return data
+
+
+def _distinct_names(frame: pd.DataFrame) -> pd.Series:
+    """Municipality names, with the code added where two municipalities share a name."""
+    codes_per_name = frame.groupby("name")["code"].transform("nunique") if len(frame) else frame["name"]
+    return frame["name"].where(codes_per_name <= 1, frame["name"] + " (" + frame["code"].astype(str) + ")")
+
+
+def _labelled_bars(
+    data: pd.DataFrame,
+    category: str,
+    order: list[str],
+    value: str,
+    value_title: str,
+    colour: alt.Color,
+    tooltip: list[alt.Tooltip],
+    room: float,
+    extra_layers: Sequence[alt.Chart] = (),
+) -> alt.LayerChart:
+    """Horizontal bars up to `room`, each with its category above and its `label` at `label_at` beside it."""
+    # Category names above the bars instead of on an axis leave a phone's whole width to the bars.
+    x_scale = alt.Scale(domain=[0, (room or 1) * BAR_LABEL_ROOM], nice=False)
+    base = alt.Chart(data).encode(
+        y=alt.Y(f"{category}:N", sort=order, scale=_band_scale(order), axis=None), tooltip=tooltip
+    )
+    bars = base.mark_bar(height={"band": 0.36}).encode(
+        x=alt.X(f"{value}:Q", title=value_title, scale=x_scale,
+                axis=alt.Axis(labels=False, ticks=False, grid=False, domain=False)),
+        color=colour,
+    )
+    names = base.mark_text(align="left", baseline="bottom", dy=-12, fontSize=13).encode(
+        x=alt.value(0), text=f"{category}:N"
+    )
+    labels = base.mark_text(align="left", baseline="middle", dx=4, fontSize=13).encode(
+        x=alt.X("label_at:Q", scale=x_scale), text="label:N"
+    )
+    return alt.layer(bars, names, labels, *extra_layers).properties(height=alt.Step(56))
+
+
+def _band_scale(categories: list[str]) -> alt.Scale:
+    """A band scale holding every category, present in the data or not, in order, bands touching."""
+    # No inner padding: a band's start is then the boundary between two categories, where a target rule goes.
+    return alt.Scale(domain=categories, paddingInner=0, paddingOuter=0.1)
+
+
+def _monthly_stacked_chart(
+    frame: pd.DataFrame,
+    language: str,
+    category: str,
+    colours: dict[str, str],
+    value: str,
+    value_key: str,
+) -> alt.Chart:
+    """Monthly bars stacked by category, in the catalogue's order and colours."""
+    data = _with_iso_days(frame, "month_start")
+    data["category_label"] = data[category].map(lambda key: t(f"chart.{category}.{key}", language))
+    data["stack_order"] = data[category].map({key: rank for rank, key in enumerate(colours)})
+    labels = [t(f"chart.{category}.{key}", language) for key in colours]
+    chart = (
+        alt.Chart(data)
+        .mark_bar(width={"band": 0.85})
+        .encode(
+            x=alt.X("utcyearmonth(month_start):T", title=t("chart.month", language),
+                    axis=_time_axis(language, data["month_start"], monthly=True)),
+            y=alt.Y(f"sum({value}):Q", title=t(value_key, language), axis=alt.Axis(format=",d")),
+            color=alt.Color(
+                "category_label:N",
+                title=t(f"chart.{category}", language),
+                scale=alt.Scale(domain=labels, range=list(colours.values())),
+            ),
+            order=alt.Order("stack_order:Q", sort="ascending"),
+            tooltip=[
+                _date_tooltip("month_start", "chart.month", language, format_key="chart.format.month"),
+                alt.Tooltip("category_label:N", title=t(f"chart.{category}", language)),
+                alt.Tooltip(f"{value}:Q", title=t(value_key, language), format=",d"),
+            ],
+        )
+    )
+    return _finished(chart, language)
+
+
+def _hours(hours: float, language: str) -> str:
+    """A duration in hours, e.g. 18,5 h."""
+    return t("metrics.hours", language, value=number(hours, language, digits=0 if float(hours).is_integer() else 1))
+
+
+def _timing(bucket: str, upper_hours: float | None, target_hours: float) -> str:
+    """Whether a delay bucket lies within the target, after it, or is the never-attempted bucket."""
+    if bucket == "never":
+        return "never"
+    within = upper_hours is not None and not pd.isna(upper_hours) and upper_hours <= target_hours
+    return "on_time" if within else "late"
+
+
+def _bucket_position(hours: float) -> tuple[str, float]:
+    """The delay bucket holding a number of hours, and where in it (0 = its start, 1 = its end)."""
+    for bucket in DELAY_BUCKETS[:-2]:
+        lower, upper = (float(bound) for bound in bucket.split("-"))
+        if hours < upper:
+            return bucket, max(hours - lower, 0.0) / (upper - lower)
+    return "168+", 0.0
+
+
+def _count_and_share(count: float, share: float | None, language: str) -> str:
+    """A count with its share, e.g. 412 (62 %)."""
+    if share is None:
+        return number(count, language)
+    return t("chart.count_and_share", language, count=number(count, language), share=percent(share, language))
+
+
+def _optional_number(value: float | None, language: str, digits: int = 0) -> str:
+    """A number in the language, or a dash when missing."""
+    return t("metrics.none", language) if value is None or pd.isna(value) else number(value, language, digits)
+
+
+# Map pieces
+
+
+def _map_measure(frame: pd.DataFrame, measure: str) -> pd.Series:
+    """The column the map shows, as floats with NaN where unknown."""
+    columns = {"count": "interventions", "rate": "rate_per_1000"}
+    if measure not in columns:
+        raise ValueError(f"measure must be 'count' or 'rate', not {measure!r}")
+    return pd.to_numeric(frame[columns[measure]], errors="coerce").astype(float)
+
+
+def _ramp_colour(value: float, top: float) -> list[int]:
+    """An RGBA colour on the blue ramp, grey when the value is unknown."""
+    if pd.isna(value):
+        return list(MAP_NO_VALUE)
+    position = (value / top if top > 0 else 0.0) * (len(MAP_RAMP) - 1)
+    index = min(int(position), len(MAP_RAMP) - 2)
+    fraction = position - index
+    start, end = MAP_RAMP[index], MAP_RAMP[index + 1]
+    return [round(a + (b - a) * fraction) for a, b in zip(start, end)] + [MAP_ALPHA]
+
+
+def _column_layer(frame: pd.DataFrame, properties: list[dict], values: pd.Series, top: float, zoom: float) -> pdk.Layer:
+    """Columns at the municipalities' centroids, as tall and as dark as the measure."""
+    span_metres = 40_000_000 / 2**zoom  # about the width of a view at this zoom
+    records = [
+        {
+            **row_properties,
+            "position": [_json_number(longitude), _json_number(latitude)],
+            "elevation": 0.0 if pd.isna(value) else float(value),
+        }
+        for row_properties, longitude, latitude, value in zip(
+            properties, frame["longitude"], frame["latitude"], values
+        )
+    ]
+    return pdk.Layer(
+        "ColumnLayer",
+        data=records,
+        id="municipalities",
+        get_position="position",
+        get_elevation="elevation",
+        elevation_scale=0.15 * span_metres / top if top > 0 else 1.0,
+        radius=min(max(span_metres / 70, 300), 5_000),
+        get_fill_color="fill_color",
+        extruded=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def _boundary_layer(frame: pd.DataFrame, properties: list[dict]) -> pdk.Layer:
+    """Municipal polygons filled by the measure; a municipality without one is drawn as a dot at its centroid."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": geometry
+            if isinstance(geometry, dict)
+            else {"type": "Point", "coordinates": [_json_number(longitude), _json_number(latitude)]},
+            "properties": row_properties,
+        }
+        for row_properties, geometry, longitude, latitude in zip(
+            properties, frame["geometry"], frame["longitude"], frame["latitude"]
+        )
+    ]
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data={"type": "FeatureCollection", "features": features},
+        id="municipalities",
+        get_fill_color="properties.fill_color",
+        get_line_color=[255, 255, 255, 230],
+        line_width_min_pixels=1,
+        get_point_radius=1_500,
+        point_radius_min_pixels=5,
+        stroked=True,
+        filled=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def _map_tooltip_html(language: str) -> str:
+    """The map tooltip: name, count, rate per 1,000 and population, in the language."""
+    lines = (
+        ("chart.interventions", "{count_label}"),
+        ("chart.rate_per_1000", "{rate_label}"),
+        ("chart.population", "{population_label}"),
+    )
+    return "<b>{name}</b><br/>" + "<br/>".join(
+        t("chart.pair", language, label=html.escape(t(key, language)), value=placeholder) for key, placeholder in lines
+    )
+
+
+def _fitted_view(frame: pd.DataFrame, pitch: float) -> pdk.ViewState:
+    """A view centred on the municipalities (or their boundaries), zoomed to show them all, tilted by `pitch`."""
+    points = [
+        (longitude, latitude)
+        for longitude, latitude in _all_coordinates(frame)
+        if not (pd.isna(longitude) or pd.isna(latitude))
+    ]
+    if not points:
+        return pdk.ViewState(**QUEBEC_VIEW, pitch=pitch)
+    longitudes, latitudes = zip(*points)
+    west, east, south, north = min(longitudes), max(longitudes), min(latitudes), max(latitudes)
+    centre_latitude = (south + north) / 2
+    width, height = VIEWPORT_PIXELS
+    zooms = [MAX_ZOOM]
+    if east > west:
+        zooms.append(math.log2(width * 360 / (WORLD_PIXELS * (east - west) * FIT_MARGIN)))
+    if north > south:
+        mercator_span = (north - south) / math.cos(math.radians(centre_latitude))
+        zooms.append(math.log2(height * 360 / (WORLD_PIXELS * mercator_span * FIT_MARGIN)))
+    zoom = max(min(zooms), 3.0) - (PITCH_ZOOM_OUT if pitch else 0.0)
+    return pdk.ViewState(latitude=centre_latitude, longitude=(west + east) / 2, zoom=round(zoom, 2), pitch=pitch)
+
+
+def _all_coordinates(frame: pd.DataFrame) -> Iterator[tuple[float, float]]:
+    """Every longitude/latitude pair: centroids, and the boundaries' vertices when there are boundaries."""
+    yield from zip(frame["longitude"], frame["latitude"])
+    if "geometry" in frame.columns:
+        for geometry in frame["geometry"]:
+            if isinstance(geometry, dict):
+                yield from _positions(geometry.get("coordinates", []))
+
+
+def _positions(coordinates: Sequence) -> Iterable[tuple[float, float]]:
+    """The positions nested in a GeoJSON coordinates array."""
+    if coordinates and isinstance(coordinates[0], (int, float)):
+        return [(coordinates[0], coordinates[1])]
+    return [position for part in coordinates for position in _positions(part)]
+
+
+def _json_number(value: float | None) -> float | None:
+    """A float for JSON, None instead of NaN."""
+    return None if value is None or pd.isna(value) else float(value)

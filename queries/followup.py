@@ -1,0 +1,189 @@
+"""What followed an arrest or an intervention: outcomes and referrals by month, victim follow-ups, later repeats."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, select
+
+from queries.filters import MetricFilter, Period, Scope
+from queries.interventions import REPEAT_WINDOW_US
+from queries.outreach import cohort_members
+from queries.runner import fetch_frame
+from queries.schema import REACHED_OUTCOMES, REFERRALS, intervention, outreach_attempt
+from queries.scoping import intervention_conditions
+from queries.timeliness import cohort_members_with
+
+# Best outcome reached first: a member's final status is the first of these that applies.
+FINAL_STATUSES = ("accepted", "already_in_help", "declined", "no_answer", "not_attempted")
+REPEAT_GROUPS = ("accepted", "declined_or_in_help", "not_reached")
+FOLLOW_UP_DAYS = 365
+
+
+def _count_if(condition) -> object:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _month_starts(first: date, last: date) -> list[date]:
+    """The first day of every month from first's month to last's, in order."""
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _months_of(days: pd.Series) -> pd.Series:
+    """The first day of each date's month."""
+    # SQLite and PostgreSQL share no month function: the statements count per local date (a few hundred rows
+    # a year at most) and the days are added up into months here.
+    return pd.Series([day.replace(day=1) for day in days], index=days.index, dtype=object)
+
+
+def _by_month(daily: pd.DataFrame, months: list[date], key: str, keys: tuple[str, ...], value: str) -> pd.DataFrame:
+    """Daily counts per key summed into months: every month × every key, zeros included."""
+    summed = daily[value].astype("int64").groupby([_months_of(daily["day"]), daily[key]]).sum()
+    grid = pd.MultiIndex.from_product([months, list(keys)], names=["month_start", key])
+    return summed.reindex(grid, fill_value=0).astype("int64").rename(value).reset_index()
+
+
+def outcomes_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort members per local arrest date and final status."""
+    member = cohort_members_with(flt, scope, intervention.c.arrested_date)
+    status = case(
+        (member.c.accepted == 1, "accepted"),
+        (member.c.in_help == 1, "already_in_help"),
+        (member.c.reached == 1, "declined"),
+        (member.c.first_attempt_us.is_not(None), "no_answer"),
+        else_="not_attempted",
+    )
+    per_member = (
+        select(member.c.arrested_date.label("day"), status.label("outcome")).subquery("per_member")
+    )
+    return select(per_member.c.day, per_member.c.outcome, func.count().label("members")).group_by(
+        per_member.c.day, per_member.c.outcome
+    )
+
+
+def outcomes_by_month(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Cohort members by local month of arrest and best outcome reached, every month × status, zeros included."""
+    daily = fetch_frame(bind, outcomes_statement(flt, scope))
+    return _by_month(daily, _month_starts(flt.period.start, flt.period.end), "outcome", FINAL_STATUSES, "members")
+
+
+def referrals_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort members' offender attempts with a referral, per local attempt date and referral."""
+    member = cohort_members(flt, scope)
+    return (
+        select(
+            outreach_attempt.c.attempted_date.label("day"),
+            outreach_attempt.c.referral,
+            func.count().label("attempts"),
+        )
+        .select_from(member.join(outreach_attempt, outreach_attempt.c.intervention_id == member.c.id))
+        .where(outreach_attempt.c.subject_role == "offender", outreach_attempt.c.referral.is_not(None))
+        .group_by(outreach_attempt.c.attempted_date, outreach_attempt.c.referral)
+    )
+
+
+def referrals_by_month(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Referrals made to the period's cohort, by local month of the attempt and referral, zeros included."""
+    daily = fetch_frame(bind, referrals_statement(flt, scope))
+    # All of a member's attempts count, so the months run on past the period as far as the latest one.
+    last = max([flt.period.end, *daily["day"]])
+    return _by_month(daily, _month_starts(flt.period.start, last), "referral", REFERRALS, "attempts")
+
+
+def victim_followups_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Per local intervention date: interventions, those with a victim attempt, victim attempts, victims reached."""
+    victim_attempt = and_(
+        outreach_attempt.c.intervention_id == intervention.c.id,
+        outreach_attempt.c.subject_role == "victim",
+    )
+    per_intervention = (
+        select(
+            intervention.c.occurred_date.label("day"),
+            func.count(outreach_attempt.c.id).label("attempts"),
+            func.max(case((outreach_attempt.c.outcome.in_(REACHED_OUTCOMES), 1), else_=0)).label("reached"),
+        )
+        .select_from(intervention.outerjoin(outreach_attempt, victim_attempt))
+        .where(
+            intervention.c.occurred_date.between(flt.period.start, flt.period.end),
+            *intervention_conditions(intervention, flt, scope),
+        )
+        .group_by(intervention.c.id, intervention.c.occurred_date)
+        .subquery("per_intervention")
+    )
+    return select(
+        per_intervention.c.day,
+        func.count().label("interventions"),
+        _count_if(per_intervention.c.attempts > 0).label("followed_up"),
+        func.sum(per_intervention.c.attempts).label("attempts"),
+        func.sum(per_intervention.c.reached).label("reached"),
+    ).group_by(per_intervention.c.day)
+
+
+def victim_followups(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Per local month of the period: interventions, those followed up with the victim, attempts, victims reached."""
+    daily = fetch_frame(bind, victim_followups_statement(flt, scope))
+    columns = ["interventions", "followed_up", "attempts", "reached"]
+    months = _month_starts(flt.period.start, flt.period.end)
+    summed = daily[columns].astype("int64").groupby(_months_of(daily["day"])).sum()
+    frame = summed.reindex(months, fill_value=0).astype("int64").rename_axis("month_start").reset_index()
+    return frame[["month_start", *columns]]
+
+
+def _followed_long_enough(flt: MetricFilter, as_of: date) -> MetricFilter | None:
+    """The filter narrowed to arrests at least 365 days before as_of, or None when no day of the period is."""
+    last_arrest = min(flt.period.end, as_of - timedelta(days=FOLLOW_UP_DAYS))
+    if last_arrest < flt.period.start:
+        return None
+    return replace(flt, period=Period(flt.period.start, last_arrest))
+
+
+def repeat_after_outreach_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort members with a subject key, per outreach group: how many had a later intervention within 365 days."""
+    member = cohort_members_with(
+        flt, scope, intervention.c.police_service, intervention.c.subject_key, intervention.c.occurred_us
+    )
+    later = intervention.alias("later")
+    repeated = exists(
+        select(later.c.id).where(
+            later.c.police_service == member.c.police_service,
+            later.c.subject_key == member.c.subject_key,
+            later.c.occurred_us > member.c.occurred_us,
+            later.c.occurred_us <= member.c.occurred_us + REPEAT_WINDOW_US,
+        )
+    )
+    group = case(
+        (member.c.accepted == 1, "accepted"),
+        (member.c.reached == 1, "declined_or_in_help"),
+        else_="not_reached",
+    )
+    per_member = (
+        select(group.label("outreach_group"), case((repeated, 1), else_=0).label("repeated"))
+        .where(member.c.subject_key.is_not(None), member.c.subject_key != "")
+        .subquery("per_member")
+    )
+    return select(
+        per_member.c.outreach_group,
+        func.count().label("members"),
+        func.sum(per_member.c.repeated).label("repeated"),
+    ).group_by(per_member.c.outreach_group)
+
+
+def repeat_after_outreach(bind: Engine | Connection, flt: MetricFilter, scope: Scope, as_of: date) -> pd.DataFrame:
+    """Members arrested on or before as_of − 365 days, with a subject key: per group, how many had a repeat."""
+    followed = _followed_long_enough(flt, as_of)
+    columns = ["members", "repeated"]
+    if followed is None:
+        counted = pd.DataFrame(columns=columns, index=pd.Index([], name="outreach_group"))
+    else:
+        counted = fetch_frame(bind, repeat_after_outreach_statement(followed, scope)).set_index("outreach_group")
+    frame = counted.reindex(list(REPEAT_GROUPS), fill_value=0).astype("int64")
+    frame = frame.rename_axis("group").reset_index()
+    frame["share"] = frame["repeated"] / frame["members"].astype("float64").replace(0.0, np.nan)
+    return frame

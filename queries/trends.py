@@ -1,0 +1,260 @@
+"""The overview's volumes: headline figures against earlier periods, weekly trend, municipalities by week and table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select, Subquery, and_, case, exists, func, or_, select, true
+
+from queries.filters import MetricFilter, Period, Scope
+from queries.interventions import totals_statement
+from queries.localtime import week_label, week_monday, weeks_overlapping
+from queries.runner import fetch_frame, fetch_row
+from queries.schema import intervention, municipality
+from queries.scoping import intervention_conditions, served_in_period
+
+ROLLING_WEEKS = 4
+# 52 weeks: the same weekdays one year before, so ISO week N is compared with ISO week N of the year before.
+YEAR_OF_WEEKS = timedelta(days=364)
+HEADLINE_FIGURES = ("interventions", "arrests", "repeat", "contact_bans", "population")
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """Headline counts of one period and the population they are measured against."""
+
+    period: Period
+    interventions: int
+    arrests: int
+    repeat: int
+    contact_bans: int
+    population: int
+
+    @property
+    def rate_per_1000(self) -> float | None:
+        """Interventions per 1,000 residents of the municipalities in scope; None without residents."""
+        return self.interventions / self.population * 1000 if self.population else None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The overview's tiles: the period, the period just before it and the same dates one year earlier."""
+
+    current: PeriodFigures
+    previous: PeriodFigures
+    last_year: PeriodFigures
+
+
+def previous_period(period: Period) -> Period:
+    """The period of the same length that ends the day before this one starts."""
+    length = period.end - period.start + timedelta(days=1)
+    return Period(period.start - length, period.start - timedelta(days=1))
+
+
+def _a_year_earlier(day: date) -> date:
+    if day.month == 2 and day.day == 29:
+        return date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
+
+
+def same_period_last_year(period: Period) -> Period:
+    """The same calendar dates one year earlier (29 February becomes the 28th)."""
+    return Period(_a_year_earlier(period.start), _a_year_earlier(period.end))
+
+
+def _in_period(table, period: Period):
+    return table.c.occurred_date.between(period.start, period.end)
+
+
+def _count_if(condition) -> object:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _listed(flt: MetricFilter, scope: Scope):
+    """The municipalities interventions_by_municipality lists: served in the period, or with interventions in scope."""
+    recorded = exists(
+        select(intervention.c.id).where(
+            intervention.c.municipality_code == municipality.c.code,
+            _in_period(intervention, flt.period),
+            *intervention_conditions(intervention, flt, scope),
+        )
+    )
+    return or_(served_in_period(municipality.c.code, flt, scope), recorded)
+
+
+def population_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """2021 population of the municipalities in scope for the period."""
+    return select(func.coalesce(func.sum(municipality.c.population_2021), 0).label("population")).where(
+        _listed(flt, scope)
+    )
+
+
+def scope_population(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> int:
+    """2021 population of the municipalities the period's figures cover."""
+    return int(fetch_row(bind, population_statement(flt, scope)).population)
+
+
+def _compared(period: Period) -> tuple[tuple[str, Period], ...]:
+    return (("current", period), ("previous", previous_period(period)), ("last_year", same_period_last_year(period)))
+
+
+def _period_figures(flt: MetricFilter, scope: Scope, name: str) -> Subquery:
+    """One row: the contract's totals of the filter's period and the population they cover."""
+    population = population_statement(flt, scope).scalar_subquery().label("population")
+    return totals_statement(flt, scope).add_columns(population).subquery(name)
+
+
+def headline_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """One row: totals and population of the period, the previous period and the same period last year."""
+    parts = {
+        name: _period_figures(replace(flt, period=period), scope, name) for name, period in _compared(flt.period)
+    }
+    current, previous, last_year = parts.values()
+    columns = [
+        part.c[source].label(f"{name}_{figure}")
+        for name, part in parts.items()
+        for figure, source in zip(HEADLINE_FIGURES, ("total", "arrests", "repeat", "contact_bans", "population"))
+    ]
+    # Each part is one aggregate row: joined on TRUE, the three stand side by side.
+    return select(*columns).select_from(current.join(previous, true()).join(last_year, true()))
+
+
+def headline(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> Headline:
+    """The overview's tiles for the period and the two periods it is compared with."""
+    row = fetch_row(bind, headline_statement(flt, scope))._mapping
+    figures = {
+        name: PeriodFigures(period, *(int(row[f"{name}_{figure}"]) for figure in HEADLINE_FIGURES))
+        for name, period in _compared(flt.period)
+    }
+    return Headline(**figures)
+
+
+def _lead_weeks(period: Period) -> Period:
+    """The three whole weeks before the week the period starts in."""
+    monday = period.start - timedelta(days=period.start.weekday())
+    return Period(monday - timedelta(weeks=ROLLING_WEEKS - 1), monday - timedelta(days=1))
+
+
+def weekly_trend_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Interventions per local date: the period and the three weeks before it, and the period 52 weeks earlier."""
+    lead = _lead_weeks(flt.period)
+    year_ago = Period(flt.period.start - YEAR_OF_WEEKS, flt.period.end - YEAR_OF_WEEKS)
+    current = or_(_in_period(intervention, lead), _in_period(intervention, flt.period))
+    earlier = _in_period(intervention, year_ago)
+    # Per date rather than per stored week: every index on occurred_date then covers the query, which reads
+    # no table row (several times faster at a million rows); the dates are added up into weeks afterwards.
+    return (
+        select(
+            intervention.c.occurred_date.label("day"),
+            _count_if(current).label("interventions"),
+            _count_if(earlier).label("last_year"),
+        )
+        .where(or_(current, earlier), *intervention_conditions(intervention, flt, scope))
+        .group_by(intervention.c.occurred_date)
+    )
+
+
+def weekly_trend(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Per ISO week of the period (zeros included): interventions, 4-week rolling average, the same weeks last year."""
+    daily = fetch_frame(bind, weekly_trend_statement(flt, scope))
+    days = list(daily["day"])
+    weeks = weeks_overlapping(flt.period.start, flt.period.end)
+    lead = _lead_weeks(flt.period)
+    volumes = daily["interventions"].astype("int64").groupby([week_label(day) for day in days]).sum()
+    volumes = volumes.reindex(weeks_overlapping(lead.start, lead.end) + weeks, fill_value=0)
+    rolling = volumes.astype("float64").rolling(ROLLING_WEEKS).mean()
+    last_year = daily["last_year"].astype("int64").groupby([week_label(day + YEAR_OF_WEEKS) for day in days]).sum()
+    return pd.DataFrame(
+        {
+            "week": weeks,
+            "week_start": [week_monday(label) for label in weeks],
+            "interventions": volumes.loc[weeks].to_numpy(dtype="int64"),
+            "rolling_average": rolling.loc[weeks].to_numpy(dtype="float64"),
+            "last_year": last_year.reindex(weeks, fill_value=0).to_numpy(dtype="int64"),
+        }
+    )
+
+
+def municipality_weeks_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Per municipality in scope, its interventions per ISO week that has any (one row with no week when none)."""
+    counts = (
+        select(
+            intervention.c.municipality_code,
+            intervention.c.occurred_week.label("week"),
+            func.count().label("interventions"),
+        )
+        .where(_in_period(intervention, flt.period), *intervention_conditions(intervention, flt, scope))
+        .group_by(intervention.c.municipality_code, intervention.c.occurred_week)
+        .subquery("counts")
+    )
+    return (
+        select(municipality.c.code, municipality.c.name, counts.c.week, counts.c.interventions)
+        .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
+        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.municipality_code.is_not(None)))
+    )
+
+
+def municipality_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Every municipality in scope × every ISO week of the period: interventions, zeros included."""
+    counted = fetch_frame(bind, municipality_weeks_statement(flt, scope))
+    weeks = weeks_overlapping(flt.period.start, flt.period.end)
+    places = counted[["code", "name"]].drop_duplicates().sort_values("code")
+    grid = places.merge(pd.DataFrame({"week": weeks}), how="cross")
+    frame = grid.merge(counted.dropna(subset=["week"]), on=["code", "name", "week"], how="left")
+    frame["interventions"] = frame["interventions"].fillna(0).astype("int64")
+    frame.insert(3, "week_start", [week_monday(label) for label in frame["week"]])
+    return frame.reset_index(drop=True)
+
+
+def municipality_table_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Per municipality in scope: population, centroid, interventions and arrests, and the previous period's count."""
+    before = previous_period(flt.period)
+    now = _in_period(intervention, flt.period)
+    counts = (
+        select(
+            intervention.c.municipality_code,
+            _count_if(now).label("interventions"),
+            _count_if(and_(now, intervention.c.arrest)).label("arrests"),
+            _count_if(_in_period(intervention, before)).label("previous"),
+        )
+        .where(
+            intervention.c.occurred_date.between(before.start, flt.period.end),
+            *intervention_conditions(intervention, flt, scope),
+        )
+        .group_by(intervention.c.municipality_code)
+        .subquery("counts")
+    )
+    return (
+        select(
+            municipality.c.code,
+            municipality.c.name,
+            municipality.c.population_2021.label("population"),
+            municipality.c.latitude,
+            municipality.c.longitude,
+            func.coalesce(counts.c.interventions, 0).label("interventions"),
+            func.coalesce(counts.c.arrests, 0).label("arrests"),
+            func.coalesce(counts.c.previous, 0).label("previous"),
+        )
+        .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
+        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.interventions > 0))
+        .order_by(municipality.c.code)
+    )
+
+
+def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """part / whole as floats, NaN where whole is 0."""
+    return part.astype("float64") / whole.astype("float64").replace(0.0, np.nan)
+
+
+def municipality_table(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Per municipality in scope: population, centroid, interventions, arrests, rate per 1,000 and change."""
+    frame = fetch_frame(bind, municipality_table_statement(flt, scope))
+    for column in ("population", "interventions", "arrests", "previous"):
+        frame[column] = frame[column].astype("int64")
+    frame.insert(7, "rate_per_1000", _ratio(frame["interventions"], frame["population"]) * 1000)
+    frame["change"] = frame["interventions"] - frame["previous"]
+    frame["change_share"] = _ratio(frame["change"], frame["previous"])
+    return frame
