@@ -108,6 +108,12 @@ def language_switch() -> None:
         st.rerun()
 
 
+def labels(keys) -> callable:
+    """A format_func for widgets: option → its text, looked up now, since tests call it outside the script."""
+    table = {key.rsplit(".", 1)[-1]: text(key) for key in keys}
+    return lambda option: table.get(option, option)
+
+
 def text(key: str, **values: object) -> str:
     """Catalogue text in the viewer's language."""
     return t(key, language(), **values)
@@ -150,7 +156,7 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
     with st.sidebar:
         st.subheader(text("filter.title"))
         preset = st.selectbox(text("filter.period"), PRESETS, key="filter_preset",
-                              format_func=lambda key: text(f"filter.preset.{key}"))
+                              format_func=labels(f"filter.preset.{key}" for key in PRESETS))
         start = end = None
         if preset == "custom":
             if not st.session_state["filter_dates"]:
@@ -161,11 +167,11 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
             if len(dates) == 2:
                 start, end = dates
         service = st.selectbox(text("filter.service"), [ALL, *services], key="filter_service",
-                               format_func=lambda code: services.get(code, text("filter.all_services")))
+                               format_func={ALL: text("filter.all_services"), **services}.get)
         offered = {code: value for code, value in places.items() if not service or value[1] == service}
         st.session_state["filter_places"] = [code for code in st.session_state["filter_places"] if code in offered]
         municipalities = st.multiselect(text("filter.municipalities"), list(offered), key="filter_places",
-                                        format_func=lambda code: offered[code][0],
+                                        format_func={code: value[0] for code, value in offered.items()}.get,
                                         placeholder=text("filter.all_municipalities"))
     choice = FilterChoice(preset if start or preset != "custom" else DEFAULT_PRESET, start, end, service,
                           tuple(municipalities))

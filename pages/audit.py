@@ -17,9 +17,10 @@ today = date.today()
 left, middle, right = st.columns(3)
 period = left.date_input(ui.text("audit.period"), (today - timedelta(days=30), today), format="YYYY-MM-DD")
 subjects = audit_subjects(ui.engine(), viewer.scope)
-subject = middle.selectbox(ui.text("audit.subject"), [None, *subjects], format_func=lambda s: s or ui.text("audit.all"))
+everyone = ui.text("audit.all")
+subject = middle.selectbox(ui.text("audit.subject"), [None, *subjects], format_func=lambda s: s or everyone)
 action = right.selectbox(
-    ui.text("audit.action"), [None, "view", "export"], format_func=lambda a: a or ui.text("audit.all")
+    ui.text("audit.action"), [None, "view", "export"], format_func=lambda a: a or everyone
 )
 start, end = (period[0], period[-1]) if period else (today, today)
 events = audit_events(ui.engine(), AuditFilter(start, end, subject, action), viewer.scope)

@@ -26,7 +26,7 @@ table = ui.query("municipality_table", flt, viewer.scope)
 st.subheader(ui.text("overview.map"))
 measure = st.segmented_control(
     ui.text("overview.map.measure"), ["count", "rate"], default="count", key="map_measure",
-    format_func=lambda key: ui.text(f"overview.map.{key}"),
+    format_func=ui.labels(["overview.map.count", "overview.map.rate"]),
 ) or "count"
 places = ui.with_boundaries(table)
 st.pydeck_chart(charts.municipality_map(places, language, measure), width="stretch")

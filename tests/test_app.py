@@ -13,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard import settings
 from dashboard.ui import default_filter
 from queries.filters import Scope
-from dashboard.i18n import number, t
+from dashboard.i18n import number, percent, t
 from queries.interventions import intervention_totals
+from queries.outreach import outreach_summary
 from queries.trends import headline
 from queries.schema import audit_event
 from tests.hand_made import load_hand_made
@@ -180,3 +181,46 @@ def test_no_entry_script_sits_beside_a_pages_folder():
     # signed in or not, until st.navigation first runs: the entry must never move next to pages/.
     assert not (settings.PROJECT_ROOT / "dashboard" / "pages").exists()
     assert not list(settings.PROJECT_ROOT.glob("*.py"))
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize(
+    ("roles", "page"),
+    [(["captain"], "overview"), (["director"], "outreach"), (["director"], "report"), (["funder"], "definitions"),
+     (["admin"], "audit")],
+)
+def test_every_page_renders_in_both_languages(loaded, database_url, monkeypatch, roles, page, language):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(APP, default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {"is_logged_in": True, "sub": "p", "roles": roles, "police_services": ["*"]}
+    test.query_params["lang"] = language
+    test.session_state["language"] = language
+    test.run()
+    test.switch_page(str(PAGES_DIR / f"{page}.py")).run()
+    assert not test.exception
+    assert titles(test) == [t(f"page.{page}", language)]
+
+
+def test_outreach_page_shows_the_query_layers_figures(loaded, database_url, monkeypatch):
+    test = app_for({"sub": "d", "roles": ["director"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    test.switch_page(str(PAGES_DIR / "outreach.py")).run()
+    assert not test.exception
+    summary = outreach_summary(loaded, default_filter(), Scope.of("RIPRSL"))
+    assert summary.cohort > 0
+    shown = {metric.label: metric.value for metric in test.metric}
+    assert shown[t("tile.cohort", "fr")] == number(summary.cohort, "fr")
+    assert shown[t("metrics.reach_rate", "fr")] == percent(summary.reach_rate, "fr")
+    assert shown[t("metrics.acceptance_rate", "fr")] == percent(summary.acceptance_rate, "fr")
+    assert shown[t("tile.median_hours", "fr")] == t("metrics.hours", "fr",
+                                                    value=number(summary.median_hours_to_first_attempt, "fr", 1))
+    assert shown[t("tile.within_24h", "fr")] == percent(summary.within_24h_share, "fr")
+
+
+def test_an_empty_period_explains_itself(engine, database_url, monkeypatch):
+    for page, message in (("overview", "overview.empty"), ("outreach", "outreach.empty")):
+        test = app_for({"sub": "d", "roles": ["director"], "police_services": ["*"]}, database_url, monkeypatch)
+        test.switch_page(str(PAGES_DIR / f"{page}.py")).run()
+        assert not test.exception
+        assert [info.value for info in test.info] == [t(message, "fr")]
+        assert "nan" not in " ".join(str(metric.value).lower() for metric in test.metric)

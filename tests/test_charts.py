@@ -15,8 +15,9 @@ import pytest
 
 from dashboard import charts
 from dashboard.i18n import CATALOGUE, number, t
+from queries.reference import REFERENCE_DIR
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+BOUNDARIES = Path(__file__).resolve().parent / "fixtures" / "reference_boundaries.geojson"
 LANGUAGES = ("fr", "en")
 FIRST_MONDAY = date(2026, 5, 25)
 
@@ -41,8 +42,8 @@ def weekly_frame(weeks: int = 26) -> pd.DataFrame:
 
 
 def municipalities() -> list[dict]:
-    """The 17 municipalities the RIPRSL serves, from the shared reference list."""
-    with (REFERENCE / "municipalities.csv").open(encoding="utf-8") as file:
+    """The 17 municipalities the RIPRSL serves, from the project's reference list."""
+    with (REFERENCE_DIR / "municipalities.csv").open(encoding="utf-8") as file:
         return [place for place in csv.DictReader(file) if place["police_service"] == "RIPRSL"]
 
 
@@ -87,7 +88,7 @@ def map_frame(with_geometry: bool = False) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame.loc[1, ["population", "rate_per_1000"]] = [float("nan"), float("nan")]
     if with_geometry:
-        features = json.loads((REFERENCE / "municipalities.geojson").read_text(encoding="utf-8"))["features"]
+        features = json.loads(BOUNDARIES.read_text(encoding="utf-8"))["features"]
         boundaries = {feature["properties"]["code"]: feature["geometry"] for feature in features}
         frame["geometry"] = [boundaries.get(code) for code in frame["code"]]
     return frame

@@ -15,7 +15,9 @@ from dashboard.scratch import prepared_engine
 from dashboard.serve import DEMO_USERS, free_port, running_app, running_provider, write_demo_secrets
 from dashboard.ui import default_filter
 from queries.filters import Scope
+from dashboard.i18n import number
 from queries.interventions import intervention_totals
+from queries.trends import headline
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,6 +60,12 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where each page's screenshot goes, to look at after a run."""
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -95,7 +103,7 @@ def assert_no_exception(page: Page) -> None:
 
 
 @pytest.mark.parametrize("subject", [user.sub for user in DEMO_USERS])
-def test_each_user_sees_exactly_the_allowed_pages(app, page, subject):
+def test_each_user_sees_exactly_the_allowed_pages(app, page, subject, screenshots):
     url, _database_url = app
     log_in(page, url, subject)
     expected = EXPECTED_PAGES[subject]
@@ -112,6 +120,8 @@ def test_each_user_sees_exactly_the_allowed_pages(app, page, subject):
         page.goto(f"{url}/{key}")
         if key in expected:
             expect(page.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=screenshots / f"{subject}-{key}-1440x900.png", full_page=True)
         else:
             # Not in this viewer's navigation: Streamlit falls back to the viewer's own first page.
             expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]])).to_be_visible()
@@ -119,9 +129,10 @@ def test_each_user_sees_exactly_the_allowed_pages(app, page, subject):
         assert_no_exception(page)
 
 
-def _metric_values(page: Page) -> list[str]:
+def _metric_values(page: Page, count: int) -> list[str]:
     metrics = page.get_by_test_id("stMetricValue")
-    expect(metrics.first).to_be_visible()
+    expect(metrics).to_have_count(count)
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()  # the page has run past its tiles
     return [value.inner_text().replace("\u202f", "").replace("\xa0", "").strip() for value in metrics.all()]
 
 
@@ -129,12 +140,15 @@ def test_saguenay_captain_sees_no_figure_of_the_regie(app, page):
     url, database_url = app
     engine = build_engine(database_url)
     flt = default_filter()
-    saguenay = intervention_totals(engine, flt, Scope.of("SPS"))
+    saguenay = headline(engine, flt, Scope.of("SPS")).current
     both = intervention_totals(engine, flt, Scope.of("SPS", "RIPRSL"))
     engine.dispose()
-    assert saguenay.total < both.total
+    assert saguenay.interventions < both.total
     log_in(page, url, "capitaine-sps")
-    assert _metric_values(page) == [str(saguenay.total), str(saguenay.arrests), str(saguenay.repeat)]
+    expected = [number(saguenay.interventions, "fr"), number(saguenay.arrests, "fr"),
+                number(saguenay.rate_per_1000, "fr", 2), number(saguenay.repeat, "fr"),
+                number(saguenay.contact_bans, "fr")]
+    assert _metric_values(page, len(expected)) == [value.replace("\u202f", "").replace("\xa0", "") for value in expected]
     expect(page.get_by_text("Services de police : SPS")).to_be_visible()
 
 
@@ -150,3 +164,20 @@ def test_log_out_loses_access(app, page):
     page.goto(f"{url}/overview")
     expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
     assert page.get_by_test_id("stMetric").count() == 0
+
+
+def test_pages_fit_a_phone(app, browser, screenshots):
+    url, _database_url = app
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-CA", is_mobile=True)
+    phone = context.new_page()
+    phone.set_default_timeout(TIMEOUT_MS)
+    log_in(phone, url, "directrice")
+    for key in ("overview", "outreach"):
+        phone.goto(f"{url}/{key}")
+        expect(phone.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
+        expect(phone.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+        assert_no_exception(phone)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{key} scrolls sideways on a phone ({width} px)"
+        phone.screenshot(path=screenshots / f"directrice-{key}-390x844.png")
+    context.close()
