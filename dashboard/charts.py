@@ -157,7 +157,7 @@ def heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
                 "municipality:N",
                 title=None,
                 sort=alt.EncodingSortField(field="interventions", op="sum", order="descending"),
-                axis=alt.Axis(labelLimit=160),
+                axis=alt.Axis(labelLimit=160, labelOverlap=False),
             ),
             color=alt.Color(
                 "interventions:Q",
@@ -172,7 +172,7 @@ def heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
                 alt.Tooltip("interventions:Q", title=t("chart.interventions", language), format=",d"),
             ],
         )
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(20))
     )
     return _finished(chart, language)
 

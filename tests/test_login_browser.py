@@ -98,6 +98,12 @@ def navigation_titles(page: Page) -> list[str]:
     return [link.inner_text().strip().splitlines()[-1] for link in links.all()]
 
 
+def settle(page: Page) -> None:
+    """Wait until the page has finished running: no placeholder left."""
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+    page.wait_for_timeout(500)
+
+
 def assert_no_exception(page: Page) -> None:
     assert page.get_by_test_id("stException").count() == 0
 
@@ -120,7 +126,7 @@ def test_each_user_sees_exactly_the_allowed_pages(app, page, subject, screenshot
         page.goto(f"{url}/{key}")
         if key in expected:
             expect(page.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
-            page.wait_for_load_state("networkidle")
+            settle(page)
             page.screenshot(path=screenshots / f"{subject}-{key}-1440x900.png", full_page=True)
         else:
             # Not in this viewer's navigation: Streamlit falls back to the viewer's own first page.
@@ -176,6 +182,7 @@ def test_pages_fit_a_phone(app, browser, screenshots):
         phone.goto(f"{url}/{key}")
         expect(phone.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
         expect(phone.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+        settle(phone)
         assert_no_exception(phone)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{key} scrolls sideways on a phone ({width} px)"
