@@ -309,6 +309,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "overview.map.count": ("Nombre", "Count"),
     "overview.map.rate": ("Taux pour 1 000", "Rate per 1,000"),
     "overview.heatmap": ("Municipalités et semaines", "Municipalities by week"),
+    "overview.heatmap.busiest": (
+        "Les {shown} municipalités qui comptent le plus d'interventions, sur {total} ; le tableau ci-dessous les montre toutes.",
+        "The {shown} municipalities with the most interventions, of {total}; the table below shows them all.",
+    ),
     "overview.table": ("Par municipalité", "By municipality"),
     "tile.vs_previous": (
         "La flèche compare à la période précédente de même durée.",

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from auth.viewer import Viewer
-from dashboard import settings
+from dashboard import charts, settings
 from dashboard.database import engine_for
 from dashboard.i18n import LANGUAGES, day, number, percent, t
 from queries.audit import record_event
@@ -74,6 +74,51 @@ def _query(url: str, name: str, flt: MetricFilter, scope: Scope, extra: tuple):
 def query(name: str, flt: MetricFilter, scope: Scope, *extra):
     """A query function's result, cached per database, filter, scope and extra arguments."""
     return _query(settings.database_url(), name, flt, scope, extra)
+
+
+# Built charts are cached too: on a warm rerun, building and validating Altair specs and formatting map
+# tooltips cost more than the (cached) queries.
+HEATMAP_ROWS = 30
+
+
+def busiest_municipalities(frame: pd.DataFrame, rows: int = HEATMAP_ROWS) -> pd.DataFrame:
+    """The municipality × week cells of the municipalities with the most interventions, at most `rows` of them."""
+    totals = frame.groupby("code")["interventions"].sum().sort_values(ascending=False, kind="stable")
+    return frame[frame["code"].isin(totals.index[:rows])]
+
+
+# A province-wide heat map would send every municipality × week to the browser: keep the busiest rows.
+PREPARE = {"heatmap_chart": busiest_municipalities}
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _chart_spec(url: str, builder: str, name: str, flt: MetricFilter, scope: Scope, language_code: str,
+                options: tuple, extra: tuple) -> dict:
+    frame = _query(url, name, flt, scope, extra)
+    frame = PREPARE.get(builder, lambda unchanged: unchanged)(frame)
+    return getattr(charts, builder)(frame, language_code, *options).to_dict()
+
+
+def chart(builder: str, name: str, flt: MetricFilter, scope: Scope, *options, extra: tuple = ()) -> None:
+    """Draw a chart builder's chart of a query's result, both cached."""
+    spec = _chart_spec(settings.database_url(), builder, name, flt, scope, language(), options, extra)
+    st.vega_lite_chart(spec, width="stretch")
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _map(url: str, flt: MetricFilter, scope: Scope, language_code: str, measure: str):
+    places = _query(url, "municipality_table", flt, scope, ())
+    shapes = _boundaries(url, tuple(places["code"]))
+    if shapes and set(shapes) == set(places["code"]):
+        places = places.assign(geometry=places["code"].map(shapes))
+    return charts.municipality_map(places, language_code, measure), "geometry" in places
+
+
+def municipality_map(flt: MetricFilter, scope: Scope, measure: str) -> bool:
+    """Draw the map of the municipalities; whether it shows imported boundaries."""
+    deck, with_boundaries = _map(settings.database_url(), flt, scope, language(), measure)
+    st.pydeck_chart(deck, width="stretch")
+    return with_boundaries
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, viewer: Viewer, page: str, flt: MetricFilter) -> None:
@@ -261,14 +306,6 @@ def headline_tiles(headline: trends.Headline) -> None:
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _boundaries(url: str, codes: tuple[str, ...]) -> dict:
     return boundaries(_engine_for(url), codes)
-
-
-def with_boundaries(table: pd.DataFrame) -> pd.DataFrame:
-    """The municipality table with a geometry column when boundaries were imported for all of them."""
-    shapes = _boundaries(settings.database_url(), tuple(table["code"]))
-    if not shapes or set(shapes) != set(table["code"]):
-        return table
-    return table.assign(geometry=table["code"].map(shapes))
 
 
 def municipality_table_for_display(table: pd.DataFrame) -> pd.DataFrame:

@@ -3,17 +3,17 @@
 import streamlit as st
 
 from auth.session import viewer_for_page
-from dashboard import charts, settings, ui
+from dashboard import settings, ui
 
 viewer = viewer_for_page("outreach")
 flt = ui.sidebar_filter(viewer)
 ui.record_view(viewer, "outreach", ui.filter_description(flt))
-language = ui.language()
+scope = viewer.scope
 target_hours, target_share = settings.outreach_target()
 
 st.title(ui.text("page.outreach"))
 ui.identity(viewer, flt)
-summary = ui.query("outreach", flt, viewer.scope)
+summary = ui.query("outreach", flt, scope)
 ui.outreach_tiles(summary)
 if summary.cohort == 0:
     st.info(ui.text("outreach.empty"))
@@ -22,42 +22,34 @@ if summary.cohort == 0:
 left, right = st.columns(2)
 with left:
     st.subheader(ui.text("outreach.funnel"))
-    st.altair_chart(charts.funnel_chart(ui.query("funnel", flt, viewer.scope), language), width="stretch")
+    ui.chart("funnel_chart", "funnel", flt, scope)
 with right:
     st.subheader(ui.text("outreach.delay"))
-    percentiles = ui.query("delay_percentiles", flt, viewer.scope)
-    distribution = ui.query("delay_distribution", flt, viewer.scope)
-    st.altair_chart(
-        charts.delay_chart(distribution, language, target_hours, percentiles.median_hours, percentiles.p90_hours),
-        width="stretch",
-    )
+    percentiles = ui.query("delay_percentiles", flt, scope)
+    ui.chart("delay_chart", "delay_distribution", flt, scope, target_hours, percentiles.median_hours,
+             percentiles.p90_hours)
 
-st.subheader(ui.text("outreach.within_trend", hours=ui.number(target_hours, language)))
-st.altair_chart(
-    charts.within_24h_trend_chart(ui.query("weekly_within_24h", flt, viewer.scope), language, target_share),
-    width="stretch",
-)
+st.subheader(ui.text("outreach.within_trend"))
+ui.chart("within_24h_trend_chart", "weekly_within_24h", flt, scope, target_share)
 
 left, right = st.columns(2)
 with left:
     st.subheader(ui.text("outreach.outcomes"))
-    st.altair_chart(charts.outcomes_chart(ui.query("outcomes_by_month", flt, viewer.scope), language),
-                    width="stretch")
+    ui.chart("outcomes_chart", "outcomes_by_month", flt, scope)
 with right:
     st.subheader(ui.text("outreach.referrals"))
-    referrals = ui.query("referrals_by_month", flt, viewer.scope)
-    if referrals["attempts"].sum() == 0:
+    if ui.query("referrals_by_month", flt, scope)["attempts"].sum() == 0:
         st.info(ui.text("outreach.no_referrals"))
     else:
-        st.altair_chart(charts.referrals_chart(referrals, language), width="stretch")
+        ui.chart("referrals_chart", "referrals_by_month", flt, scope)
 
 st.subheader(ui.text("outreach.victims"))
-ui.victim_tiles(ui.query("victim_followups", flt, viewer.scope))
+ui.victim_tiles(ui.query("victim_followups", flt, scope))
 
 st.subheader(ui.text("outreach.after"))
-after = ui.query("repeat_after_outreach", flt, viewer.scope, ui.local_today())
-if after["members"].sum() == 0:
+as_of = (ui.local_today(),)
+if ui.query("repeat_after_outreach", flt, scope, *as_of)["members"].sum() == 0:
     st.info(ui.text("outreach.after.too_recent"))
 else:
-    st.altair_chart(charts.repeat_chart(after, language), width="stretch")
+    ui.chart("repeat_chart", "repeat_after_outreach", flt, scope, extra=as_of)
 st.caption(ui.text("outreach.after.caution"))

@@ -3,16 +3,16 @@
 import streamlit as st
 
 from auth.session import viewer_for_page
-from dashboard import charts, ui
+from dashboard import ui
 
 viewer = viewer_for_page("overview")
 flt = ui.sidebar_filter(viewer)
 ui.record_view(viewer, "overview", ui.filter_description(flt))
-language = ui.language()
+scope = viewer.scope
 
 st.title(ui.text("page.overview"))
 ui.identity(viewer, flt)
-headline = ui.query("headline", flt, viewer.scope)
+headline = ui.query("headline", flt, scope)
 ui.headline_tiles(headline)
 
 if headline.current.interventions == 0:
@@ -20,26 +20,25 @@ if headline.current.interventions == 0:
     st.stop()
 
 st.subheader(ui.text("overview.weekly"))
-st.altair_chart(charts.weekly_chart(ui.query("weekly_trend", flt, viewer.scope), language), width="stretch")
+ui.chart("weekly_chart", "weekly_trend", flt, scope)
 
-table = ui.query("municipality_table", flt, viewer.scope)
 st.subheader(ui.text("overview.map"))
 measure = st.segmented_control(
     ui.text("overview.map.measure"), ["count", "rate"], default="count", key="map_measure",
     format_func=ui.labels(["overview.map.count", "overview.map.rate"]),
 ) or "count"
-places = ui.with_boundaries(table)
-st.pydeck_chart(charts.municipality_map(places, language, measure), width="stretch")
+with_boundaries = ui.municipality_map(flt, scope, measure)
 st.caption(ui.text(f"chart.map.caption.{measure}")
-           + (" " + ui.text("chart.map.caption.boundaries") if "geometry" in places else ""))
+           + (" " + ui.text("chart.map.caption.boundaries") if with_boundaries else ""))
 
+table = ui.query("municipality_table", flt, scope)
 st.subheader(ui.text("overview.heatmap"))
-st.altair_chart(
-    charts.heatmap_chart(ui.query("municipality_weeks", flt, viewer.scope), language), width="stretch"
-)
+ui.chart("heatmap_chart", "municipality_weeks", flt, scope)
+if len(table) > ui.HEATMAP_ROWS:
+    st.caption(ui.text("overview.heatmap.busiest", shown=ui.HEATMAP_ROWS, total=ui.number(len(table), ui.language())))
 
 st.subheader(ui.text("overview.table"))
 shown = ui.municipality_table_for_display(table)
 st.dataframe(shown, hide_index=True, width="stretch", column_config=ui.localized_numbers(shown))
-ui.csv_download(shown, "relais-municipalites.csv" if language == "fr" else "relais-municipalities.csv",
-                viewer, "overview", flt)
+file_name = "relais-municipalites.csv" if ui.language() == "fr" else "relais-municipalities.csv"
+ui.csv_download(shown, file_name, viewer, "overview", flt)
