@@ -7,7 +7,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from dashboard import settings
 from dashboard.database import default_engine
 from dashboard.i18n import t
 

@@ -103,11 +103,11 @@ def funnel_statement(flt: MetricFilter, scope: Scope) -> Select:
     )
 
 
-def median_delay_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Median microseconds from arrest to first attempt over attempted members (mean of the middle two)."""
+def ranked_delays(flt: MetricFilter, scope: Scope):
+    """Attempted members' microseconds from arrest to first attempt, with their rank and how many there are."""
     member = cohort_members(flt, scope)
     delay = (member.c.first_attempt_us - member.c.arrested_us).label("delay")
-    ranked = (
+    return (
         select(
             delay,
             func.row_number().over(order_by=delay).label("position"),
@@ -116,6 +116,11 @@ def median_delay_statement(flt: MetricFilter, scope: Scope) -> Select:
         .where(member.c.first_attempt_us.is_not(None))
         .subquery("ranked")
     )
+
+
+def median_delay_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Median microseconds from arrest to first attempt over attempted members (mean of the middle two)."""
+    ranked = ranked_delays(flt, scope)
     # The middle rows are those whose doubled position lies in [size, size + 2]: one row when size is odd, two when even.
     doubled = 2 * ranked.c.position
     return select(func.avg(ranked.c.delay).label("median_us")).where(

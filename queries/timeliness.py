@@ -10,7 +10,7 @@ from sqlalchemy import CTE, ColumnElement, Connection, Engine, Select, and_, cas
 
 from queries.filters import MetricFilter, Scope
 from queries.localtime import MICROSECONDS_PER_HOUR, week_monday, weeks_overlapping
-from queries.outreach import cohort_members, funnel_statement
+from queries.outreach import cohort_members, funnel_statement, ranked_delays
 from queries.runner import fetch_frame, fetch_row
 from queries.schema import intervention
 
@@ -89,17 +89,7 @@ def delay_distribution(bind: Engine | Connection, flt: MetricFilter, scope: Scop
 
 def delay_percentiles_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Median and nearest-rank 90th percentile of microseconds to first attempt, and the number attempted."""
-    member = cohort_members(flt, scope)
-    delay = _delay(member).label("delay")
-    ranked = (
-        select(
-            delay,
-            func.row_number().over(order_by=delay).label("position"),
-            func.count().over().label("size"),
-        )
-        .where(member.c.first_attempt_us.is_not(None))
-        .subquery("ranked")
-    )
+    ranked = ranked_delays(flt, scope)
     position, size = ranked.c.position, ranked.c.size
     # The middle rows: one when size is odd, two when even (queries.outreach.median_delay_statement).
     middle = and_(2 * position >= size, 2 * position <= size + 2)

@@ -22,13 +22,7 @@ from tests.hand_made import load_hand_made
 
 APP = str(settings.PROJECT_ROOT / "dashboard" / "app.py")
 PAGES_DIR = settings.PROJECT_ROOT / "pages"
-PAGE_TITLES = {
-    "overview": "Vue d'ensemble",
-    "outreach": "Suivi",
-    "report": "Rapport",
-    "audit": "Journal d'audit",
-    "definitions": "Définitions",
-}
+PAGE_TITLES = {key: t(f"page.{key}", "fr") for key in ("overview", "outreach", "report", "audit", "definitions")}
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "cookie_secret": "test-only",

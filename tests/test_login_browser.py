@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from dashboard.scratch import prepared_engine
 from dashboard.serve import DEMO_USERS, free_port, running_app, running_provider, write_demo_secrets
 from dashboard.ui import default_filter
 from queries.filters import Scope
-from dashboard.i18n import number
+from dashboard.i18n import number, t
 from queries.interventions import intervention_totals
 from queries.trends import headline
 
@@ -25,13 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 TIMEOUT_MS = 20_000
-PAGE_TITLES = {
-    "overview": "Vue d'ensemble",
-    "outreach": "Suivi",
-    "report": "Rapport",
-    "audit": "Journal d'audit",
-    "definitions": "Définitions",
-}
+PAGE_TITLES = {key: t(f"page.{key}", "fr") for key in ("overview", "outreach", "report", "audit", "definitions")}
 EXPECTED_PAGES = {
     "capitaine": ("overview", "outreach", "definitions"),
     "capitaine-sps": ("overview", "outreach", "definitions"),
