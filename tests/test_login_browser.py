@@ -111,20 +111,20 @@ def test_each_user_sees_exactly_the_allowed_pages(app, page, subject, screenshot
         expect(page.get_by_text(subject)).to_be_visible()
         assert page.get_by_test_id("stMetric").count() == 0
         return
-    expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]])).to_be_visible()
+    expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]], exact=True)).to_be_visible()
     if len(expected) > 1:
         expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
         assert navigation_titles(page) == [PAGE_TITLES[key] for key in expected]
     for key in PAGE_TITLES:
         page.goto(f"{url}/{key}")
         if key in expected:
-            expect(page.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
+            expect(page.get_by_role("heading", name=PAGE_TITLES[key], exact=True)).to_be_visible()
             settle(page)
             page.screenshot(path=screenshots / f"{subject}-{key}-1440x900.png", full_page=True)
         else:
             # Not in this viewer's navigation: Streamlit falls back to the viewer's own first page.
-            expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]])).to_be_visible()
-            assert page.get_by_role("heading", name=PAGE_TITLES[key]).count() == 0
+            expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]], exact=True)).to_be_visible()
+            assert page.get_by_role("heading", name=PAGE_TITLES[key], exact=True).count() == 0
         assert_no_exception(page)
 
 
@@ -154,7 +154,7 @@ def test_saguenay_captain_sees_no_figure_of_the_regie(app, page):
 def test_log_out_loses_access(app, page):
     url, _database_url = app
     log_in(page, url, "capitaine")
-    expect(page.get_by_role("heading", name="Vue d'ensemble")).to_be_visible()
+    expect(page.get_by_role("heading", name="Vue d'ensemble", exact=True)).to_be_visible()
     page.get_by_role("button", name="Se déconnecter").click()
     # Streamlit ends the provider's session too (RP-initiated logout): confirm on the provider's page.
     page.wait_for_url(re.compile(r".*/oauth2/end_session.*"))
@@ -173,7 +173,7 @@ def test_pages_fit_a_phone(app, browser, screenshots):
     log_in(phone, url, "directrice")
     for key in ("overview", "outreach"):
         phone.goto(f"{url}/{key}")
-        expect(phone.get_by_role("heading", name=PAGE_TITLES[key])).to_be_visible()
+        expect(phone.get_by_role("heading", name=PAGE_TITLES[key], exact=True)).to_be_visible()
         expect(phone.get_by_test_id("stVegaLiteChart").first).to_be_visible()
         settle(phone)
         assert_no_exception(phone)
