@@ -20,10 +20,9 @@ def _secrets_section(name: str):
 
 def auth_configured() -> bool:
     """Whether an [auth] section with a provider is in the secrets."""
+    # One provider, configured directly in [auth]: the sign-in button asks for the default one.
     section = _secrets_section("auth")
-    return bool(section) and bool(section.get("server_metadata_url") or any(
-        isinstance(value, dict) and value.get("server_metadata_url") for value in section.values()
-    ))
+    return bool(section) and bool(section.get("server_metadata_url"))
 
 
 def claim_settings() -> ClaimSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,9 @@ class UsageError(Exception):
 
 
 def _date(value: str) -> date:
+    # fromisoformat alone would also take 20240101 and 2024-W01-1.
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise argparse.ArgumentTypeError(t("metrics.error.bad_date", value=value))
     try:
         return date.fromisoformat(value)
     except ValueError:

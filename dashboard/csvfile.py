@@ -95,7 +95,9 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
         raise CsvFileError("malformed") from None
     header = rows[0][1] if rows else []
     names = [column_name(name) for name in header]
-    repeated = [name for name, count in Counter(names).items() if count > 1 and name in columns]
+    # Any repeated name rejects the file (the contract makes no exception for unknown columns); blank header
+    # cells, which spreadsheets leave after a trailing delimiter, are not names.
+    repeated = [name for name, count in Counter(names).items() if count > 1 and name]
     if repeated:
         raise CsvFileError("repeated_columns", repeated)
     missing = [name for name in required if name not in names]

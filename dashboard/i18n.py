@@ -415,6 +415,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.column.page": ("Page", "Page"),
     "audit.column.filters": ("Filtres", "Filters"),
     "audit.period": ("Période", "Period"),
+    "audit.action.view": ("consultation", "view"),
+    "audit.action.export": ("téléchargement", "download"),
     "audit.subject": ("Personne", "Person"),
     "audit.action": ("Action", "Action"),
     "audit.all": ("Toutes", "All"),

@@ -109,7 +109,7 @@ def chart(builder: str, name: str, flt: MetricFilter, scope: Scope, *options, ex
 def _map(url: str, flt: MetricFilter, scope: Scope, language_code: str, measure: str):
     places = _query(url, "municipality_table", flt, scope, ())
     shapes = _boundaries(url, tuple(places["code"]))
-    if shapes and set(shapes) == set(places["code"]):
+    if shapes:
         places = places.assign(geometry=places["code"].map(shapes))
     return charts.municipality_map(places, language_code, measure), "geometry" in places
 
@@ -175,19 +175,19 @@ def default_filter(today: date | None = None) -> MetricFilter:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _choices(url: str, scope: Scope) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+def _choices(url: str, scope: Scope, language_code: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     bind = _engine_for(url)
     services = services_in_scope(bind, scope)
     places = municipalities_in_scope(bind, scope)
     return (
-        dict(zip(services["code"], services["name_fr"])),
+        dict(zip(services["code"], services[f"name_{language_code}"])),
         {code: (name, service) for code, name, service in places.itertuples(index=False)},
     )
 
 
 def sidebar_filter(viewer: Viewer) -> MetricFilter:
     """The sidebar's period, service and municipality filters, read from and written back to the URL."""
-    services, places = _choices(settings.database_url(), viewer.scope)
+    services, places = _choices(settings.database_url(), viewer.scope, language())
     from_url = choice_from_params(st.query_params.to_dict())
     defaults = {
         "filter_preset": from_url.preset,
@@ -227,13 +227,12 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
 
 
 def record_view(viewer: Viewer, page: str, filters: dict | None = None) -> None:
-    """Audit a page view once per session, page and filters, not on every rerun."""
-    key = (page, json.dumps(filters, sort_keys=True, default=str))
-    seen = st.session_state.setdefault("audited_views", set())
-    if key in seen:
+    """Audit a page view: a new page or new filters, not a rerun of the same view (a click on a widget)."""
+    key = (viewer.subject, page, json.dumps(filters, sort_keys=True, default=str))
+    if st.session_state.get("last_audited_view") == key:
         return
     record_event(engine(), subject=viewer.subject, roles=viewer.roles, action="view", page=page, filters=filters)
-    seen.add(key)
+    st.session_state["last_audited_view"] = key
 
 
 def identity(viewer: Viewer, flt: MetricFilter | None = None) -> None:

@@ -11,7 +11,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECONDS_PER_HOUR = 3_600_000_000
 
 _TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:\d{2})?",
+    re.ASCII,
 )
 
 

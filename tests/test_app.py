@@ -57,10 +57,10 @@ def titles(test: AppTest) -> list[str]:
         ({"roles": ["captain"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
         ({"roles": ["director"], "police_services": ["*"]}, ("overview", "outreach", "report", "definitions")),
         ({"roles": ["worker"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
-        ({"roles": ["funder"], "police_services": ["*"]}, ("report", "definitions")),
+        ({"roles": ["funder"], "police_services": ["*"]}, ("definitions",)),
         ({"roles": ["admin"], "police_services": ["*"]}, ("audit", "definitions")),
         ({"roles": ["captain", "admin"], "police_services": ["SPS"]}, ("overview", "outreach", "audit", "definitions")),
-        ({"roles": " Funder ", "police_services": "sps"}, ("report", "definitions")),
+        ({"roles": " Funder ", "police_services": "sps"}, ("definitions",)),
         ({"roles": ["CAPTAIN", "janitor"], "police_services": [" riprsl "]}, ("overview", "outreach", "definitions")),
         ({"roles": ["janitor"], "police_services": ["RIPRSL"]}, ()),
         ({"roles": [], "police_services": ["RIPRSL"]}, ()),
@@ -145,7 +145,8 @@ def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
     test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch)
     assert not test.exception and titles(test) == ["Journal d'audit"]
     shown = test.dataframe[0].value
-    assert list(zip(shown["Personne"], shown["Page"])) == [("root", "audit"), ("alice", "overview")]
+    assert list(zip(shown["Personne"], shown["Page"])) == [("root", "Journal d'audit"), ("alice", "Vue d'ensemble")]
+    assert list(shown["Action"]) == ["consultation", "consultation"] and list(shown["Rôles"]) == ["administration", "capitaine"]
     test.selectbox[0].set_value("alice").run()
     assert list(test.dataframe[0].value["Personne"]) == ["alice"]
 

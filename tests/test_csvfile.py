@@ -90,8 +90,14 @@ def test_header_problems_reject_the_whole_file(header, kind, columns):
     assert (raised.value.kind, raised.value.columns) == (kind, columns)
 
 
-def test_repeated_unknown_columns_are_ignored_like_any_unknown_column():
-    table = _read("event_id,police_service,arrest,note,Note\nE1,SPS,oui,a,b\n")
+def test_any_repeated_column_rejects_the_file_even_an_unknown_one():
+    with pytest.raises(CsvFileError) as raised:
+        _read("event_id,police_service,arrest,note,Note\nE1,SPS,oui,a,b\n")
+    assert (raised.value.kind, list(raised.value.columns)) == ("repeated_columns", ["note"])
+
+
+def test_blank_header_cells_after_a_trailing_delimiter_are_not_repeated_columns():
+    table = _read("event_id;police_service;arrest;;\nE1;SPS;oui;;\n")
     assert table.records[0].values["event_id"] == "E1"
 
 

@@ -89,3 +89,8 @@ def test_iso_week_labels(day, label):
 def test_weeks_overlapping_a_period():
     assert weeks_overlapping(date(2024, 12, 31), date(2025, 1, 13)) == ["2025-W01", "2025-W02", "2025-W03"]
     assert weeks_overlapping(date(2024, 3, 10), date(2024, 3, 10)) == ["2024-W10"]
+
+
+def test_digits_are_ascii_only():
+    with pytest.raises(TimestampError):
+        parse_timestamp("２０２４-03-10 01:30")

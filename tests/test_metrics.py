@@ -187,6 +187,7 @@ def test_command_prints_a_french_table(loaded, database_url):
         (("--from", "2024-03-04", "--to", "2024-03-17", "--municipality", "99999"), "99999"),
         (("--from", "2024-03-04", "--to", "2024-03-17", "--service", "SPS", "--municipality", "57040"), "57040"),
         (("--from", "2024-02-30", "--to", "2024-03-17"), "2024-02-30"),
+        (("--from", "20240304", "--to", "2024-03-17"), "20240304"),
     ],
 )
 def test_command_refuses_what_it_cannot_answer(loaded, database_url, arguments, message):
