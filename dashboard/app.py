@@ -27,7 +27,7 @@ PAGE_ICONS = {
 
 
 def _page(key: str) -> st.Page:
-    return st.Page(str(PAGES_DIR / f"{key}.py"), title=ui.text(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key)
+    return st.Page(str(PAGES_DIR / f"{key}.py"), title=ui.tr(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key)
 
 
 def _landing(first: st.Page) -> st.Page:
@@ -48,25 +48,25 @@ def main() -> None:
     """Decide what this browser may see, then run that page."""
     st.set_page_config(page_title="Relais", page_icon=":material/handshake:", layout="wide")
     if not session.auth_configured():
-        _centered(ui.text("app.unconfigured.title"), ui.text("app.unconfigured.body"))
+        _centered(ui.tr("app.unconfigured.title"), ui.tr("app.unconfigured.body"))
         return
     viewer = session.current_viewer()
     if viewer is None:
-        _centered(ui.text("app.login.title"), ui.text("app.login.body"))
-        st.button(ui.text("app.login.button"), on_click=session.log_in, type="primary")
+        _centered(ui.tr("app.login.title"), ui.tr("app.login.body"))
+        st.button(ui.tr("app.login.button"), on_click=session.log_in, type="primary")
         return
     keys = [key for key in pages_for(viewer) if key in PAGE_ICONS]
     if not keys:
-        _centered(ui.text("app.no_access.title"), ui.text("app.no_access.body", account=viewer.display_name,
+        _centered(ui.tr("app.no_access.title"), ui.tr("app.no_access.body", account=viewer.display_name,
                                                            subject=viewer.subject))
-        st.button(ui.text("app.logout"), on_click=session.log_out)
+        st.button(ui.tr("app.logout"), on_click=session.log_out)
         return
     pages = [_page(key) for key in keys]
     navigation = st.navigation([_landing(pages[0]), *pages])
     with st.sidebar:
-        st.markdown(f"**Relais** · {ui.text('app.organisation')}")
-        st.caption(ui.text("app.signed_in_as", name=viewer.display_name))
-        st.button(ui.text("app.logout"), on_click=session.log_out, key="logout")
+        st.markdown(f"**Relais** · {ui.tr('app.organisation')}")
+        st.caption(ui.tr("app.signed_in_as", name=viewer.display_name))
+        st.button(ui.tr("app.logout"), on_click=session.log_out, key="logout")
         ui.language_switch()
     navigation.run()
 

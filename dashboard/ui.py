@@ -127,7 +127,7 @@ def csv_download(frame: pd.DataFrame, file_name: str, viewer: Viewer, page: str,
     data = frame.to_csv(index=False, sep=";" if french else ",", decimal="," if french else ".").encode("utf-8-sig")
     details = {**filter_description(flt), "file": file_name}
     st.download_button(
-        text("download.csv"), data, file_name=file_name, mime="text/csv", icon=":material/download:",
+        tr("download.csv"), data, file_name=file_name, mime="text/csv", icon=":material/download:",
         on_click=record_event, args=(engine(),),
         kwargs={"subject": viewer.subject, "roles": viewer.roles, "action": "export", "page": page, "filters": details},
     )
@@ -145,7 +145,7 @@ def language_switch() -> None:
     """Français / English in the sidebar, kept in the URL."""
     names = {"fr": "Français", "en": "English"}
     current = language()
-    chosen = st.segmented_control(text("app.language"), list(names), default=current, format_func=names.get,
+    chosen = st.segmented_control(tr("app.language"), list(names), default=current, format_func=names.get,
                                   key="language_choice", label_visibility="collapsed")
     if chosen and chosen != current:
         st.session_state[LANGUAGE_KEY] = chosen
@@ -155,11 +155,11 @@ def language_switch() -> None:
 
 def labels(keys) -> callable:
     """A format_func for widgets: option → its text, looked up now, since tests call it outside the script."""
-    table = {key.rsplit(".", 1)[-1]: text(key) for key in keys}
+    table = {key.rsplit(".", 1)[-1]: tr(key) for key in keys}
     return lambda option: table.get(option, option)
 
 
-def text(key: str, **values: object) -> str:
+def tr(key: str, **values: object) -> str:
     """Catalogue text in the viewer's language."""
     return t(key, language(), **values)
 
@@ -199,25 +199,25 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
         st.session_state.setdefault(key, value)
     today = local_today()
     with st.sidebar:
-        st.subheader(text("filter.title"))
-        preset = st.selectbox(text("filter.period"), PRESETS, key="filter_preset",
+        st.subheader(tr("filter.title"))
+        preset = st.selectbox(tr("filter.period"), PRESETS, key="filter_preset",
                               format_func=labels(f"filter.preset.{key}" for key in PRESETS))
         start = end = None
         if preset == "custom":
             if not st.session_state["filter_dates"]:
                 chosen = preset_period(DEFAULT_PRESET, today)
                 st.session_state["filter_dates"] = (chosen.start, chosen.end)
-            dates = st.date_input(text("filter.dates"), key="filter_dates", format="YYYY-MM-DD",
+            dates = st.date_input(tr("filter.dates"), key="filter_dates", format="YYYY-MM-DD",
                                   min_value=date(2000, 1, 1), max_value=today)
             if len(dates) == 2:
                 start, end = dates
-        service = st.selectbox(text("filter.service"), [ALL, *services], key="filter_service",
-                               format_func={ALL: text("filter.all_services"), **services}.get)
+        service = st.selectbox(tr("filter.service"), [ALL, *services], key="filter_service",
+                               format_func={ALL: tr("filter.all_services"), **services}.get)
         offered = {code: value for code, value in places.items() if not service or value[1] == service}
         st.session_state["filter_places"] = [code for code in st.session_state["filter_places"] if code in offered]
-        municipalities = st.multiselect(text("filter.municipalities"), list(offered), key="filter_places",
+        municipalities = st.multiselect(tr("filter.municipalities"), list(offered), key="filter_places",
                                         format_func={code: value[0] for code, value in offered.items()}.get,
-                                        placeholder=text("filter.all_municipalities"))
+                                        placeholder=tr("filter.all_municipalities"))
     choice = FilterChoice(preset if start or preset != "custom" else DEFAULT_PRESET, start, end, service,
                           tuple(municipalities))
     wanted = {**params_from_choice(choice), **({"lang": language()} if language() != "fr" else {})}
@@ -239,11 +239,11 @@ def identity(viewer: Viewer, flt: MetricFilter | None = None) -> None:
     """Who is signed in, with which roles and services, and the period shown."""
     services = ", ".join(sorted(viewer.police_services)) or ""
     if viewer.all_services:
-        services = text("page.services.all")
-    roles = ", ".join(sorted(text(f"role.{role}") for role in viewer.roles))
-    lines = [text("page.roles", roles=roles), text("page.services", services=services)]
+        services = tr("page.services.all")
+    roles = ", ".join(sorted(tr(f"role.{role}") for role in viewer.roles))
+    lines = [tr("page.roles", roles=roles), tr("page.services", services=services)]
     if flt is not None:
-        lines.append(text("page.period", start=day(flt.period.start, language()), end=day(flt.period.end, language())))
+        lines.append(tr("page.period", start=day(flt.period.start, language()), end=day(flt.period.end, language())))
     st.caption(" · ".join(lines))
 
 
@@ -288,17 +288,17 @@ def headline_tiles(headline: trends.Headline) -> None:
         current, previous, last_year = (getattr(figures, field) for figures in
                                         (headline.current, headline.previous, headline.last_year))
         if current is None:
-            column.metric(text(label), text("metrics.none"))
+            column.metric(tr(label), tr("metrics.none"))
             continue
         column.metric(
-            text(label),
+            tr(label),
             number(current, language(), digits),
             delta=None if previous is None else signed_change(current, previous, digits),
             delta_color="off",
-            help=text(f"tile.help.{field}") + " " + text("tile.vs_previous"),
+            help=tr(f"tile.help.{field}") + " " + tr("tile.vs_previous"),
         )
         if last_year is not None:
-            column.caption(text("tile.vs_last_year", value=number(last_year, language(), digits),
+            column.caption(tr("tile.vs_last_year", value=number(last_year, language(), digits),
                                 change=signed_change(current, last_year, digits)))
 
 
@@ -312,12 +312,12 @@ def municipality_table_for_display(table: pd.DataFrame) -> pd.DataFrame:
     shown = table[["name", "population", "interventions", "rate_per_1000", "arrests", "previous", "change"]].copy()
     shown["rate_per_1000"] = shown["rate_per_1000"].round(2)
     shown = shown.sort_values(["interventions", "name"], ascending=[False, True])
-    shown.columns = [text(f"table.{name}") for name in shown.columns]
+    shown.columns = [tr(f"table.{name}") for name in shown.columns]
     return shown
 
 
 def _rate(value: float | None) -> str:
-    return text("metrics.none") if value is None else percent(value, language())
+    return tr("metrics.none") if value is None else percent(value, language())
 
 
 def outreach_tiles(summary) -> None:
@@ -327,13 +327,13 @@ def outreach_tiles(summary) -> None:
         ("tile.cohort", number(summary.cohort, language()), "tile.help.cohort"),
         ("metrics.reach_rate", _rate(summary.reach_rate), "tile.help.reach_rate"),
         ("metrics.acceptance_rate", _rate(summary.acceptance_rate), "tile.help.acceptance_rate"),
-        ("tile.median_hours", text("metrics.none") if median is None
-         else text("metrics.hours", value=number(median, language(), 1)), "tile.help.median_hours"),
+        ("tile.median_hours", tr("metrics.none") if median is None
+         else tr("metrics.hours", value=number(median, language(), 1)), "tile.help.median_hours"),
         ("tile.within_24h", _rate(summary.within_24h_share), "tile.help.within_24h"),
         ("tile.within_48h", _rate(summary.within_48h_share), "tile.help.within_48h"),
     )
     for column, (label, value, help_key) in zip(st.columns(len(tiles)), tiles):
-        column.metric(text(label), value, help=text(help_key))
+        column.metric(tr(label), value, help=tr(help_key))
 
 
 def victim_tiles(frame: pd.DataFrame) -> None:
@@ -346,9 +346,9 @@ def victim_tiles(frame: pd.DataFrame) -> None:
         ("victims.attempts", number(attempts, language()), None),
     )
     for column, (label, value, share) in zip(st.columns(len(tiles)), tiles):
-        column.metric(text(label), value)
+        column.metric(tr(label), value)
         if share:
-            column.caption(text("victims.share", share=share))
+            column.caption(tr("victims.share", share=share))
 
 
 def localized_numbers(frame: pd.DataFrame) -> dict:

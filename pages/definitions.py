@@ -29,9 +29,9 @@ SECTIONS = {
 viewer = viewer_for_page("definitions")
 ui.record_view(viewer, "definitions")
 
-st.title(ui.text("page.definitions"))
-st.markdown(ui.text("definitions.intro"))
+st.title(ui.tr("page.definitions"))
+st.markdown(ui.tr("definitions.intro"))
 for section, entries in SECTIONS.items():
-    st.subheader(ui.text(section))
+    st.subheader(ui.tr(section))
     for label, definition in entries:
-        st.markdown(f"**{ui.text(label)}** — {ui.text(definition)}" if label else ui.text(definition))
+        st.markdown(f"**{ui.tr(label)}** — {ui.tr(definition)}" if label else ui.tr(definition))

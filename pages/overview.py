@@ -10,34 +10,34 @@ flt = ui.sidebar_filter(viewer)
 ui.record_view(viewer, "overview", ui.filter_description(flt))
 scope = viewer.scope
 
-st.title(ui.text("page.overview"))
+st.title(ui.tr("page.overview"))
 ui.identity(viewer, flt)
 headline = ui.query("headline", flt, scope)
 ui.headline_tiles(headline)
 
 if headline.current.interventions == 0:
-    st.info(ui.text("overview.empty"))
+    st.info(ui.tr("overview.empty"))
     st.stop()
 
-st.subheader(ui.text("overview.weekly"))
+st.subheader(ui.tr("overview.weekly"))
 ui.chart("weekly_chart", "weekly_trend", flt, scope)
 
-st.subheader(ui.text("overview.map"))
+st.subheader(ui.tr("overview.map"))
 measure = st.segmented_control(
-    ui.text("overview.map.measure"), ["count", "rate"], default="count", key="map_measure",
+    ui.tr("overview.map.measure"), ["count", "rate"], default="count", key="map_measure",
     format_func=ui.labels(["overview.map.count", "overview.map.rate"]),
 ) or "count"
 with_boundaries = ui.municipality_map(flt, scope, measure)
-st.caption(ui.text(f"chart.map.caption.{measure}")
-           + (" " + ui.text("chart.map.caption.boundaries") if with_boundaries else ""))
+st.caption(ui.tr(f"chart.map.caption.{measure}")
+           + (" " + ui.tr("chart.map.caption.boundaries") if with_boundaries else ""))
 
 table = ui.query("municipality_table", flt, scope)
-st.subheader(ui.text("overview.heatmap"))
+st.subheader(ui.tr("overview.heatmap"))
 ui.chart("heatmap_chart", "municipality_weeks", flt, scope)
 if len(table) > ui.HEATMAP_ROWS:
-    st.caption(ui.text("overview.heatmap.busiest", shown=ui.HEATMAP_ROWS, total=ui.number(len(table), ui.language())))
+    st.caption(ui.tr("overview.heatmap.busiest", shown=ui.HEATMAP_ROWS, total=ui.number(len(table), ui.language())))
 
-st.subheader(ui.text("overview.table"))
+st.subheader(ui.tr("overview.table"))
 shown = ui.municipality_table_for_display(table)
 st.dataframe(shown, hide_index=True, width="stretch", column_config=ui.localized_numbers(shown))
 file_name = "relais-municipalites.csv" if ui.language() == "fr" else "relais-municipalities.csv"

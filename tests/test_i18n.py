@@ -12,7 +12,7 @@ from dashboard.i18n import CATALOGUE, day, number, percent, t
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*ROOT.glob("dashboard/*.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("auth/*.py")]
-LITERAL_KEY = re.compile(r"""\b(?:t|text)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
+LITERAL_KEY = re.compile(r"""\b(?:t|tr)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
 
 
 def _placeholders(text: str) -> set[str]:
