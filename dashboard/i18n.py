@@ -57,6 +57,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "must be empty when arrest is false",
     ),
     "import.reason.arrested_before_occurred": ("antérieur à occurred_at", "earlier than occurred_at"),
+    "import.reason.after_stored_attempts": (
+        "postérieur à une tentative de contact déjà enregistrée pour cet événement",
+        "later than an outreach attempt already stored for this event",
+    ),
     "import.reason.choice": ("valeur non permise (attendu : {allowed})", "value not allowed (expected: {allowed})"),
     "import.reason.unknown_event": (
         "aucune intervention de ce service de police porte ce numéro (importez d'abord les interventions)",

@@ -104,6 +104,7 @@ class Reference:
     services: dict[str, str]
     memberships: dict[tuple[str, str], list[tuple[date | None, date | None]]] = field(default_factory=dict)
     interventions: dict[tuple[str, str], writes.InterventionRef] = field(default_factory=dict)
+    earliest_attempts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def serves(self, service: str, municipality: str, day: date | None) -> bool:
         """Whether the service served the municipality on that day (on any day when the day is unknown)."""
@@ -213,6 +214,11 @@ def check_intervention(values: dict[str, str], reference: Reference) -> tuple[di
         check.fail("municipality_code", "import.reason.municipality_outside_service")
     if occurred and arrested and arrested < occurred:
         check.fail("arrested_at", "import.reason.arrested_before_occurred")
+    earliest = reference.earliest_attempts.get((service, event_id))
+    not_before = arrested or occurred
+    if earliest is not None and not_before and epoch_microseconds(not_before) > earliest:
+        # A replacement must not leave stored attempts before the arrest (or the intervention) they follow.
+        check.fail("arrested_at" if arrested else "occurred_at", "import.reason.after_stored_attempts")
     if check.findings:
         return None, check.findings
     return {
@@ -320,15 +326,16 @@ KINDS = {
 
 
 def reference_for(connection: Connection, kind: str, records: list[CsvRecord]) -> Reference:
-    """The services and memberships, or the referenced interventions, that the file's rows are checked against."""
+    """What the file's rows are checked against: services, memberships, and the stored events they name."""
     services = {code.upper(): code for code in known_services(connection)}
-    if kind == "interventions":
-        return Reference(services, memberships=writes.service_memberships(connection))
     keys = {
         (services[record.values["police_service"].upper()], record.values["event_id"])
         for record in records
         if record.values["police_service"].upper() in services and record.values["event_id"]
     }
+    if kind == "interventions":
+        return Reference(services, memberships=writes.service_memberships(connection),
+                         earliest_attempts=writes.earliest_attempts(connection, keys))
     return Reference(services, interventions=writes.interventions_by_key(connection, keys))
 
 

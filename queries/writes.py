@@ -70,6 +70,20 @@ def interventions_by_key(
     }
 
 
+def earliest_attempts(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """For the stored interventions among these keys that have outreach attempts, the earliest attempt's time."""
+    statement = (
+        select(intervention.c.police_service, intervention.c.event_id, func.min(outreach_attempt.c.attempted_us))
+        .join(outreach_attempt, outreach_attempt.c.intervention_id == intervention.c.id)
+        .group_by(intervention.c.police_service, intervention.c.event_id)
+    )
+    return {
+        (service, event_id): earliest
+        for condition in _intervention_key_conditions(keys)
+        for service, event_id, earliest in connection.execute(statement.where(condition))
+    }
+
+
 def count_stored_interventions(connection: Connection, keys: Iterable[tuple[str, str]]) -> int:
     """How many of these (service, event_id) keys are already stored."""
     return sum(

@@ -675,3 +675,21 @@ def test_command_exit_codes(engine, database_url, tmp_path, arguments, exit_code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert stored(engine, intervention, "id") == []
+
+
+def test_a_replacement_cannot_move_the_arrest_after_stored_attempts(engine):
+    first = (
+        "event_id,police_service,municipality_code,occurred_at,arrest,arrested_at\n"
+        "R1,RIPRSL,57040,2024-05-01 20:00,oui,2024-05-01 21:00\n"
+    )
+    assert import_file(engine, "interventions", first.encode(), "first.csv").written
+    attempt = "attempt_id,police_service,event_id,attempted_at,subject_role,outcome\nRA1,RIPRSL,R1,2024-05-02 10:00,offender,accepted\n"
+    assert import_file(engine, "outreach", attempt.encode(), "outreach.csv").written
+    later = first.replace("2024-05-01 21:00", "2024-05-02 12:00")
+    report = import_file(engine, "interventions", later.encode(), "later.csv")
+    assert not report.written
+    assert [(problem.line, problem.column, problem.value) for problem in report.problems] == [
+        (2, "arrested_at", "2024-05-02 12:00")
+    ]
+    earlier = first.replace("2024-05-01 21:00", "2024-05-01 22:00")
+    assert import_file(engine, "interventions", earlier.encode(), "earlier.csv").written
