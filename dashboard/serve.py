@@ -82,21 +82,28 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
+def _running(command: list[str], ready_url: str, log: Path | None, **options) -> Iterator[None]:
+    """A server process, from the moment ready_url answers until the block ends."""
+    output = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **options)
+    try:
+        _wait_for(ready_url, process)
+        yield
+    finally:
+        _stop(process)
+        if log:
+            output.close()
+
+
+@contextmanager
 def running_provider(port: int, users: tuple[DemoUser, ...] = DEMO_USERS, log: Path | None = None) -> Iterator[str]:
     """A local OIDC provider (oidc-provider-mock) bound to 127.0.0.1 with these users; yields its issuer URL."""
     command = [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", LOOPBACK, "--port", str(port)]
     for user in users:
         command += ["--user-claims", json.dumps(user.claims(), ensure_ascii=False)]
-    output = log.open("ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     issuer = f"http://{LOOPBACK}:{port}"
-    try:
-        _wait_for(issuer + "/.well-known/openid-configuration", process)
+    with _running(command, issuer + "/.well-known/openid-configuration", log):
         yield issuer
-    finally:
-        _stop(process)
-        if log:
-            output.close()
 
 
 def write_demo_secrets(directory: Path, app_port: int, issuer: str) -> Path:
@@ -124,17 +131,9 @@ def app_command(port: int) -> list[str]:
 @contextmanager
 def running_app(port: int, environment: dict[str, str], log: Path | None = None) -> Iterator[str]:
     """The Streamlit app on a port with this environment; yields its URL."""
-    output = log.open("ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(app_command(port), cwd=PROJECT_ROOT, env={**os.environ, **environment},
-                               stdout=output, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
-    try:
-        _wait_for(url + "/_stcore/health", process)
+    with _running(app_command(port), url + "/_stcore/health", log, cwd=PROJECT_ROOT, env={**os.environ, **environment}):
         yield url
-    finally:
-        _stop(process)
-        if log:
-            output.close()
 
 
 def _upgrade_database():

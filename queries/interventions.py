@@ -68,6 +68,24 @@ def intervention_totals(bind: Engine | Connection, flt: MetricFilter, scope: Sco
     return InterventionTotals(*(int(value) for value in row))
 
 
+def per_municipality(counts, flt: MetricFilter, scope: Scope) -> Select:
+    """Every municipality in scope (zeros included) with population, centroid and a counts subquery's columns."""
+    figures = [column for column in counts.c if column.name != "municipality_code"]
+    return (
+        select(
+            municipality.c.code,
+            municipality.c.name,
+            municipality.c.population_2021.label("population"),
+            municipality.c.latitude,
+            municipality.c.longitude,
+            *(func.coalesce(column, 0).label(column.name) for column in figures),
+        )
+        .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
+        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.interventions > 0))
+        .order_by(municipality.c.code)
+    )
+
+
 def by_municipality_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Per municipality in scope (zeros included): interventions and arrests."""
     counts = (
@@ -80,20 +98,7 @@ def by_municipality_statement(flt: MetricFilter, scope: Scope) -> Select:
         .group_by(intervention.c.municipality_code)
         .subquery("counts")
     )
-    return (
-        select(
-            municipality.c.code,
-            municipality.c.name,
-            municipality.c.population_2021.label("population"),
-            municipality.c.latitude,
-            municipality.c.longitude,
-            func.coalesce(counts.c.interventions, 0).label("interventions"),
-            func.coalesce(counts.c.arrests, 0).label("arrests"),
-        )
-        .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
-        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.interventions.is_not(None)))
-        .order_by(municipality.c.code)
-    )
+    return per_municipality(counts, flt, scope)
 
 
 def interventions_by_municipality(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Select, Subquery, and_, case, exists, func, or_, select, true
 
 from queries.filters import MetricFilter, Period, Scope
-from queries.interventions import totals_statement
+from queries.interventions import per_municipality, totals_statement
 from queries.localtime import week_label, week_monday, weeks_overlapping
 from queries.runner import fetch_frame, fetch_row
 from queries.schema import intervention, municipality
@@ -227,21 +227,7 @@ def municipality_table_statement(flt: MetricFilter, scope: Scope) -> Select:
         .group_by(intervention.c.municipality_code)
         .subquery("counts")
     )
-    return (
-        select(
-            municipality.c.code,
-            municipality.c.name,
-            municipality.c.population_2021.label("population"),
-            municipality.c.latitude,
-            municipality.c.longitude,
-            func.coalesce(counts.c.interventions, 0).label("interventions"),
-            func.coalesce(counts.c.arrests, 0).label("arrests"),
-            func.coalesce(counts.c.previous, 0).label("previous"),
-        )
-        .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
-        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.interventions > 0))
-        .order_by(municipality.c.code)
-    )
+    return per_municipality(counts, flt, scope)
 
 
 def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
