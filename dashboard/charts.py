@@ -384,10 +384,200 @@ def repeat_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
 # Shared pieces
 
 
-def _finished(chart: alt.TopLevelMixin, language: str) -> alt.TopLevelMixin:
+# The funder report: built from suppressed frames, where a hidden count is an empty value with a marker.
+
+REPORT_FUNNEL_PATH = ("cohort", "attempted", "reached", "accepted")
+MARKER_COLOUR = "#595959"  # dark enough to read on white (contrast 7:1)
+
+
+def _marker_text(hidden: str | None, threshold: int, language: str) -> str:
+    if hidden == "small":
+        return t("report.small", language, threshold=threshold)
+    return t("report.masked", language) if hidden else ""
+
+
+def report_weekly_chart(frame: pd.DataFrame, language: str, threshold: int) -> alt.LayerChart:
+    """Interventions per week as columns; a hidden week shows its marker instead of a column."""
+    data = _with_iso_days(frame[["week", "week_start", "interventions", "interventions_hidden"]], "week_start")
+    data["interventions"] = data["interventions"].astype(object).where(data["interventions"].notna(), None)
+    data["shown"] = [_marker_text(hidden, threshold, language) or number(value, language)
+                     for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
+    data["marker"] = [_marker_text(hidden, threshold, language) for hidden in data["interventions_hidden"]]
+    data = data.drop(columns=["interventions_hidden"])
+    x = alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc", padding=12),
+              axis=_time_axis(language, data["week_start"]))
+    tooltip = [_week_tooltip(language), _date_tooltip("week_start", "chart.week_start", language),
+               alt.Tooltip("shown:N", title=t("chart.interventions", language))]
+    base = alt.Chart(data).encode(x=x, tooltip=tooltip)
+    bars = base.mark_bar(color=SKY, width={"band": 0.8}).encode(
+        y=alt.Y("interventions:Q", title=t("chart.interventions", language), axis=alt.Axis(format=",d"))
+    )
+    markers = base.transform_filter("datum.marker != ''").mark_text(
+        baseline="bottom", dy=-2, fontSize=11, color=MARKER_COLOUR
+    ).encode(y=alt.value("height"), text="marker:N")
+    return _finished(alt.layer(bars, markers).properties(height=260), language)
+
+
+def report_bars_chart(frame: pd.DataFrame, language: str, threshold: int, label_prefix: str, kind: str,
+                      cohort: float | None, target_hours: float | None = None) -> alt.LayerChart:
+    """Labelled horizontal bars of suppressed counts (key, value, hidden), with their share of the cohort when shown."""
+    data = frame[["key", "value", "hidden"]].copy()
+    values = [None if pd.isna(value) else int(value) for value in data["value"]]
+    total = cohort
+    # A share is a rate: shown only when the cohort is shown and not small.
+    shares = total is not None and total >= threshold
+    data["value"] = pd.Series(values, dtype=object)
+    data["category_label"] = [t(f"{label_prefix}.{key}", language) for key in data["key"]]
+    data["label"] = [
+        _marker_text(hidden, threshold, language) if hidden else
+        _count_and_share(value, value / total if shares else None, language)
+        for value, hidden in zip(values, data["hidden"])
+    ]
+    data["label_at"] = [value or 0 for value in values]
+    order = [t(f"{label_prefix}.{key}", language) for key in data["key"]]
+    if kind == "funnel":
+        sections = {t("chart.funnel.path", language): BLUE, t("chart.funnel.breakdown", language): ORANGE}
+        data["colour"] = [t("chart.funnel.path" if key in REPORT_FUNNEL_PATH else "chart.funnel.breakdown", language)
+                          for key in data["key"]]
+        title = t("chart.funnel.section", language)
+    elif kind == "delays":
+        sections = {t(f"chart.timing.{timing}", language): colour for timing, colour in TIMING_COLOURS.items()}
+        uppers = {key: upper for key, _lower, upper in _DELAY_BOUNDS}
+        data["colour"] = [t(f"chart.timing.{_timing(key, uppers.get(key), target_hours or 24.0)}", language)
+                          for key in data["key"]]
+        title = t("chart.timing", language)
+    else:
+        sections = {t(f"chart.outcome.{key}", language): colour for key, colour in OUTCOME_COLOURS.items()}
+        data["colour"] = data["category_label"]
+        title = t("chart.outcome", language)
+    extra = _target_layers(target_hours, order, language) if kind == "delays" and target_hours else ()
+    data = data.drop(columns=["hidden"])
+    chart = _labelled_bars(
+        data,
+        category="category_label",
+        order=order,
+        value="value",
+        value_title=t("chart.members", language),
+        colour=alt.Color("colour:N", title=title, scale=alt.Scale(domain=list(sections), range=list(sections.values())),
+                         legend=None if kind == "outcomes" else alt.Legend()),
+        tooltip=[alt.Tooltip("category_label:N", title=title), alt.Tooltip("label:N", title=t("chart.members", language))],
+        room=max([value for value in values if value is not None], default=0),
+        extra_layers=extra,
+    )
+    return _finished(chart, language)
+
+
+_DELAY_BOUNDS = tuple((bucket, None, None if bucket in ("168+", "never") else float(bucket.split("-")[1]))
+                      for bucket in DELAY_BUCKETS)
+
+
+def _target_layers(target_hours: float, order: list[str], language: str) -> tuple[alt.Chart, alt.Chart]:
+    """The target rule across the delay bars, at its place within its bucket, with its label."""
+    target_bucket, position = _bucket_position(target_hours)
+    target = pd.DataFrame({
+        "category_label": [t(f"chart.bucket.{target_bucket}", language)],
+        "target_label": [t("chart.target", language, value=_hours(target_hours, language))],
+    })
+    target_y = alt.Y("category_label:N", sort=order, scale=_band_scale(order), bandPosition=position)
+    rule = alt.Chart(target).mark_rule(color=TARGET_COLOUR, strokeWidth=2).encode(y=target_y)
+    label = (alt.Chart(target)
+             .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_COLOUR, fontWeight="bold", fontSize=13)
+             .encode(y=target_y, x=alt.value("width"), text="target_label:N"))
+    return rule, label
+
+
+MAP_PANELS = 4
+
+
+def report_map_charts(frame: pd.DataFrame, language: str, threshold: int,
+                      shapes: dict[str, dict] | None = None) -> list[tuple[str, alt.LayerChart]]:
+    """Municipalities coloured by rate per 1,000 (boundaries when imported, else circles sized by interventions).
+
+    One map per police service, each fitted to its own territory, the busiest services first, on shared scales.
+    """
+    data = frame[["code", "name", "police_service", "population", "latitude", "longitude", "interventions",
+                  "interventions_hidden", "rate_per_1000"]].copy()
+    data["name"] = _distinct_names(data)
+    data["interventions_text"] = [_marker_text(hidden, threshold, language) or number(value, language)
+                                  for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
+    data["rate_text"] = [_marker_text(hidden, threshold, language) if hidden else
+                         (t("metrics.none", language) if pd.isna(rate) else number(rate, language, 2))
+                         for rate, hidden in zip(data["rate_per_1000"], data["interventions_hidden"])]
+    data["interventions"] = pd.Series([None if pd.isna(value) else int(value) for value in data["interventions"]],
+                                      dtype=object, index=data.index)
+    data["rate_per_1000"] = pd.Series([None if pd.isna(rate) else round(float(rate), 3)
+                                       for rate in data["rate_per_1000"]], dtype=object, index=data.index)
+    data["population"] = data["population"].astype(int)
+    data = data.drop(columns=["interventions_hidden"])
+    top_rate = max([rate for rate in data["rate_per_1000"] if rate is not None], default=1.0) or 1.0
+    top_count = max([value for value in data["interventions"] if value is not None], default=1) or 1
+    busiest = (data.assign(known=[value or 0 for value in data["interventions"]])
+               .groupby("police_service")["known"].sum().sort_values(ascending=False, kind="stable"))
+    return [(service, _finished(_map_panel(data[data["police_service"] == service], language, shapes, top_rate,
+                                           top_count), language))
+            for service in busiest.index[:MAP_PANELS]]
+
+
+def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None, top_rate: float,
+               top_count: int) -> alt.LayerChart:
+    """One territory's municipalities, on a projection fitted to them."""
+    # An explicit fit per panel: concatenated views would otherwise share one projection fitted to all of them.
+    longitudes = [lon for lon in data["longitude"] if not pd.isna(lon)] or [-71.2]
+    latitudes = [lat for lat in data["latitude"] if not pd.isna(lat)] or [46.8]
+    margin = max(max(longitudes) - min(longitudes), max(latitudes) - min(latitudes), 0.2) * 0.12
+    west, east = min(longitudes) - margin, max(longitudes) + margin
+    south, north = min(latitudes) - margin, max(latitudes) + margin
+    if shapes:
+        for code in data["code"]:
+            for lon, lat in _positions(shapes[code].get("coordinates", [])) if code in shapes else ():
+                west, east, south, north = min(west, lon), max(east, lon), min(south, lat), max(north, lat)
+    frame_box = {"type": "Feature", "properties": {},
+                 "geometry": {"type": "MultiPoint", "coordinates": [[west, south], [east, north]]}}
+    projection = {"type": "mercator", "fit": frame_box}
+    rate_title, count_title = t("metrics.rate", language), t("chart.interventions", language)
+    colour_scale = alt.Scale(scheme=VOLUME_SCHEME, domain=[0, top_rate])
+    texts = (("name", t("table.name", language)), ("interventions_text", count_title), ("rate_text", rate_title))
+    layers = []
+    with_shapes = [code for code in data["code"] if shapes and code in shapes]
+    if with_shapes:
+        rows = data.set_index("code")
+        features = [{"type": "Feature", "geometry": shapes[code],
+                     "properties": {key: rows.at[code, key] for key in ("name", "interventions_text", "rate_text",
+                                                                        "rate_per_1000")}}
+                    for code in with_shapes]
+        layers.append(
+            alt.Chart(alt.Data(values=features)).mark_geoshape(stroke="white", strokeWidth=0.8)
+            .encode(color=alt.condition("datum.properties.rate_per_1000 != null",
+                                        alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                                  legend=alt.Legend(format=",.1f")),
+                                        alt.value(LIGHT_GREY)),
+                    tooltip=[alt.Tooltip(f"properties.{field}:N", title=text) for field, text in texts])
+            .project(**projection)
+        )
+    points = alt.Chart(data[~data["code"].isin(with_shapes)]).encode(
+        longitude="longitude:Q", latitude="latitude:Q",
+        tooltip=[alt.Tooltip(f"{field}:N", title=text) for field, text in texts])
+    layers.append(
+        points.transform_filter("datum.interventions != null")
+        .mark_circle(opacity=0.9, stroke=DARK_BLUE, strokeWidth=0.6)
+        .encode(color=alt.Color("rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                legend=alt.Legend(format=",.1f")),
+                size=alt.Size("interventions:Q", title=count_title, scale=alt.Scale(domain=[0, top_count],
+                                                                                      range=[30, 900]),
+                              legend=alt.Legend(format=",d", symbolFillColor=SKY, symbolStrokeColor=DARK_BLUE)))
+        .project(**projection))
+    layers.append(points.transform_filter("datum.interventions == null")
+                  .mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1).project(**projection))
+    named = data.dropna(subset=["interventions"]).sort_values("interventions", ascending=False).head(2)
+    layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
+                  .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))
+    return alt.layer(*layers).properties(height=320)
+
+
+def _finished(chart: alt.TopLevelMixin, language: str, fill: bool = True) -> alt.TopLevelMixin:
     """A chart that fills its container, formats in the language and keeps its legend below, for phones."""
     return (
-        chart.properties(width="container")
+        (chart.properties(width="container") if fill else chart)
         .configure(locale=vega_locale(language))
         # One entry per line: a row of entries would run off a phone's screen.
         .configure_legend(orient="bottom", direction="vertical", labelLimit=280, gradientLength=160)

@@ -594,6 +594,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.members_and_share_of_cohort": ("Personnes (part de la cohorte)", "People (share of the cohort)"),
     "chart.stage": ("Étape", "Stage"),
     "chart.stage.arrests": ("Arrestations", "Arrests"),
+    "chart.stage.cohort": ("Arrestations (cohorte)", "Arrests (cohort)"),
     "chart.stage.attempted": ("Contact tenté", "Attempted"),
     "chart.stage.reached": ("Joints", "Reached"),
     "chart.stage.accepted": ("Ont accepté de l'aide", "Accepted help"),
@@ -646,6 +647,153 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Share with a repeat intervention within 12 months",
     ),
     "chart.share_of": ("{share} ({repeated} sur {members})", "{share} ({repeated} of {members})"),
+    # the funder report: page, downloads and small-cell suppression
+    "report.small": ("< {threshold}", "< {threshold}"),
+    "report.masked": ("x", "x"),
+    "report.legend": (
+        "« < {threshold} » : de 1 à {below} ; « x » : masqué pour qu'un petit nombre ne puisse pas être déduit des "
+        "totaux ; « — » : sans objet. Zéro est affiché zéro.",
+        "\"< {threshold}\": 1 to {below}; \"x\": hidden so that a small count cannot be worked out from the totals; "
+        "\"—\": not applicable. Zero is shown as zero.",
+    ),
+    "report.footer": (
+        "Relais · produit le {date} · comptes supprimés affichés « < {threshold} »",
+        "Relais · produced {date} · suppressed counts shown as \"< {threshold}\"",
+    ),
+    "report.title": ("Rapport aux bailleurs de fonds", "Funder report"),
+    "report.subtitle": ("Violence conjugale : interventions policières et suivi après arrestation",
+                        "Domestic violence: police interventions and outreach after arrest"),
+    "report.intro": (
+        "Chiffres agrégés de la période, comparés à la période précédente et à la même période l'an dernier. Tout "
+        "compte de 1 à {below} est masqué, ainsi que tout compte qui permettrait de le retrouver.",
+        "Aggregate figures for the period, compared with the previous period and the same period last year. Every "
+        "count from 1 to {below} is hidden, and so is any count that would let it be worked out.",
+    ),
+    "report.period": ("Période", "Period"),
+    "report.scope": ("Portée", "Scope"),
+    "report.scope.all_services": ("Tous les services de police", "All police services"),
+    "report.scope.services": ("Services de police : {services}", "Police services: {services}"),
+    "report.scope.municipalities": ("Municipalités : {names}", "Municipalities: {names}"),
+    "report.quarter": ("T{quarter} {year}", "Q{quarter} {year}"),
+    "report.range": ("du {start} au {end}", "{start} to {end}"),
+    "report.kind": ("Période du rapport", "Report period"),
+    "report.kind.quarter": ("Trimestre", "Quarter"),
+    "report.kind.year": ("Année", "Year"),
+    "report.kind.custom": ("Dates au choix", "Custom dates"),
+    "report.choose.quarter": ("Trimestre", "Quarter"),
+    "report.choose.year": ("Année", "Year"),
+    "report.partial": ("{label} (jusqu'au {end})", "{label} (to {end})"),
+    "report.column.figure": ("Indicateur", "Figure"),
+    "report.column.current": ("Période", "Period"),
+    "report.column.previous": ("Période précédente", "Previous period"),
+    "report.column.change_previous": ("Variation", "Change"),
+    "report.column.last_year": ("Même période l'an dernier", "Same period last year"),
+    "report.column.change_last_year": ("Variation sur un an", "Change over a year"),
+    "report.column.definition": ("Définition", "Definition"),
+    "report.column.week": ("Semaine ISO", "ISO week"),
+    "report.column.week_start": ("Début de la semaine", "Week starting"),
+    "report.column.interventions": ("Interventions", "Interventions"),
+    "report.column.code": ("Code", "Code"),
+    "report.column.municipality": ("Municipalité", "Municipality"),
+    "report.column.population": ("Population (2021)", "Population (2021)"),
+    "report.column.rate_per_1000": ("Taux pour 1 000 habitants", "Rate per 1,000 residents"),
+    "report.column.outcome": ("Issue", "Outcome"),
+    "report.column.delay": ("Délai avant la 1re tentative", "Time to first attempt"),
+    "report.column.members": ("Personnes", "People"),
+    "report.points": ("{value} pts", "{value} pts"),
+    "report.section.volume": ("Interventions", "Interventions"),
+    "report.section.outreach": ("Suivi après arrestation", "Outreach after arrest"),
+    "report.section.timeliness": ("Rapidité du premier contact", "Time to first contact"),
+    "report.section.trend": ("Tendance hebdomadaire", "Weekly trend"),
+    "report.section.map": ("Municipalités", "Municipalities"),
+    "report.section.funnel": ("Du premier contact à l'aide acceptée", "From first contact to help accepted"),
+    "report.section.delays": ("Délai entre l'arrestation et la première tentative", "Time from arrest to first attempt"),
+    "report.section.outcomes": ("Issues", "Outcomes"),
+    "report.section.definitions": ("Définitions", "Definitions"),
+    "report.section.headline": ("En bref", "At a glance"),
+    "report.message.volume": (
+        "{interventions} interventions, {change} par rapport à la même période l'an dernier.",
+        "{interventions} interventions, {change} compared with the same period last year.",
+    ),
+    "report.message.volume.plain": ("{interventions} interventions dans la période.",
+                                    "{interventions} interventions in the period."),
+    "report.message.outreach": (
+        "Taux de joignabilité {reach} ; taux d'acceptation {acceptance}.",
+        "Reach rate {reach}; acceptance rate {acceptance}.",
+    ),
+    "report.message.timeliness": (
+        "{within} des hommes arrêtés ont eu une première tentative de contact en 24 h ; délai médian {median}.",
+        "{within} of arrested men had a first contact attempt within 24 h; median time {median}.",
+    ),
+    "report.caption.trend": (
+        "Interventions par semaine ISO ; la première et la dernière semaine ne comptent que les jours de la période.",
+        "Interventions per ISO week; the first and last weeks count only the days in the period.",
+    ),
+    "report.caption.map": (
+        "Couleur : interventions pour 1 000 habitants ; taille : nombre d'interventions. En gris : masqué.",
+        "Colour: interventions per 1,000 residents; size: number of interventions. Grey: hidden.",
+    ),
+    "report.caption.funnel": (
+        "Hommes arrêtés dans la période (cohorte) et où chacun en est rendu ; part de la cohorte entre parenthèses.",
+        "Men arrested in the period (cohort) and how far each got; share of the cohort in brackets.",
+    ),
+    "report.caption.delays": (
+        "Hommes arrêtés selon le délai avant la première tentative de contact ; cible : {target}.",
+        "Arrested men by time to the first contact attempt; target: {target}.",
+    ),
+    "report.caption.outcomes": (
+        "Meilleure issue obtenue pour chaque homme arrêté dans la période.",
+        "Best outcome reached for each man arrested in the period.",
+    ),
+    "report.not_broken_down": (
+        "Trop peu de cas pour une répartition : seuls les totaux sont publiés.",
+        "Too few cases to break down: only the totals are published.",
+    ),
+    "report.label.p90_hours": ("90e centile du délai", "90th percentile of time"),
+    "report.label.declined": ("Refus", "Declined"),
+    "report.definition.declined": (
+        "membres joints qui ont refusé l'aide sans dire être déjà en démarche.",
+        "reached members who declined help without saying they were already in help.",
+    ),
+    "report.definition.p90": (
+        "90 % des membres contactés l'ont été en ce délai ou moins (rang le plus proche).",
+        "90% of attempted members were first attempted within this time or less (nearest rank).",
+    ),
+    "report.definition.reach_rate": ("joints ÷ cohorte.", "reached ÷ cohort."),
+    "report.definition.acceptance_rate": ("ont accepté de l'aide ÷ joints.", "accepted help ÷ reached."),
+    "report.definition.within_24h": (
+        "membres de la cohorte contactés au plus 24 h après l'arrestation ÷ cohorte.",
+        "cohort members first attempted at most 24 h after arrest ÷ cohort.",
+    ),
+    "report.definition.within_48h": (
+        "membres de la cohorte contactés au plus 48 h après l'arrestation ÷ cohorte.",
+        "cohort members first attempted at most 48 h after arrest ÷ cohort.",
+    ),
+    "report.definition.suppression": (
+        "pour qu'aucune personne ne puisse être reconnue, un compte de 1 à {below} est affiché « < {threshold} », "
+        "un taux ou une médiane calculé sur moins de {threshold} cas n'est pas affiché, et un autre compte est masqué "
+        "(« x ») lorsqu'il permettrait de retrouver un petit nombre à partir d'un total.",
+        "so that no person can be recognised, a count from 1 to {below} is shown as \"< {threshold}\", a rate or "
+        "median built on fewer than {threshold} cases is not shown, and another count is hidden (\"x\") when it "
+        "would let a small count be worked out from a total.",
+    ),
+    "report.label.suppression": ("Petits nombres", "Small counts"),
+    "report.download.pdf": ("Rapport PDF", "PDF report"),
+    "report.download.pptx": ("Présentation PowerPoint", "PowerPoint deck"),
+    "report.download.csv": ("Tableaux (CSV, zip)", "Tables (CSV, zip)"),
+    "report.download.title": ("Télécharger ce rapport", "Download this report"),
+    "report.download.preparing": ("Préparation des fichiers…", "Preparing the files…"),
+    "report.file.stem": ("relais-rapport", "relais-report"),
+    "report.empty": ("Aucune intervention dans cette période et cette portée.",
+                     "No intervention in this period and scope."),
+    "report.funder_fixed": (
+        "Portée fixée par votre compte ; périodes par trimestre ou par année, pour qu'aucun petit nombre ne puisse "
+        "être déduit en comparant des rapports.",
+        "Scope set by your account; periods by quarter or year, so that no small count can be worked out by "
+        "comparing reports.",
+    ),
+    "report.slide.closing": ("Relais · données agrégées, petits nombres supprimés",
+                             "Relais · aggregate data, small counts suppressed"),
 }
 
 

@@ -18,6 +18,10 @@ class Period:
             raise ValueError(f"period starts after it ends: {self.start} > {self.end}")
 
 
+# Roles that read exact aggregate figures; a funder alone reads only what queries.report has suppressed.
+EXACT_FIGURE_ROLES = frozenset({"captain", "director", "worker", "admin"})
+
+
 @dataclass(frozen=True)
 class Scope:
     """The police services whose data a viewer may read, and the viewer's roles; empty denies everything."""
@@ -25,6 +29,13 @@ class Scope:
     services: frozenset[str] = frozenset()
     all_services: bool = False
     roles: frozenset[str] = frozenset()
+    # Set only inside queries.report, whose figures are suppressed before they are returned.
+    for_release: bool = False
+
+    @property
+    def exact_figures(self) -> bool:
+        """Whether queries may return unsuppressed figures to this scope (not to a funder without another role)."""
+        return self.for_release or not self.roles or bool(self.roles & EXACT_FIGURE_ROLES)
 
     @classmethod
     def everything(cls) -> "Scope":

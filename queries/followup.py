@@ -50,18 +50,22 @@ def _by_month(daily: pd.DataFrame, months: list[date], key: str, keys: tuple[str
     return summed.reindex(grid, fill_value=0).astype("int64").rename(value).reset_index()
 
 
-def outcomes_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Cohort members per local arrest date and final status."""
-    member = cohort_members_with(flt, scope, intervention.c.arrested_date)
-    status = case(
+def final_status(member) -> object:
+    """A cohort member's best outcome reached, one of FINAL_STATUSES."""
+    return case(
         (member.c.accepted == 1, "accepted"),
         (member.c.in_help == 1, "already_in_help"),
         (member.c.reached == 1, "declined"),
         (member.c.first_attempt_us.is_not(None), "no_answer"),
         else_="not_attempted",
     )
+
+
+def outcomes_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort members per local arrest date and final status."""
+    member = cohort_members_with(flt, scope, intervention.c.arrested_date)
     per_member = (
-        select(member.c.arrested_date.label("day"), status.label("outcome")).subquery("per_member")
+        select(member.c.arrested_date.label("day"), final_status(member).label("outcome")).subquery("per_member")
     )
     return select(per_member.c.day, per_member.c.outcome, func.count().label("members")).group_by(
         per_member.c.day, per_member.c.outcome

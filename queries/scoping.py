@@ -10,6 +10,8 @@ from queries.schema import membership
 
 def service_conditions(service_column, flt: MetricFilter, scope: Scope) -> list[ColumnElement]:
     """Police-service conditions: the viewer's scope first (deny by default), then the filter's choice."""
+    if not scope.exact_figures:
+        raise PermissionError("this viewer may read suppressed figures only (queries.report)")
     conditions: list[ColumnElement] = []
     if not scope.all_services:
         allowed = sorted(scope.services)

@@ -74,6 +74,7 @@ class _Problem:
         # For each masked count, the counts it was preferred to: a reader who knows this rule knows it is not
         # larger than those that are still shown.
         self.preferred_to: dict[str, tuple[str, ...]] = {}
+        self._solved: dict[tuple, dict[str, tuple[float, float]]] = {}
 
     def bounds(self, name: str) -> tuple[float, float]:
         """What a reader of the published table knows of a hidden count."""
@@ -109,8 +110,15 @@ class _Problem:
         for component in _components(equations):
             if len(component) == 1:
                 result.update(_single_equation_ranges(*component[0], result))
-            else:
-                result.update(_linear_programme_ranges(component, result))
+                continue
+            # Linear programmes only for the counts that need protecting, and only once per unchanged component.
+            names = sorted({name for coefficients, _constant in component for name in coefficients})
+            wanted = tuple(name for name in names if self.hidden[name] == SMALL and self.counts[name])
+            key = (tuple((tuple(sorted(coefficients.items())), constant) for coefficients, constant in component),
+                   tuple(result[name] for name in names), wanted)
+            if key not in self._solved:
+                self._solved[key] = _linear_programme_ranges(component, result, wanted)
+            result.update(self._solved[key])
         return result
 
     def first_pinned(self) -> str | None:
@@ -200,9 +208,9 @@ def _single_equation_ranges(coefficients: dict[str, int], constant: float,
     return result
 
 
-def _linear_programme_ranges(equations: list[tuple[dict[str, int], float]],
-                             bounds: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
-    """Ranges of counts tied by several equations: the minimum and maximum of each by linear programming."""
+def _linear_programme_ranges(equations: list[tuple[dict[str, int], float]], bounds: Mapping[str, tuple[float, float]],
+                             wanted: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Ranges of the wanted counts tied by several equations: the minimum and maximum of each, by linear programming."""
     names = sorted({name for coefficients, _constant in equations for name in coefficients})
     column = {name: position for position, name in enumerate(names)}
     matrix = np.zeros((len(equations), len(names)))
@@ -212,7 +220,7 @@ def _linear_programme_ranges(equations: list[tuple[dict[str, int], float]],
     constants = np.array([constant for _coefficients, constant in equations])
     box = [(bounds[name][0], None if bounds[name][1] == math.inf else bounds[name][1]) for name in names]
     result = {}
-    for name in names:
+    for name in wanted:
         objective = np.zeros(len(names))
         extremes = []
         for direction in (1.0, -1.0):

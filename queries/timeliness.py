@@ -54,11 +54,10 @@ def _count_if(condition) -> object:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def delay_distribution_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Cohort members per delay bucket that has any, `never` for members never attempted."""
-    member = cohort_members(flt, scope)
+def delay_bucket(member) -> object:
+    """A cohort member's DELAY_BUCKETS key, or NEVER when not attempted."""
     delay = _delay(member)
-    bucket = case(
+    return case(
         (member.c.first_attempt_us.is_(None), NEVER),
         *(
             (delay <= int(upper * MICROSECONDS_PER_HOUR), key)
@@ -67,8 +66,13 @@ def delay_distribution_statement(flt: MetricFilter, scope: Scope) -> Select:
         ),
         else_=DELAY_BUCKETS[-1][0],
     )
+
+
+def delay_distribution_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort members per delay bucket that has any, `never` for members never attempted."""
+    member = cohort_members(flt, scope)
     # Grouped outside: PostgreSQL would not match a GROUP BY CASE whose bound thresholds are separate parameters.
-    bucketed = select(bucket.label("bucket")).subquery("bucketed")
+    bucketed = select(delay_bucket(member).label("bucket")).subquery("bucketed")
     return select(bucketed.c.bucket, func.count().label("members")).group_by(bucketed.c.bucket)
 
 

@@ -1,0 +1,265 @@
+"""The report's words, numbers and charts in one language: shared by the report page and every download."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import pandas as pd
+
+from dashboard import charts
+from dashboard.i18n import day, number, percent, t
+from queries.filters import Period
+from queries.report import Figure, Report
+from queries.suppression import SMALL
+
+# (section, ((figure, kind), ...)): kind decides the format, count, rate (per 1,000), share or hours.
+SECTIONS = (
+    ("volume", (("interventions", "count"), ("arrests", "count"), ("rate_per_1000", "rate"), ("repeat", "count"),
+                ("contact_bans", "count"))),
+    ("outreach", (("cohort", "count"), ("attempted", "count"), ("reached", "count"), ("accepted", "count"),
+                  ("declined", "count"), ("already_in_help", "count"), ("reach_rate", "share"),
+                  ("acceptance_rate", "share"))),
+    ("timeliness", (("median_hours", "hours"), ("p90_hours", "hours"), ("within_24h_share", "share"),
+                    ("within_48h_share", "share"))),
+)
+LABELS = {
+    "interventions": "metrics.total", "arrests": "metrics.arrests", "rate_per_1000": "metrics.rate",
+    "repeat": "metrics.repeat", "contact_bans": "metrics.contact_bans", "cohort": "metrics.cohort",
+    "attempted": "metrics.attempted", "reached": "metrics.reached", "accepted": "metrics.accepted",
+    "declined": "report.label.declined", "already_in_help": "metrics.already_in_help",
+    "reach_rate": "metrics.reach_rate", "acceptance_rate": "metrics.acceptance_rate",
+    "median_hours": "metrics.median_hours", "p90_hours": "report.label.p90_hours",
+    "within_24h_share": "metrics.within_24h", "within_48h_share": "metrics.within_48h",
+}
+DEFINITIONS = {
+    "interventions": "definition.total", "arrests": "definition.arrests", "rate_per_1000": "definition.rate",
+    "repeat": "definition.repeat", "contact_bans": "definition.contact_bans", "cohort": "definition.cohort",
+    "attempted": "definition.attempted", "reached": "definition.reached", "accepted": "definition.accepted",
+    "declined": "report.definition.declined", "already_in_help": "definition.already_in_help",
+    "reach_rate": "report.definition.reach_rate", "acceptance_rate": "report.definition.acceptance_rate",
+    "median_hours": "definition.hours", "p90_hours": "report.definition.p90",
+    "within_24h_share": "report.definition.within_24h", "within_48h_share": "report.definition.within_48h",
+}
+FUNNEL = ("cohort", "attempted", "reached", "accepted", "declined", "already_in_help")
+COMPARED = ("previous", "last_year")
+
+
+def marker(hidden: str, threshold: int, language: str) -> str:
+    """The text that stands for a hidden figure: "< 5" or "x"."""
+    return t("report.small", language, threshold=threshold) if hidden == SMALL else t("report.masked", language)
+
+
+def value_text(figure: Figure, kind: str, threshold: int, language: str) -> str:
+    """A figure as shown: formatted, its suppression marker, or a dash when undefined."""
+    if figure.hidden:
+        return marker(figure.hidden, threshold, language)
+    if figure.value is None:
+        return t("metrics.none", language)
+    if kind == "share":
+        return percent(figure.value, language)
+    if kind == "hours":
+        return t("metrics.hours", language, value=number(figure.value, language, 1))
+    return number(figure.value, language, 2 if kind == "rate" else 0)
+
+
+def change_text(current: Figure, earlier: Figure, kind: str, language: str) -> str:
+    """The change from an earlier figure: a percentage for counts and rates, points for shares, hours for delays."""
+    if current.value is None or earlier.value is None:
+        return t("metrics.none", language)
+    difference = current.value - earlier.value
+    sign = "+" if difference > 0 else ""
+    if kind == "share":
+        return sign + t("report.points", language, value=number(difference * 100, language, 0))
+    if kind == "hours":
+        return sign + t("metrics.hours", language, value=number(difference, language, 1))
+    if not earlier.value:
+        return t("metrics.none", language)
+    return sign + percent(difference / earlier.value, language)
+
+
+def definition(figure: str, language: str) -> str:
+    """One sentence saying what a figure counts."""
+    text = t(DEFINITIONS[figure], language)
+    return text[0].upper() + text[1:]
+
+
+def calendar_period(period: Period) -> tuple[str, int, int, date] | None:
+    """("quarter", year, quarter, last day) or ("year", year, 0, last day) when the period starts one, else None."""
+    start, end = period.start, period.end
+    if start.day != 1 or start.month not in (1, 4, 7, 10):
+        return None
+    quarter_end = date(start.year + (start.month == 10), start.month % 12 + 3 if start.month != 10 else 1, 1)
+    quarter_end = date.fromordinal(quarter_end.toordinal() - 1)
+    if end <= quarter_end:
+        return "quarter", start.year, (start.month - 1) // 3 + 1, quarter_end
+    if start.month == 1 and end.year == start.year:
+        return "year", start.year, 0, date(start.year, 12, 31)
+    return None
+
+
+def period_label(period: Period, language: str) -> str:
+    """A quarter as "T3 2026", a year as "2026", either "to" its last date when partial, anything else as dates."""
+    calendar = calendar_period(period)
+    if calendar is None:
+        return dates_text(period, language)
+    kind, year, quarter, last_day = calendar
+    label = t("report.quarter", language, quarter=quarter, year=year) if kind == "quarter" else str(year)
+    if period.end != last_day:
+        label = t("report.partial", language, label=label, end=day(period.end, language))
+    return label
+
+
+def dates_text(period: Period, language: str) -> str:
+    """A period's first and last dates."""
+    return t("report.range", language, start=day(period.start, language), end=day(period.end, language))
+
+
+def scope_text(services: dict[str, str], municipalities: list[str], all_services: bool, language: str) -> str:
+    """The police services and municipalities the report covers, in words."""
+    text = (t("report.scope.all_services", language) if all_services
+            else t("report.scope.services", language, services=", ".join(services.values())))
+    if municipalities:
+        text += " · " + t("report.scope.municipalities", language, names=", ".join(municipalities))
+    return text
+
+
+def figure_table(report: Report, section: str, language: str, definitions: bool = False) -> pd.DataFrame:
+    """A section's figures against the previous period and last year, as text, with their definitions if asked."""
+    rows = []
+    for figure, kind in dict(SECTIONS)[section]:
+        values = report.figures[figure]
+        row = {
+            "figure": t(LABELS[figure], language),
+            "current": value_text(values["current"], kind, report.threshold, language),
+            "previous": value_text(values["previous"], kind, report.threshold, language),
+            "change_previous": change_text(values["current"], values["previous"], kind, language),
+            "last_year": value_text(values["last_year"], kind, report.threshold, language),
+            "change_last_year": change_text(values["current"], values["last_year"], kind, language),
+        }
+        if definitions:
+            row["definition"] = definition(figure, language)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.columns = [t(f"report.column.{name}", language) for name in frame.columns]
+    return frame
+
+
+def headline_messages(report: Report, language: str) -> dict[str, str]:
+    """One plain sentence per part of the report, for slide titles and the page's summary."""
+    figures, threshold = report.figures, report.threshold
+
+    def shown(name: str, kind: str) -> str:
+        return value_text(figures[name]["current"], kind, threshold, language)
+
+    change = change_text(figures["interventions"]["current"], figures["interventions"]["last_year"], "count", language)
+    volume = (t("report.message.volume", language, interventions=shown("interventions", "count"), change=change)
+              if change != t("metrics.none", language)
+              else t("report.message.volume.plain", language, interventions=shown("interventions", "count")))
+    return {
+        "volume": volume,
+        "outreach": t("report.message.outreach", language, reach=shown("reach_rate", "share"),
+                      acceptance=shown("acceptance_rate", "share")),
+        "timeliness": t("report.message.timeliness", language, within=shown("within_24h_share", "share"),
+                        median=shown("median_hours", "hours")),
+    }
+
+
+def _cells(frame: pd.DataFrame, column: str, threshold: int, language: str) -> list[str]:
+    """A count column as text: numbers, markers where hidden."""
+    return [marker(hidden, threshold, language) if hidden else number(value, language)
+            for value, hidden in zip(frame[column], frame[f"{column}_hidden"])]
+
+
+def tables(report: Report, language: str) -> dict[str, pd.DataFrame]:
+    """Every table of the report, as shown and downloaded: translated headers, markers in hidden cells."""
+    threshold = report.threshold
+    figures = pd.concat([figure_table(report, section, language, definitions=True) for section, _ in SECTIONS],
+                        ignore_index=True)
+    weekly = pd.DataFrame({
+        "week": report.weekly["week"],
+        "week_start": [value.isoformat() for value in report.weekly["week_start"]],
+        "interventions": _cells(report.weekly, "interventions", threshold, language),
+    })
+    places = report.municipalities.sort_values("name")
+    municipalities = pd.DataFrame({
+        "code": places["code"],
+        "municipality": places["name"],
+        "population": [number(value, language) for value in places["population"]],
+        "interventions": _cells(places, "interventions", threshold, language),
+        "rate_per_1000": [
+            marker(hidden, threshold, language) if hidden else
+            t("metrics.none", language) if pd.isna(rate) else number(rate, language, 2)
+            for rate, hidden in zip(places["rate_per_1000"], places["interventions_hidden"])
+        ],
+    })
+    outcomes = pd.DataFrame({
+        "outcome": [t(f"chart.outcome.{status}", language) for status in report.outcomes["status"]],
+        "members": _cells(report.outcomes, "members", threshold, language),
+    })
+    delays = pd.DataFrame({
+        "delay": [t(f"chart.bucket.{bucket}", language) for bucket in report.delays["bucket"]],
+        "members": _cells(report.delays, "members", threshold, language),
+    })
+    result = {"figures": figures, "weekly": weekly, "municipalities": municipalities, "outcomes": outcomes,
+              "delays": delays}
+    for name, frame in result.items():
+        if name != "figures":
+            frame.columns = [t(f"report.column.{column}", language) for column in frame.columns]
+    return result
+
+
+def legend(report: Report, language: str) -> str:
+    """What the suppression markers mean."""
+    return t("report.legend", language, threshold=report.threshold, below=report.threshold - 1)
+
+
+def suppression_definition(report: Report, language: str) -> str:
+    """The suppression rule in one sentence."""
+    text = t("report.definition.suppression", language, threshold=report.threshold, below=report.threshold - 1)
+    return text[0].upper() + text[1:]
+
+
+def file_stem(report: Report, language: str) -> str:
+    """A download's name without extension: relais-rapport-2026-T3, relais-report-2026, or with the dates."""
+    period = report.periods["current"]
+    calendar = calendar_period(period)
+    if calendar is None or period.end != calendar[3]:
+        readable = f"{period.start.isoformat()}-{period.end.isoformat()}"
+    else:
+        kind, year, quarter, _last_day = calendar
+        readable = f"{year}-{t('report.quarter', language, quarter=quarter, year='').strip()}" if kind == "quarter" \
+            else str(year)
+    return f"{t('report.file.stem', language)}-{readable}"
+
+
+def map_charts(report: Report, language: str, shapes: dict[str, dict] | None = None) -> list[tuple[str, alt.LayerChart]]:
+    """The report's maps, one per police service (the busiest first), from its suppressed frame only."""
+    return charts.report_map_charts(report.municipalities, language, report.threshold, shapes)
+
+
+def report_charts(report: Report, language: str, target_hours: float) -> dict[str, alt.TopLevelMixin]:
+    """The report's charts other than the maps, built from its suppressed frames only."""
+    figures = report.figures
+    funnel = pd.DataFrame({
+        "key": list(FUNNEL),
+        "value": [figures[stage]["current"].value for stage in FUNNEL],
+        "hidden": [figures[stage]["current"].hidden for stage in FUNNEL],
+    })
+    cohort = figures["cohort"]["current"].value
+    return {
+        "trend": charts.report_weekly_chart(report.weekly, language, report.threshold),
+        "funnel": charts.report_bars_chart(funnel, language, report.threshold, "chart.stage", "funnel", cohort),
+        "delays": charts.report_bars_chart(
+            report.delays.rename(columns={"bucket": "key", "members": "value", "members_hidden": "hidden"}),
+            language, report.threshold, "chart.bucket", "delays", cohort, target_hours=target_hours),
+        "outcomes": charts.report_bars_chart(
+            report.outcomes.rename(columns={"status": "key", "members": "value", "members_hidden": "hidden"}),
+            language, report.threshold, "chart.outcome", "outcomes", cohort),
+    }
+
+
+def is_broken_down(frame: pd.DataFrame, column: str) -> bool:
+    """Whether a series shows anything beyond its total: some count shown that is not zero."""
+    return bool((frame[f"{column}_hidden"].isna() & frame[column].fillna(0).gt(0)).any())
+

@@ -1,0 +1,208 @@
+"""The funder report: a period's figures against two earlier periods, every count suppressed before it leaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select, func, select
+
+from queries.filters import MetricFilter, Period, Scope
+from queries.followup import FINAL_STATUSES, final_status
+from queries.interventions import interventions_by_week
+from queries.localtime import week_monday
+from queries.outreach import cohort_members
+from queries.places import municipalities_in_scope
+from queries.runner import fetch_frame
+from queries.suppression import DEFAULT_THRESHOLD, MASKED, Total, suppress
+from queries.timeliness import DELAY_BUCKETS, NEVER, delay_bucket, delay_percentiles
+from queries.trends import headline, municipality_table
+
+PERIODS = ("current", "previous", "last_year")
+VOLUME = ("interventions", "arrests", "repeat", "contact_bans")
+# The cohort's outcomes and delays, each a partition of the cohort, with the stages that add them up.
+OUTREACH_TOTALS = (
+    Total("cohort", ("attempted", "not_attempted")),
+    Total("attempted", ("reached", "no_answer")),
+    Total("reached", ("accepted", "already_in_help", "declined")),
+    Total("within_24h", ("delay.0-6", "delay.6-12", "delay.12-24")),
+    Total("within_48h", ("within_24h", "delay.24-48")),
+    Total("attempted", ("within_48h", "delay.48-72", "delay.72-168", "delay.168+")),
+)
+# Rates: numerator, denominator. Each is shown only when both counts are, and the denominator is not small.
+RATES = {
+    "reach_rate": ("reached", "cohort"),
+    "acceptance_rate": ("accepted", "reached"),
+    "within_24h_share": ("within_24h", "cohort"),
+    "within_48h_share": ("within_48h", "cohort"),
+}
+FIGURES = (*VOLUME, "rate_per_1000", "cohort", "attempted", "reached", "accepted", "declined", "already_in_help",
+           *RATES, "median_hours", "p90_hours")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published figure: its value, or None with the reason it is hidden (suppression marker) or undefined."""
+
+    value: float | None
+    hidden: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report shows, already suppressed: no hidden count is left in it."""
+
+    periods: dict[str, Period]
+    threshold: int
+    figures: dict[str, dict[str, Figure]]
+    weekly: pd.DataFrame
+    municipalities: pd.DataFrame
+    outcomes: pd.DataFrame
+    delays: pd.DataFrame
+
+
+def _released(scope: Scope) -> Scope:
+    """The scope the report's own queries run with: exact figures, which never leave this module unsuppressed."""
+    return replace(scope, for_release=True)
+
+
+def outreach_breakdown_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Cohort members per final status and delay bucket."""
+    member = cohort_members(flt, scope)
+    per_member = select(final_status(member).label("status"), delay_bucket(member).label("bucket")).subquery("per_member")
+    return select(per_member.c.status, per_member.c.bucket, func.count().label("members")).group_by(
+        per_member.c.status, per_member.c.bucket
+    )
+
+
+def _outreach_counts(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> dict[str, int]:
+    """The cohort's partitions by status and by delay, and the stages that add them up."""
+    rows = fetch_frame(bind, outreach_breakdown_statement(flt, scope))
+    by_status = rows.groupby("status")["members"].sum()
+    by_bucket = rows.groupby("bucket")["members"].sum()
+    counts = {status: int(by_status.get(status, 0)) for status in FINAL_STATUSES}
+    counts.update({f"delay.{key}": int(by_bucket.get(key, 0)) for key, _lower, _upper in DELAY_BUCKETS})
+    counts["reached"] = counts["accepted"] + counts["already_in_help"] + counts["declined"]
+    counts["attempted"] = counts["reached"] + counts["no_answer"]
+    counts["cohort"] = counts["attempted"] + counts["not_attempted"]
+    counts["within_24h"] = sum(counts[f"delay.{key}"] for key in ("0-6", "6-12", "12-24"))
+    counts["within_48h"] = counts["within_24h"] + counts["delay.24-48"]
+    if int(by_bucket.get(NEVER, 0)) != counts["not_attempted"]:
+        raise AssertionError("members never attempted differ between the outcome and delay breakdowns")
+    return counts
+
+
+def _volume_counts(figures) -> dict[str, int]:
+    """Headline counts and their complements, each complement a count a reader can work out."""
+    counts = {name: getattr(figures, name) for name in VOLUME}
+    for name in VOLUME[1:]:
+        counts[f"not.{name}"] = figures.interventions - counts[name]
+    return counts
+
+
+def _volume_totals() -> list[Total]:
+    return [Total("interventions", (name, f"not.{name}")) for name in VOLUME[1:]]
+
+
+def _prefixed(prefix: str, counts: dict[str, int], totals: list[Total]) -> tuple[dict[str, int], list[Total]]:
+    return ({f"{prefix}:{name}": value for name, value in counts.items()},
+            [Total(f"{prefix}:{total.name}", tuple(f"{prefix}:{part}" for part in total.parts)) for total in totals])
+
+
+def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
+                  threshold: int = DEFAULT_THRESHOLD) -> Report:
+    """The report of the filter's period in the viewer's scope, with every count from 1 to threshold − 1 hidden."""
+    exact = _released(scope)
+    volumes = headline(bind, flt, exact)
+    periods = {name: getattr(volumes, name).period for name in PERIODS}
+    counts: dict[str, int] = {}
+    totals: list[Total] = []
+    outreach, percentiles = {}, {}
+    for name, period in periods.items():
+        narrowed = replace(flt, period=period)
+        outreach[name] = _outreach_counts(bind, narrowed, exact)
+        percentiles[name] = delay_percentiles(bind, narrowed, exact)
+        for part in (_prefixed(name, _volume_counts(getattr(volumes, name)), _volume_totals()),
+                     _prefixed(name, outreach[name], list(OUTREACH_TOTALS))):
+            counts.update(part[0])
+            totals.extend(part[1])
+
+    weekly = interventions_by_week(bind, flt, exact)
+    places = municipality_table(bind, flt, exact)
+    for kind, keys, values in (("week", weekly["week"], weekly["interventions"]),
+                               ("place", places["code"], places["interventions"])):
+        names = [f"current:{kind}:{key}" for key in keys]
+        counts.update(zip(names, (int(value) for value in values)))
+        totals.append(Total("current:interventions", tuple(names)))
+
+    hidden = suppress(counts, totals, threshold)
+
+    def figure(name: str) -> Figure:
+        return Figure(None, hidden[name]) if name in hidden else Figure(counts[name])
+
+    def rate(numerator: str, denominator: str, scale: float = 1.0) -> Figure:
+        if counts[denominator] == 0:
+            return Figure(None)
+        if numerator in hidden or denominator in hidden or counts[denominator] < threshold:
+            return Figure(None, MASKED)
+        return Figure(counts[numerator] / counts[denominator] * scale)
+
+    figures: dict[str, dict[str, Figure]] = {name: {} for name in FIGURES}
+    for name in PERIODS:
+        for key in (*VOLUME, *("cohort", "attempted", "reached", "accepted", "declined", "already_in_help")):
+            figures[key][name] = figure(f"{name}:{key}")
+        population = getattr(volumes, name).population
+        figures["rate_per_1000"][name] = (
+            Figure(None) if not population else
+            Figure(None, hidden[f"{name}:interventions"]) if f"{name}:interventions" in hidden else
+            Figure(counts[f"{name}:interventions"] / population * 1000)
+        )
+        for key, (numerator, denominator) in RATES.items():
+            figures[key][name] = rate(f"{name}:{numerator}", f"{name}:{denominator}")
+        attempted = percentiles[name].attempted
+        for key, value in (("median_hours", percentiles[name].median_hours), ("p90_hours", percentiles[name].p90_hours)):
+            figures[key][name] = Figure(None) if attempted == 0 else (
+                Figure(None, MASKED) if attempted < threshold else Figure(value))
+
+    return Report(
+        periods=periods,
+        threshold=threshold,
+        figures=figures,
+        weekly=_suppressed_frame(
+            pd.DataFrame({"week": weekly["week"], "week_start": [week_monday(week) for week in weekly["week"]]}),
+            {"interventions": [f"current:week:{week}" for week in weekly["week"]]}, counts, hidden),
+        municipalities=_municipalities(places, municipalities_in_scope(bind, exact), counts, hidden),
+        outcomes=_suppressed_frame(pd.DataFrame({"status": list(FINAL_STATUSES)}),
+                                   {"members": [f"current:{status}" for status in FINAL_STATUSES]}, counts, hidden),
+        delays=_suppressed_frame(
+            pd.DataFrame({"bucket": [key for key, _lower, _upper in DELAY_BUCKETS] + [NEVER]}),
+            {"members": [f"current:delay.{key}" for key, _lower, _upper in DELAY_BUCKETS] + ["current:not_attempted"]},
+            counts, hidden),
+    )
+
+
+def _suppressed_frame(frame: pd.DataFrame, columns: dict[str, list[str]], counts: dict[str, int],
+                      hidden: dict[str, str]) -> pd.DataFrame:
+    """The frame with each count column filled from `counts`, empty where hidden, and a `<column>_hidden` marker."""
+    frame = frame.copy()
+    for column, names in columns.items():
+        frame[column] = pd.array([None if name in hidden else counts[name] for name in names], dtype="Int64")
+        frame[f"{column}_hidden"] = pd.Series([hidden.get(name) for name in names], dtype=object, index=frame.index)
+    return frame
+
+
+def _municipalities(places: pd.DataFrame, served: pd.DataFrame, counts: dict[str, int],
+                    hidden: dict[str, str]) -> pd.DataFrame:
+    """Municipalities of the scope: service, population, centroid, interventions and rate per 1,000 residents."""
+    service = served.drop_duplicates("code", keep="last").set_index("code")["police_service"]
+    frame = places[["code", "name", "population", "latitude", "longitude"]].reset_index(drop=True)
+    frame.insert(2, "police_service", [service.get(code, "") for code in frame["code"]])
+    frame = _suppressed_frame(
+        frame,
+        {"interventions": [f"current:place:{code}" for code in places["code"]]}, counts, hidden,
+    )
+    shown = frame["interventions"].astype("Float64")
+    frame.insert(frame.columns.get_loc("interventions_hidden") + 1, "rate_per_1000",
+                 (shown / frame["population"].where(frame["population"] > 0).astype("Float64") * 1000))
+    return frame
