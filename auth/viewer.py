@@ -23,8 +23,8 @@ PAGES_BY_ROLE: Mapping[str, frozenset[str]] = MappingProxyType(
         "captain": frozenset({"overview", "outreach", "definitions"}),
         "director": frozenset({"overview", "outreach", "report", "definitions"}),
         "worker": frozenset({"queue", "overview", "outreach", "definitions"}),
-        # The report comes back to funders with small-cell suppression (issue 5): until then, no figure at all.
-        "funder": frozenset({"definitions"}),
+        # Suppressed figures only: the report is the one query a funder's scope may run (queries.report).
+        "funder": frozenset({"report", "definitions"}),
         "admin": frozenset({"data", "audit", "definitions"}),
     }
 )

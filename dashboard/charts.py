@@ -487,6 +487,8 @@ def _target_layers(target_hours: float, order: list[str], language: str) -> tupl
 
 
 MAP_PANELS = 4
+MAP_WIDTH = 330  # fits a phone's screen
+MAP_HEIGHT = 300
 
 
 def report_map_charts(frame: pd.DataFrame, language: str, threshold: int,
@@ -500,7 +502,8 @@ def report_map_charts(frame: pd.DataFrame, language: str, threshold: int,
     data["name"] = _distinct_names(data)
     data["interventions_text"] = [_marker_text(hidden, threshold, language) or number(value, language)
                                   for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
-    data["rate_text"] = [_marker_text(hidden, threshold, language) if hidden else
+    # A rate on a hidden count is itself hidden ("x"): it is not below 5.
+    data["rate_text"] = [_marker_text("masked", threshold, language) if hidden else
                          (t("metrics.none", language) if pd.isna(rate) else number(rate, language, 2))
                          for rate, hidden in zip(data["rate_per_1000"], data["interventions_hidden"])]
     data["interventions"] = pd.Series([None if pd.isna(value) else int(value) for value in data["interventions"]],
@@ -513,15 +516,17 @@ def report_map_charts(frame: pd.DataFrame, language: str, threshold: int,
     top_count = max([value for value in data["interventions"] if value is not None], default=1) or 1
     busiest = (data.assign(known=[value or 0 for value in data["interventions"]])
                .groupby("police_service")["known"].sum().sort_values(ascending=False, kind="stable"))
+    # A fixed width: a projection fitted to a container's width is fitted before the width is known.
     return [(service, _finished(_map_panel(data[data["police_service"] == service], language, shapes, top_rate,
-                                           top_count), language))
+                                           top_count).properties(autosize={"type": "pad"}), language, fill=False))
             for service in busiest.index[:MAP_PANELS]]
 
 
 def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None, top_rate: float,
                top_count: int) -> alt.LayerChart:
     """One territory's municipalities, on a projection fitted to them."""
-    # An explicit fit per panel: concatenated views would otherwise share one projection fitted to all of them.
+    # Scale and centre computed here: a projection "fit" is worked out before the chart's width is known in
+    # the browser, and came out as a single point.
     longitudes = [lon for lon in data["longitude"] if not pd.isna(lon)] or [-71.2]
     latitudes = [lat for lat in data["latitude"] if not pd.isna(lat)] or [46.8]
     margin = max(max(longitudes) - min(longitudes), max(latitudes) - min(latitudes), 0.2) * 0.12
@@ -531,9 +536,7 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
         for code in data["code"]:
             for lon, lat in _positions(shapes[code].get("coordinates", [])) if code in shapes else ():
                 west, east, south, north = min(west, lon), max(east, lon), min(south, lat), max(north, lat)
-    frame_box = {"type": "Feature", "properties": {},
-                 "geometry": {"type": "MultiPoint", "coordinates": [[west, south], [east, north]]}}
-    projection = {"type": "mercator", "fit": frame_box}
+    projection = _mercator_fitted(west, east, south, north, MAP_WIDTH, MAP_HEIGHT)
     rate_title, count_title = t("metrics.rate", language), t("chart.interventions", language)
     colour_scale = alt.Scale(scheme=VOLUME_SCHEME, domain=[0, top_rate])
     texts = (("name", t("table.name", language)), ("interventions_text", count_title), ("rate_text", rate_title))
@@ -571,7 +574,18 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
     named = data.dropna(subset=["interventions"]).sort_values("interventions", ascending=False).head(2)
     layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
                   .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))
-    return alt.layer(*layers).properties(height=320)
+    return alt.layer(*layers).properties(width=MAP_WIDTH, height=MAP_HEIGHT)
+
+
+def _mercator_fitted(west: float, east: float, south: float, north: float, width: int, height: int) -> dict:
+    """A Mercator projection's scale and centre showing a longitude/latitude box in width × height pixels."""
+    def y(latitude: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(latitude) / 2))
+
+    spread_x = max(math.radians(east - west), 1e-6)
+    spread_y = max(y(north) - y(south), 1e-6)
+    return {"type": "mercator", "scale": min(width / spread_x, height / spread_y), "translate": [width / 2, height / 2],
+            "center": [(west + east) / 2, math.degrees(2 * math.atan(math.exp((y(north) + y(south)) / 2)) - math.pi / 2)]}
 
 
 def _finished(chart: alt.TopLevelMixin, language: str, fill: bool = True) -> alt.TopLevelMixin:

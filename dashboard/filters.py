@@ -74,10 +74,89 @@ def params_from_choice(choice: FilterChoice) -> dict[str, str]:
 
 def metric_filter(choice: FilterChoice, today: date, services: Mapping[str, str], places: Mapping[str, str]) -> MetricFilter:
     """The filter for a choice, keeping only the services and municipalities offered to this viewer."""
-    if choice.preset == "custom" and choice.start and choice.end:
+    if choice.preset in ("custom", "quarter", "year") and choice.start and choice.end:
         period = Period(choice.start, choice.end)
     else:
         period = preset_period(choice.preset, today)
     service = (choice.service,) if choice.service in services else ()
     municipalities = tuple(code for code in choice.municipalities if code in places)
     return MetricFilter(period, service, municipalities)
+
+
+# The report's periods: a calendar quarter or year (to date when it is the current one), or dates of the
+# director's choosing. Funders get complete quarters and years only, so that two overlapping reports (one
+# custom range against another, or this quarter to date today against yesterday) cannot be subtracted to
+# reveal a small count.
+REPORT_KINDS = ("quarter", "year", "custom")
+FUNDER_REPORT_KINDS = ("quarter", "year")
+QUARTERS_OFFERED = 12
+YEARS_OFFERED = 6
+
+
+def quarter_start(day: date) -> date:
+    """The first day of the quarter holding a date."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_period(start: date, today: date) -> Period:
+    """A quarter from its first day, cut at today when it is not over."""
+    following = date(start.year + (start.month == 10), start.month + 3 if start.month != 10 else 1, 1)
+    return Period(start, min(following - timedelta(days=1), today))
+
+
+def year_period(year: int, today: date) -> Period:
+    """A calendar year, cut at today when it is not over."""
+    return Period(date(year, 1, 1), min(date(year, 12, 31), today))
+
+
+def quarters_offered(today: date, complete_only: bool = False) -> list[date]:
+    """First days of the current quarter (unless complete ones only) and the ones before it, most recent first."""
+    start = quarter_start(today)
+    starts, start = [], quarter_start(start - timedelta(days=1)) if complete_only else start
+    for _ in range(QUARTERS_OFFERED):
+        starts.append(start)
+        start = quarter_start(start - timedelta(days=1))
+    return starts
+
+
+def years_offered(today: date, complete_only: bool = False) -> list[int]:
+    """The current year (unless complete ones only) and the ones before it, most recent first."""
+    latest = today.year - 1 if complete_only else today.year
+    return [latest - offset for offset in range(YEARS_OFFERED)]
+
+
+def default_report_choice(today: date) -> FilterChoice:
+    """The last complete quarter."""
+    start = quarter_start(quarter_start(today) - timedelta(days=1))
+    return FilterChoice("quarter", start, quarter_period(start, today).end)
+
+
+def report_choice_from_params(params: Mapping[str, str], today: date, kinds: tuple[str, ...]) -> FilterChoice:
+    """The report period a URL describes, among the kinds offered; anything else is the last complete quarter."""
+    kind, start, end = params.get("period"), _date(params.get("from")), _date(params.get("to"))
+    places = choice_from_params(params)
+    complete_only = "custom" not in kinds
+    chosen = None
+    if kind == "quarter" and kind in kinds and start in quarters_offered(today, complete_only):
+        chosen = quarter_period(start, today)
+    elif kind == "year" and kind in kinds and start and start == date(start.year, 1, 1) \
+            and start.year in years_offered(today, complete_only):
+        chosen = year_period(start.year, today)
+    elif kind == "custom" and kind in kinds and start and end and start <= end <= today:
+        chosen = Period(start, end)
+    if chosen is None:
+        default = default_report_choice(today)
+        return FilterChoice(default.preset, default.start, default.end, places.service, places.municipalities)
+    return FilterChoice(kind, chosen.start, chosen.end, places.service, places.municipalities)
+
+
+def report_params(choice: FilterChoice) -> dict[str, str]:
+    """The URL query parameters of a report choice: always explicit, so a link is the same report next month."""
+    params = {"period": choice.preset, "from": choice.start.isoformat()}
+    if choice.preset == "custom":
+        params["to"] = choice.end.isoformat()
+    if choice.service:
+        params["service"] = choice.service
+    if choice.municipalities:
+        params["m"] = ",".join(choice.municipalities)
+    return params

@@ -11,7 +11,7 @@ from dashboard import charts
 from dashboard.i18n import day, number, percent, t
 from queries.filters import Period
 from queries.report import Figure, Report
-from queries.suppression import SMALL
+from queries.suppression import MASKED, SMALL
 
 # (section, ((figure, kind), ...)): kind decides the format, count, rate (per 1,000), share or hours.
 SECTIONS = (
@@ -188,7 +188,7 @@ def tables(report: Report, language: str) -> dict[str, pd.DataFrame]:
         "population": [number(value, language) for value in places["population"]],
         "interventions": _cells(places, "interventions", threshold, language),
         "rate_per_1000": [
-            marker(hidden, threshold, language) if hidden else
+            marker(MASKED, threshold, language) if hidden else
             t("metrics.none", language) if pd.isna(rate) else number(rate, language, 2)
             for rate, hidden in zip(places["rate_per_1000"], places["interventions_hidden"])
         ],

@@ -30,6 +30,8 @@ SETTINGS = (
     Setting("RELAIS_USER", "", "Name recorded as the importer of a file (defaults to the system user)."),
     Setting("RELAIS_TARGET_HOURS", "24", "Outreach target: hours from arrest to first attempt (the chart's rule)."),
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
+    Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",
+            "Small-cell suppression in the report: counts from 1 to this minus one are shown as \"< N\"."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -59,3 +61,13 @@ def outreach_target() -> tuple[float, float]:
     except ValueError:
         return 24.0, 0.8
     return (hours if hours > 0 else 24.0), (share if 0 < share <= 1 else 0.8)
+
+
+def suppression_threshold() -> int:
+    """The report's suppression threshold: counts below it (and above zero) are hidden; 5 unless set higher."""
+    try:
+        threshold = int(get("RELAIS_SUPPRESSION_THRESHOLD"))
+    except ValueError:
+        return 5
+    # Lowering it below 5 would go against the design's floor; a higher one is the organisation's choice.
+    return max(threshold, 5)

@@ -10,19 +10,27 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from auth.viewer import Viewer
-from dashboard import charts, settings
+from dashboard import charts, report_content, settings
 from dashboard.database import engine_for
 from dashboard.i18n import LANGUAGES, day, number, percent, t
 from queries.audit import record_event
 from dashboard.filters import (
     ALL,
     DEFAULT_PRESET,
+    FUNDER_REPORT_KINDS,
     PRESETS,
+    REPORT_KINDS,
     FilterChoice,
     choice_from_params,
     metric_filter,
     params_from_choice,
     preset_period,
+    quarter_period,
+    quarters_offered,
+    report_choice_from_params,
+    report_params,
+    year_period,
+    years_offered,
 )
 from queries.filters import MetricFilter, Scope
 from queries.localtime import LOCAL_TIMEZONE
@@ -31,6 +39,7 @@ from queries import followup, timeliness, trends
 from queries.boundaries import boundaries
 from queries.outreach import outreach_summary
 from queries.places import municipalities_in_scope, services_in_scope
+from queries.report import funder_report
 
 CACHE_SECONDS = 300
 LANGUAGE_KEY = "language"
@@ -63,6 +72,8 @@ QUERIES = {
     "referrals_by_month": followup.referrals_by_month,
     "victim_followups": followup.victim_followups,
     "repeat_after_outreach": followup.repeat_after_outreach,
+    # Suppressed in the query layer: the only query a funder's scope may run.
+    "report": funder_report,
 }
 
 
@@ -185,18 +196,32 @@ def _choices(url: str, scope: Scope, language_code: str) -> tuple[dict[str, str]
     )
 
 
+def _place_filters(services: dict[str, str], places: dict[str, tuple[str, str]], from_url: FilterChoice):
+    """The sidebar's service and municipality choices, and the municipalities offered for that service."""
+    st.session_state.setdefault("filter_service", from_url.service if from_url.service in services else ALL)
+    st.session_state.setdefault("filter_places", [code for code in from_url.municipalities if code in places])
+    service = st.selectbox(tr("filter.service"), [ALL, *services], key="filter_service",
+                           format_func={ALL: tr("filter.all_services"), **services}.get)
+    offered = {code: value for code, value in places.items() if not service or value[1] == service}
+    st.session_state["filter_places"] = [code for code in st.session_state["filter_places"] if code in offered]
+    municipalities = st.multiselect(tr("filter.municipalities"), list(offered), key="filter_places",
+                                    format_func={code: value[0] for code, value in offered.items()}.get,
+                                    placeholder=tr("filter.all_municipalities"))
+    return service, tuple(municipalities), offered
+
+
+def _keep_in_url(params: dict[str, str]) -> None:
+    wanted = {**params, **({"lang": language()} if language() != "fr" else {})}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
 def sidebar_filter(viewer: Viewer) -> MetricFilter:
     """The sidebar's period, service and municipality filters, read from and written back to the URL."""
     services, places = _choices(settings.database_url(), viewer.scope, language())
     from_url = choice_from_params(st.query_params.to_dict())
-    defaults = {
-        "filter_preset": from_url.preset,
-        "filter_dates": (from_url.start, from_url.end) if from_url.start else None,
-        "filter_service": from_url.service if from_url.service in services else ALL,
-        "filter_places": [code for code in from_url.municipalities if code in places],
-    }
-    for key, value in defaults.items():
-        st.session_state.setdefault(key, value)
+    st.session_state.setdefault("filter_preset", from_url.preset)
+    st.session_state.setdefault("filter_dates", (from_url.start, from_url.end) if from_url.start else None)
     today = local_today()
     with st.sidebar:
         st.subheader(tr("filter.title"))
@@ -211,18 +236,55 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
                                   min_value=date(2000, 1, 1), max_value=today)
             if len(dates) == 2:
                 start, end = dates
-        service = st.selectbox(tr("filter.service"), [ALL, *services], key="filter_service",
-                               format_func={ALL: tr("filter.all_services"), **services}.get)
-        offered = {code: value for code, value in places.items() if not service or value[1] == service}
-        st.session_state["filter_places"] = [code for code in st.session_state["filter_places"] if code in offered]
-        municipalities = st.multiselect(tr("filter.municipalities"), list(offered), key="filter_places",
-                                        format_func={code: value[0] for code, value in offered.items()}.get,
-                                        placeholder=tr("filter.all_municipalities"))
+        service, municipalities, offered = _place_filters(services, places, from_url)
     choice = FilterChoice(preset if start or preset != "custom" else DEFAULT_PRESET, start, end, service,
-                          tuple(municipalities))
-    wanted = {**params_from_choice(choice), **({"lang": language()} if language() != "fr" else {})}
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+                          municipalities)
+    _keep_in_url(params_from_choice(choice))
+    return metric_filter(choice, today, services, offered)
+
+
+def report_filter(viewer: Viewer) -> MetricFilter:
+    """The report's period (quarter, year or, except for funders, dates) and, except for funders, its places."""
+    exact = viewer.scope.exact_figures
+    kinds = REPORT_KINDS if exact else FUNDER_REPORT_KINDS
+    today = local_today()
+    from_url = report_choice_from_params(st.query_params.to_dict(), today, kinds)
+    quarters, years = quarters_offered(today, not exact), years_offered(today, not exact)
+    st.session_state.setdefault("report_kind", from_url.preset)
+    st.session_state.setdefault("report_quarter", from_url.start if from_url.preset == "quarter" else quarters[0])
+    st.session_state.setdefault("report_year", from_url.start.year if from_url.preset == "year" else years[0])
+    st.session_state.setdefault("report_dates", (from_url.start, from_url.end))
+    with st.sidebar:
+        st.subheader(tr("report.kind"))
+        kind = st.segmented_control(tr("report.kind"), kinds, key="report_kind", label_visibility="collapsed",
+                                    format_func=labels(f"report.kind.{kind}" for kind in kinds)) or from_url.preset
+        start, end = from_url.start, from_url.end
+        if kind == "quarter":
+            quarter_names = {
+                first: t("report.quarter", language(), quarter=(first.month - 1) // 3 + 1, year=first.year)
+                for first in quarters
+            }
+            chosen = st.selectbox(tr("report.choose.quarter"), quarters, key="report_quarter",
+                                  format_func=quarter_names.get)
+            start, end = chosen, quarter_period(chosen, today).end
+        elif kind == "year":
+            chosen = st.selectbox(tr("report.choose.year"), years, key="report_year")
+            start, end = year_period(chosen, today).start, year_period(chosen, today).end
+        else:
+            dates = st.date_input(tr("filter.dates"), key="report_dates", format="YYYY-MM-DD",
+                                  min_value=date(2000, 1, 1), max_value=today)
+            if len(dates) == 2:
+                start, end = dates
+        if exact:
+            st.subheader(tr("filter.title"))
+            services, places = _choices(settings.database_url(), viewer.scope, language())
+            service, municipalities, offered = _place_filters(services, places, from_url)
+        else:
+            # A funder's scope is the account's: choosing a part of it would allow reports to be subtracted.
+            st.caption(tr("report.funder_fixed"))
+            services, offered, service, municipalities = {}, {}, ALL, ()
+    choice = FilterChoice(kind, start, end, service, municipalities)
+    _keep_in_url(report_params(choice))
     return metric_filter(choice, today, services, offered)
 
 
@@ -358,3 +420,72 @@ def localized_numbers(frame: pd.DataFrame) -> dict:
         for name in frame.columns
         if pd.api.types.is_numeric_dtype(frame[name])
     }
+
+
+# The report page and its downloads.
+
+REPORT_FILES = (  # (kind, MIME type, extension)
+    ("pdf", "application/pdf", "pdf"),
+    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+    ("csv", "application/zip", "zip"),
+)
+
+
+def report(flt: MetricFilter, scope: Scope):
+    """The suppressed report of the filter's period in the viewer's scope."""
+    return query("report", flt, scope, settings.suppression_threshold())
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _report_specs(url: str, flt: MetricFilter, scope: Scope, language_code: str, threshold: int,
+                  target_hours: float) -> tuple[dict[str, dict], list[tuple[str, dict]]]:
+    built = _query(url, "report", flt, scope, (threshold,))
+    shapes = _boundaries(url, tuple(built.municipalities["code"]))
+    specs = {name: chart.to_dict() for name, chart in report_content.report_charts(built, language_code,
+                                                                                   target_hours).items()}
+    maps = [(service, chart.to_dict()) for service, chart in report_content.map_charts(built, language_code, shapes)]
+    return specs, maps
+
+
+def report_specs(flt: MetricFilter, scope: Scope) -> tuple[dict[str, dict], list[tuple[str, dict]]]:
+    """The report's chart specs and its maps per police service, cached."""
+    return _report_specs(settings.database_url(), flt, scope, language(), settings.suppression_threshold(),
+                         settings.outreach_target()[0])
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=64)
+def _report_file(url: str, kind: str, flt: MetricFilter, scope: Scope, language_code: str, threshold: int,
+                 target_hours: float, scope_text: str, produced: date) -> bytes:
+    from dashboard import report_files  # ReportLab and python-pptx load only when a file is asked for
+
+    built = _query(url, "report", flt, scope, (threshold,))
+    if kind == "csv":
+        return report_files.report_csv_zip(built, language_code)
+    shapes = _boundaries(url, tuple(built.municipalities["code"]))
+    make = report_files.report_pdf if kind == "pdf" else report_files.report_pptx
+    return make(built, language_code, scope_text, target_hours, shapes, produced)
+
+
+def report_downloads(viewer: Viewer, flt: MetricFilter, built, scope_text: str) -> None:
+    """PDF, PowerPoint and CSV buttons: each file is made when clicked, and each click is audited."""
+    arguments = (settings.database_url(), flt, viewer.scope, language(), built.threshold,
+                 settings.outreach_target()[0], scope_text, local_today())
+    stem = report_content.file_stem(built, language())
+    for column, (kind, mime, extension) in zip(st.columns(len(REPORT_FILES)), REPORT_FILES):
+        file_name = f"{stem}.{extension}"
+        column.download_button(
+            tr(f"report.download.{kind}"),
+            data=lambda kind=kind: _report_file(arguments[0], kind, *arguments[1:]),
+            file_name=file_name, mime=mime, icon=":material/download:", key=f"report_download_{kind}",
+            on_click=record_event, args=(engine(),), width="stretch",
+            kwargs={"subject": viewer.subject, "roles": viewer.roles, "action": "export", "page": "report",
+                    "filters": {**filter_description(flt), "file": file_name, "language": language()}},
+        )
+
+
+def report_scope_text(viewer: Viewer, flt: MetricFilter) -> str:
+    """The police services and municipalities a report covers, in words."""
+    services, places = _choices(settings.database_url(), viewer.scope, language())
+    chosen = {code: name for code, name in services.items() if not flt.services or code in flt.services}
+    return report_content.scope_text(chosen, [places[code][0] for code in flt.municipalities if code in places],
+                                     viewer.all_services and not flt.services, language())

@@ -155,7 +155,7 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
         population = getattr(volumes, name).population
         figures["rate_per_1000"][name] = (
             Figure(None) if not population else
-            Figure(None, hidden[f"{name}:interventions"]) if f"{name}:interventions" in hidden else
+            Figure(None, MASKED) if f"{name}:interventions" in hidden else
             Figure(counts[f"{name}:interventions"] / population * 1000)
         )
         for key, (numerator, denominator) in RATES.items():

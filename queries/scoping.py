@@ -10,8 +10,6 @@ from queries.schema import membership
 
 def service_conditions(service_column, flt: MetricFilter, scope: Scope) -> list[ColumnElement]:
     """Police-service conditions: the viewer's scope first (deny by default), then the filter's choice."""
-    if not scope.exact_figures:
-        raise PermissionError("this viewer may read suppressed figures only (queries.report)")
     conditions: list[ColumnElement] = []
     if not scope.all_services:
         allowed = sorted(scope.services)
@@ -23,6 +21,9 @@ def service_conditions(service_column, flt: MetricFilter, scope: Scope) -> list[
 
 def intervention_conditions(table: Table, flt: MetricFilter, scope: Scope) -> list[ColumnElement]:
     """Scope, service and municipality conditions on an intervention table (or alias)."""
+    # Every figure is counted from interventions: a scope that may only see suppressed figures stops here.
+    if not scope.exact_figures:
+        raise PermissionError("this viewer may read suppressed figures only (queries.report)")
     conditions = service_conditions(table.c.police_service, flt, scope)
     if flt.municipalities:
         conditions.append(table.c.municipality_code.in_(flt.municipalities))

@@ -49,9 +49,16 @@ class Headline:
 
 
 def previous_period(period: Period) -> Period:
-    """The period of the same length that ends the day before this one starts."""
-    length = period.end - period.start + timedelta(days=1)
-    return Period(period.start - length, period.start - timedelta(days=1))
+    """The period before: the previous quarter or year for a whole one, else the same length just before."""
+    start, end = period.start, period.end
+    day_before = start - timedelta(days=1)
+    if start.day == 1 and start.month in (1, 4, 7, 10) and (end + timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        if months in (3, 12):
+            first = date(day_before.year, day_before.month - months + 1, 1) if months == 3 else date(start.year - 1, 1, 1)
+            return Period(first, day_before)
+    length = end - start + timedelta(days=1)
+    return Period(start - length, day_before)
 
 
 def _a_year_earlier(day: date) -> date:

@@ -57,10 +57,10 @@ def titles(test: AppTest) -> list[str]:
         ({"roles": ["captain"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
         ({"roles": ["director"], "police_services": ["*"]}, ("overview", "outreach", "report", "definitions")),
         ({"roles": ["worker"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
-        ({"roles": ["funder"], "police_services": ["*"]}, ("definitions",)),
+        ({"roles": ["funder"], "police_services": ["*"]}, ("report", "definitions")),
         ({"roles": ["admin"], "police_services": ["*"]}, ("audit", "definitions")),
         ({"roles": ["captain", "admin"], "police_services": ["SPS"]}, ("overview", "outreach", "audit", "definitions")),
-        ({"roles": " Funder ", "police_services": "sps"}, ("definitions",)),
+        ({"roles": " Funder ", "police_services": "sps"}, ("report", "definitions")),
         ({"roles": ["CAPTAIN", "janitor"], "police_services": [" riprsl "]}, ("overview", "outreach", "definitions")),
         ({"roles": ["janitor"], "police_services": ["RIPRSL"]}, ()),
         ({"roles": [], "police_services": ["RIPRSL"]}, ()),
@@ -181,8 +181,8 @@ def test_no_entry_script_sits_beside_a_pages_folder():
 @pytest.mark.parametrize("language", ["fr", "en"])
 @pytest.mark.parametrize(
     ("roles", "page"),
-    [(["captain"], "overview"), (["director"], "outreach"), (["director"], "report"), (["funder"], "definitions"),
-     (["admin"], "audit")],
+    [(["captain"], "overview"), (["director"], "outreach"), (["director"], "report"), (["funder"], "report"),
+     (["funder"], "definitions"), (["admin"], "audit")],
 )
 def test_every_page_renders_in_both_languages(loaded, database_url, monkeypatch, roles, page, language):
     monkeypatch.setenv("DATABASE_URL", database_url)

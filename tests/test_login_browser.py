@@ -30,7 +30,7 @@ EXPECTED_PAGES = {
     "capitaine-sps": ("overview", "outreach", "definitions"),
     "directrice": ("overview", "outreach", "report", "definitions"),
     "intervenante": ("overview", "outreach", "definitions"),
-    "bailleur": ("definitions",),
+    "bailleur": ("report", "definitions"),
     "admin": ("audit", "definitions"),
     "sans-role": (),
 }

@@ -70,9 +70,19 @@ def uninhabited(loaded):
         # 32 days (29 February and March): the 32 days before start on 28 January; the leap day becomes the 28th.
         (Period(date(2024, 2, 29), date(2024, 3, 31)), Period(date(2024, 1, 28), date(2024, 2, 28)),
          Period(date(2023, 2, 28), date(2023, 3, 31))),
-        # A leap year is 366 days long, so the period before it starts on 2022-12-31; last year is 2023.
-        (Period(date(2024, 1, 1), date(2024, 12, 31)), Period(date(2022, 12, 31), date(2023, 12, 31)),
+        # A whole calendar year is compared with the year before, whatever their lengths.
+        (Period(date(2024, 1, 1), date(2024, 12, 31)), Period(date(2023, 1, 1), date(2023, 12, 31)),
          Period(date(2023, 1, 1), date(2023, 12, 31))),
+        # A whole quarter with the quarter before (92 days against 91), across a year too.
+        (Period(date(2026, 7, 1), date(2026, 9, 30)), Period(date(2026, 4, 1), date(2026, 6, 30)),
+         Period(date(2025, 7, 1), date(2025, 9, 30))),
+        (Period(date(2026, 1, 1), date(2026, 3, 31)), Period(date(2025, 10, 1), date(2025, 12, 31)),
+         Period(date(2025, 1, 1), date(2025, 3, 31))),
+        # A quarter to date and half a year are ordinary periods: the same length just before.
+        (Period(date(2026, 10, 1), date(2026, 11, 22)), Period(date(2026, 8, 9), date(2026, 9, 30)),
+         Period(date(2025, 10, 1), date(2025, 11, 22))),
+        (Period(date(2026, 4, 1), date(2026, 9, 30)), Period(date(2025, 9, 30), date(2026, 3, 31)),
+         Period(date(2025, 4, 1), date(2025, 9, 30))),
     ],
 )
 def test_compared_periods(period, previous, last_year):

@@ -140,13 +140,13 @@ def test_claims_become_roles_and_services(token, settings, roles, services, all_
         (["captain"], ("overview", "outreach", "definitions")),
         (["director"], ("overview", "outreach", "report", "definitions")),
         (["worker"], ("queue", "overview", "outreach", "definitions")),
-        (["funder"], ("definitions",)),
+        (["funder"], ("report", "definitions")),
         (["admin"], ("data", "audit", "definitions")),
         (["captain", "director"], ("overview", "outreach", "report", "definitions")),
         (["worker", "admin"], ("queue", "overview", "outreach", "data", "audit", "definitions")),
-        (["funder", "captain"], ("overview", "outreach", "definitions")),
+        (["funder", "captain"], ("overview", "outreach", "report", "definitions")),
         (list(ROLES), PAGES),
-        ("Worker, FUNDER", ("queue", "overview", "outreach", "definitions")),
+        ("Worker, FUNDER", ("queue", "overview", "outreach", "report", "definitions")),
         ([" ADMIN "], ("data", "audit", "definitions")),
     ],
 )
@@ -159,7 +159,7 @@ def test_pages_by_role(roles, pages):
     [
         (claims(["captain"], None), ()),
         (claims(["admin"], []), ()),
-        (claims(["funder"], "*"), ("definitions",)),
+        (claims(["funder"], "*"), ("report", "definitions")),
         ({"roles": ["captain"], "police_services": ["SPS"]}, ()),
     ],
 )
