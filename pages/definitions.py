@@ -3,7 +3,7 @@
 import streamlit as st
 
 from auth.session import viewer_for_page
-from dashboard import ui
+from dashboard import settings, ui
 
 SECTIONS = {
     "definitions.section.time": (("", "definition.time"),),
@@ -35,3 +35,8 @@ for section, entries in SECTIONS.items():
     st.subheader(ui.tr(section))
     for label, definition in entries:
         st.markdown(f"**{ui.tr(label)}** — {ui.tr(definition)}" if label else ui.tr(definition))
+
+st.subheader(ui.tr("report.label.suppression"))
+threshold = settings.suppression_threshold()
+rule = ui.tr("report.definition.suppression", threshold=threshold, below=threshold - 1)
+st.markdown(rule[:1].upper() + rule[1:])

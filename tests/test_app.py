@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -11,8 +12,11 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import settings
+from dashboard.filters import default_report_choice, quarter_period
 from dashboard.ui import default_filter
-from queries.filters import Scope
+from dashboard.ui import local_today as ui_today
+from queries.filters import MetricFilter, Scope
+from queries.report import funder_report
 from dashboard.i18n import number, percent, t
 from queries.interventions import intervention_totals
 from queries.outreach import outreach_summary
@@ -219,3 +223,51 @@ def test_an_empty_period_explains_itself(engine, database_url, monkeypatch):
         assert not test.exception
         assert [info.value for info in test.info] == [t(message, "fr")]
         assert "nan" not in " ".join(str(metric.value).lower() for metric in test.metric)
+
+
+@pytest.fixture
+def last_quarter(engine):
+    """The hand-made data set moved into the report's default period, the last complete quarter."""
+    start = default_report_choice(ui_today()).start
+    first_monday = start.toordinal() + (7 - start.weekday()) % 7 + 14
+    return load_hand_made(engine, shift_days=first_monday - date(2024, 3, 4).toordinal())
+
+
+SMALL_COUNT = re.compile(r"[1-4](\s*\(.*\))?")
+
+
+def _strings_and_numbers(node, key=None):
+    """Every (key, value) leaf of a JSON document."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from _strings_and_numbers(value, name)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings_and_numbers(value, key)
+    else:
+        yield key, node
+
+
+def test_a_funders_report_page_sends_no_count_from_1_to_4(last_quarter, database_url, monkeypatch):
+    test = app_for({"sub": "f", "roles": ["funder"], "police_services": ["*"]}, database_url, monkeypatch)
+    assert not test.exception and titles(test) == [PAGE_TITLES["report"]]
+    report = funder_report(last_quarter, MetricFilter(quarter_period(default_report_choice(ui_today()).start,
+                                                                     ui_today())),
+                           Scope(all_services=True, roles=frozenset({"funder"})))
+    # The régie's 12 and Saguenay's 1: a total that may be shown, from parts that may not.
+    assert report.figures["interventions"]["current"].value == 13
+    assert "13 interventions" in " ".join(markdown.value for markdown in test.markdown)
+    # Tables: no cell reads 1 to 4; the hidden ones read "< 5".
+    cells = [str(cell) for table in test.table for cell in table.value.to_numpy().ravel()]
+    assert "< 5" in cells and not [cell for cell in cells if SMALL_COUNT.fullmatch(cell.strip())]
+    # Charts as sent to the browser: no count from 1 to 4 in their data, as a number or as a label.
+    specs = [json.loads(chart.proto.spec) for chart in test.get("vega_lite_chart")]
+    assert len(specs) >= 3  # with so few cases some parts are not broken down at all
+    leaks = [(key, value) for spec in specs for key, value in _strings_and_numbers(spec.get("datasets", {}))
+             if (key in ("value", "interventions", "members", "label_at") and isinstance(value, (int, float))
+                 and 1 <= value <= 4) or (isinstance(value, str) and SMALL_COUNT.fullmatch(value.strip()))]
+    assert leaks == []
+    # Funders choose among complete quarters and years only, and no places.
+    assert test.selectbox(key="report_quarter").options[0] != t("report.quarter", "fr", quarter=1, year=1)
+    assert not [box for box in test.selectbox if box.key in ("filter_service",)]
+    assert not test.multiselect

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+
+from sqlalchemy import select
 
 from dashboard.database import build_engine
 from dashboard.demo_data import run_demo_data_command
@@ -16,6 +22,7 @@ from dashboard.ui import default_filter
 from queries.filters import Scope
 from dashboard.i18n import number, t
 from queries.interventions import intervention_totals
+from queries.schema import audit_event
 from queries.trends import headline
 
 CHROMIUM = "/usr/bin/chromium"
@@ -181,3 +188,44 @@ def test_pages_fit_a_phone(app, browser, screenshots):
         assert width <= 390, f"{key} scrolls sideways on a phone ({width} px)"
         phone.screenshot(path=screenshots / f"directrice-{key}-390x844.png")
     context.close()
+
+
+SMALL_COUNT = re.compile(r"[1-4](\s*\(.*\))?")
+
+
+def _downloaded(page: Page, label: str) -> tuple[str, bytes]:
+    """Click a download button as a person would; the file's name and content."""
+    with page.expect_download() as download:
+        page.get_by_role("button", name=label).click()
+    path = download.value.path()
+    return download.value.suggested_filename, Path(path).read_bytes()
+
+
+def test_a_funder_finds_no_count_from_1_to_4_and_every_download_is_audited(app, page, screenshots):
+    url, database_url = app
+    log_in(page, url, "bailleur")
+    expect(page.get_by_role("heading", name=PAGE_TITLES["report"], exact=True)).to_be_visible()
+    settle(page)
+    assert_no_exception(page)
+    # What the page shows: tables and chart labels.
+    cells = [cell.inner_text().strip() for cell in page.locator("[data-testid=stTable] td").all()]
+    assert "< 5" in cells and not [cell for cell in cells if SMALL_COUNT.fullmatch(cell)]
+    page.screenshot(path=screenshots / "bailleur-report-1440x900.png", full_page=True)
+    # Nothing but complete quarters and years, and no choice of places.
+    assert page.get_by_test_id("stMultiSelect").count() == 0
+    files = {}
+    for label in ("Rapport PDF", "Présentation PowerPoint", "Tableaux (CSV, zip)"):
+        name, content = _downloaded(page, label)
+        files[name.rsplit(".", 1)[-1]] = content
+    assert files["pdf"].startswith(b"%PDF") and files["pptx"].startswith(b"PK") and files["zip"].startswith(b"PK")
+    with zipfile.ZipFile(io.BytesIO(files["zip"])) as archive:
+        texts = [archive.read(name).decode("utf-8-sig") for name in archive.namelist() if name.endswith(".csv")]
+    csv_cells = [cell.strip() for text in texts for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
+    assert "< 5" in csv_cells and not [cell for cell in csv_cells if SMALL_COUNT.fullmatch(cell)]
+    engine = build_engine(database_url)
+    with engine.connect() as connection:
+        exported = connection.execute(
+            select(audit_event.c.filters).where(audit_event.c.subject == "bailleur", audit_event.c.action == "export")
+        ).scalars().all()
+    engine.dispose()
+    assert sorted(json.loads(filters)["file"].rsplit(".", 1)[-1] for filters in exported) == ["pdf", "pptx", "zip"]
