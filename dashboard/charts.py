@@ -457,7 +457,7 @@ def report_bars_chart(frame: pd.DataFrame, language: str, threshold: int, label_
         category="category_label",
         order=order,
         value="value",
-        value_title=t("chart.members", language),
+        value_title=None,  # the labels beside the bars say what is counted
         colour=alt.Color("colour:N", title=title, scale=alt.Scale(domain=list(sections), range=list(sections.values())),
                          legend=None if kind == "outcomes" else alt.Legend()),
         tooltip=[alt.Tooltip("category_label:N", title=title), alt.Tooltip("label:N", title=t("chart.members", language))],

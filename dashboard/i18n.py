@@ -624,7 +624,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.cohort": ("Arrestations (cohorte)", "Arrests (cohort)"),
     "chart.outcome": ("Issue", "Outcome"),
     "chart.outcome.accepted": ("A accepté de l'aide", "Accepted help"),
-    "chart.outcome.already_in_help": ("Refus, déjà en démarche", "Declined, already in help"),
+    "chart.outcome.already_in_help": ("Refus, déjà en démarche d'aide", "Declined, already in help"),
     "chart.outcome.declined": ("Refus", "Declined"),
     "chart.outcome.no_answer": ("Pas de réponse", "No answer"),
     "chart.outcome.not_attempted": ("Pas encore tenté", "Not yet attempted"),
@@ -721,6 +721,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.message.outreach": (
         "Taux de joignabilité {reach} ; taux d'acceptation {acceptance}.",
         "Reach rate {reach}; acceptance rate {acceptance}.",
+    ),
+    "report.message.outreach.reach": ("Taux de joignabilité {reach}.", "Reach rate {reach}."),
+    "report.message.outreach.acceptance": ("Taux d'acceptation {acceptance}.", "Acceptance rate {acceptance}."),
+    "report.message.timeliness.within": (
+        "{within} des hommes arrêtés ont eu une première tentative de contact en 24 h.",
+        "{within} of arrested men had a first contact attempt within 24 h.",
+    ),
+    "report.message.timeliness.median": (
+        "Délai médian avant la première tentative de contact : {median}.",
+        "Median time to the first contact attempt: {median}.",
+    ),
+    "report.message.hidden": (
+        "Trop peu de cas pour publier ces taux dans cette portée.",
+        "Too few cases to publish these rates in this scope.",
     ),
     "report.message.timeliness": (
         "{within} des hommes arrêtés ont eu une première tentative de contact en 24 h ; délai médian {median}.",

@@ -67,15 +67,17 @@ def change_text(current: Figure, earlier: Figure, kind: str, language: str) -> s
     """The change from an earlier figure: a percentage for counts and rates, points for shares, hours for delays."""
     if current.value is None or earlier.value is None:
         return t("metrics.none", language)
-    difference = current.value - earlier.value
-    sign = "+" if difference > 0 else ""
+    # Rounded first, so that the sign is that of the figure shown ("+0 pts", never "-0 pts").
     if kind == "share":
-        return sign + t("report.points", language, value=number(difference * 100, language, 0))
+        points = round((current.value - earlier.value) * 100)
+        return ("+" if points >= 0 else "") + t("report.points", language, value=number(points, language, 0))
     if kind == "hours":
-        return sign + t("metrics.hours", language, value=number(difference, language, 1))
+        hours = round(current.value - earlier.value, 1)
+        return ("+" if hours >= 0 else "") + t("metrics.hours", language, value=number(hours, language, 1))
     if not earlier.value:
         return t("metrics.none", language)
-    return sign + percent(difference / earlier.value, language)
+    change = round((current.value - earlier.value) / earlier.value, 2)
+    return ("+" if change >= 0 else "") + percent(change, language)
 
 
 def definition(figure: str, language: str) -> str:
@@ -158,22 +160,48 @@ def headline_messages(report: Report, language: str) -> dict[str, str]:
               else t("report.message.volume.plain", language, interventions=shown("interventions", "count")))
     return {
         "volume": volume,
-        "outreach": t("report.message.outreach", language, reach=shown("reach_rate", "share"),
-                      acceptance=shown("acceptance_rate", "share")),
-        "timeliness": t("report.message.timeliness", language, within=shown("within_24h_share", "share"),
-                        median=shown("median_hours", "hours")),
+        "outreach": _message(language, "report.message.outreach",
+                             reach=_published(figures["reach_rate"]["current"], "share", language),
+                             acceptance=_published(figures["acceptance_rate"]["current"], "share", language)),
+        "timeliness": _message(language, "report.message.timeliness",
+                               within=_published(figures["within_24h_share"]["current"], "share", language),
+                               median=_published(figures["median_hours"]["current"], "hours", language)),
     }
 
 
-def _cells(frame: pd.DataFrame, column: str, threshold: int, language: str) -> list[str]:
-    """A count column as text: numbers, markers where hidden."""
-    return [marker(hidden, threshold, language) if hidden else number(value, language)
-            for value, hidden in zip(frame[column], frame[f"{column}_hidden"])]
+def _published(figure: Figure, kind: str, language: str) -> str | None:
+    """A figure's text when it has a value to show, else None."""
+    return None if figure.value is None else value_text(figure, kind, 0, language)
 
 
-def tables(report: Report, language: str) -> dict[str, pd.DataFrame]:
-    """Every table of the report, as shown and downloaded: translated headers, markers in hidden cells."""
+def _message(language: str, key: str, **values: str | None) -> str:
+    """A headline sentence with all its values, or with those that are shown, or saying they are not published."""
+    shown = {name: value for name, value in values.items() if value is not None}
+    if len(shown) == len(values):
+        return t(key, language, **values)
+    if shown:
+        name, value = next(iter(shown.items()))
+        return t(f"{key}.{name}", language, **{name: value})
+    return t("report.message.hidden", language)
+
+
+def _plain(value: float, language: str, digits: int = 0) -> str:
+    """A number for a spreadsheet: no thousands separator, the language's decimal mark."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language == "fr" else text
+
+
+def tables(report: Report, language: str, plain: bool = False) -> dict[str, pd.DataFrame]:
+    """Every table of the report, as shown (or, plain, as numbers a spreadsheet reads), markers in hidden cells."""
     threshold = report.threshold
+
+    def written(value: float, language: str, digits: int = 0) -> str:
+        return _plain(value, language, digits) if plain else number(value, language, digits)
+
+    def _cells(frame: pd.DataFrame, column: str, threshold: int, language: str) -> list[str]:
+        return [marker(hidden, threshold, language) if hidden else written(value, language)
+                for value, hidden in zip(frame[column], frame[f"{column}_hidden"])]
+
     figures = pd.concat([figure_table(report, section, language, definitions=True) for section, _ in SECTIONS],
                         ignore_index=True)
     weekly = pd.DataFrame({
@@ -185,11 +213,11 @@ def tables(report: Report, language: str) -> dict[str, pd.DataFrame]:
     municipalities = pd.DataFrame({
         "code": places["code"],
         "municipality": places["name"],
-        "population": [number(value, language) for value in places["population"]],
+        "population": [written(value, language) for value in places["population"]],
         "interventions": _cells(places, "interventions", threshold, language),
         "rate_per_1000": [
             marker(MASKED, threshold, language) if hidden else
-            t("metrics.none", language) if pd.isna(rate) else number(rate, language, 2)
+            t("metrics.none", language) if pd.isna(rate) else written(rate, language, 2)
             for rate, hidden in zip(places["rate_per_1000"], places["interventions_hidden"])
         ],
     })
