@@ -15,8 +15,8 @@ scope_text = ui.report_scope_text(viewer, flt)
 periods = built.periods
 
 st.title(ui.tr("page.report"))
-st.markdown(f"**{content.period_label(periods['current'], language)}** · "
-            f"{content.dates_text(periods['current'], language)}  \n{scope_text}")
+label, dates = content.period_label(periods["current"], language), content.dates_text(periods["current"], language)
+st.markdown(f"**{label}**" + (f" · {dates}" if dates != label else "") + f"  \n{scope_text}")
 st.caption(" · ".join(ui.tr("report.compared", label=ui.tr(f"report.column.{name}"),
                              dates=content.dates_text(periods[name], language)) for name in ("previous", "last_year")))
 ui.report_downloads(viewer, flt, built, scope_text)
@@ -31,8 +31,10 @@ tables = content.tables(built, language)
 
 
 def figures(section: str) -> None:
-    """A section's figures against the two earlier periods, each with its definition."""
-    st.table(content.figure_table(built, section, language, definitions=True), hide_index=True)
+    """A section's figures against the two earlier periods, then each one's definition."""
+    st.table(content.figure_table(built, section, language), hide_index=True)
+    st.caption("  \n".join(f"**{ui.tr(content.LABELS[figure])}** — {content.definition(figure, language)}"
+                           for figure, _kind in dict(content.SECTIONS)[section]))
 
 
 def chart(name: str, caption: str, broken_down: bool = True) -> None:
