@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from pptx import Presentation
+from pypdf import PdfReader
 
 from sqlalchemy import select
 
@@ -18,7 +20,7 @@ from dashboard.database import build_engine
 from dashboard.demo_data import run_demo_data_command
 from dashboard.scratch import prepared_engine
 from dashboard.serve import DEMO_USERS, free_port, running_app, running_provider, write_demo_secrets
-from dashboard.ui import default_filter
+from dashboard.ui import default_filter, local_today
 from queries.filters import Scope
 from dashboard.i18n import number, t
 from queries.interventions import intervention_totals
@@ -218,6 +220,10 @@ def test_a_funder_finds_no_count_from_1_to_4_and_every_download_is_audited(app, 
         name, content = _downloaded(page, label)
         files[name.rsplit(".", 1)[-1]] = content
     assert files["pdf"].startswith(b"%PDF") and files["pptx"].startswith(b"PK") and files["zip"].startswith(b"PK")
+    pdf_text = "\n".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(files["pdf"])).pages)
+    assert "Rapport aux bailleurs de fonds" in pdf_text and "< 5" in pdf_text
+    deck = Presentation(io.BytesIO(files["pptx"]))
+    assert deck.slides[0].shapes.title.text == "Rapport aux bailleurs de fonds"
     with zipfile.ZipFile(io.BytesIO(files["zip"])) as archive:
         texts = [archive.read(name).decode("utf-8-sig") for name in archive.namelist() if name.endswith(".csv")]
     csv_cells = [cell.strip() for text in texts for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
@@ -229,3 +235,20 @@ def test_a_funder_finds_no_count_from_1_to_4_and_every_download_is_audited(app, 
         ).scalars().all()
     engine.dispose()
     assert sorted(json.loads(filters)["file"].rsplit(".", 1)[-1] for filters in exported) == ["pdf", "pptx", "zip"]
+
+
+def test_the_director_downloads_the_report_in_english(app, page):
+    url, _database_url = app
+    log_in(page, url, "directrice")
+    page.goto(f"{url}/report?period=year&from={local_today().year - 1}-01-01&lang=en")
+    expect(page.get_by_role("heading", name="Report", exact=True)).to_be_visible()
+    settle(page)
+    assert_no_exception(page)
+    name, content = _downloaded(page, "PDF report")
+    assert name == f"relais-report-{local_today().year - 1}.pdf"
+    text = "\n".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(content)).pages)
+    assert "Funder report" in text and "Definitions" in text and "Rapport" not in text
+    name, content = _downloaded(page, "PowerPoint deck")
+    assert name.endswith(".pptx")
+    titles = [slide.shapes.title.text for slide in Presentation(io.BytesIO(content)).slides]
+    assert titles[0] == "Funder report" and "Definitions" in titles
