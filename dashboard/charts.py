@@ -548,19 +548,25 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
                      "properties": {key: rows.at[code, key] for key in ("name", "interventions_text", "rate_text",
                                                                         "rate_per_1000")}}
                     for code in with_shapes]
-        layers.append(
-            alt.Chart(alt.Data(values=features)).mark_geoshape(stroke="white", strokeWidth=0.8)
-            .encode(color=alt.condition("datum.properties.rate_per_1000 != null",
-                                        alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
-                                                  legend=alt.Legend(format=",.1f")),
-                                        alt.value(LIGHT_GREY)),
-                    tooltip=[alt.Tooltip(f"properties.{field}:N", title=text) for field, text in texts])
-            .project(**projection)
-        )
-    points = alt.Chart(data[~data["code"].isin(with_shapes)]).encode(
+        shapes_base = alt.Chart(alt.Data(values=features)).encode(
+            tooltip=[alt.Tooltip(f"properties.{field}:N", title=text) for field, text in texts])
+        # Two layers rather than a colour condition: Vega-Lite drops the null rates before the condition sees them.
+        layers += [
+            shapes_base.transform_filter("datum.properties.rate_per_1000 != null")
+            .mark_geoshape(stroke="white", strokeWidth=0.8)
+            .encode(color=alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                    legend=alt.Legend(format=",.1f")))
+            .project(**projection),
+            shapes_base.transform_filter("datum.properties.rate_per_1000 == null")
+            .mark_geoshape(stroke="white", strokeWidth=0.8, fill=LIGHT_GREY)
+            .project(**projection),
+        ]
+    centroids = data[~data["code"].isin(with_shapes)]
+    points = alt.Chart(centroids).encode(
         longitude="longitude:Q", latitude="latitude:Q",
         tooltip=[alt.Tooltip(f"{field}:N", title=text) for field, text in texts])
-    layers.append(
+    # Circles only where a municipality has no boundary: sized by count, so their legend only with them.
+    layers.extend([] if centroids.empty else [
         points.transform_filter("datum.interventions != null")
         .mark_circle(opacity=0.9, stroke=DARK_BLUE, strokeWidth=0.6)
         .encode(color=alt.Color("rate_per_1000:Q", title=rate_title, scale=colour_scale,
@@ -568,9 +574,10 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
                 size=alt.Size("interventions:Q", title=count_title, scale=alt.Scale(domain=[0, top_count],
                                                                                       range=[30, 900]),
                               legend=alt.Legend(format=",d", symbolFillColor=SKY, symbolStrokeColor=DARK_BLUE)))
-        .project(**projection))
-    layers.append(points.transform_filter("datum.interventions == null")
-                  .mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1).project(**projection))
+        .project(**projection),
+        points.transform_filter("datum.interventions == null")
+        .mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1).project(**projection),
+    ])
     named = data.dropna(subset=["interventions"]).sort_values("interventions", ascending=False).head(2)
     layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
                   .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))

@@ -486,6 +486,8 @@ def report_downloads(viewer: Viewer, flt: MetricFilter, built, scope_text: str) 
 def report_scope_text(viewer: Viewer, flt: MetricFilter) -> str:
     """The police services and municipalities a report covers, in words."""
     services, places = _choices(settings.database_url(), viewer.scope, language())
-    chosen = {code: name for code, name in services.items() if not flt.services or code in flt.services}
+    # Chosen municipalities name their own services; otherwise the chosen service, or all of the viewer's.
+    serving = {places[code][1] for code in flt.municipalities if code in places} or set(flt.services)
+    chosen = {code: name for code, name in services.items() if not serving or code in serving}
     return report_content.scope_text(chosen, [places[code][0] for code in flt.municipalities if code in places],
-                                     viewer.all_services and not flt.services, language())
+                                     viewer.all_services and not serving, language())
