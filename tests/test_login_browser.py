@@ -180,7 +180,7 @@ def test_pages_fit_a_phone(app, browser, screenshots):
     phone = context.new_page()
     phone.set_default_timeout(TIMEOUT_MS)
     log_in(phone, url, "directrice")
-    for key in ("overview", "outreach"):
+    for key in ("overview", "outreach", "report"):
         phone.goto(f"{url}/{key}")
         expect(phone.get_by_role("heading", name=PAGE_TITLES[key], exact=True)).to_be_visible()
         expect(phone.get_by_test_id("stVegaLiteChart").first).to_be_visible()
