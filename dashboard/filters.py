@@ -84,11 +84,9 @@ def metric_filter(choice: FilterChoice, today: date, services: Mapping[str, str]
 
 
 # The report's periods: a calendar quarter or year (to date when it is the current one), or dates of the
-# director's choosing. Funders get complete quarters and years only, so that two overlapping reports (one
-# custom range against another, or this quarter to date today against yesterday) cannot be subtracted to
-# reveal a small count.
+# director's choosing. Funders get complete periods of one kind only (the deployment's choice): a year minus
+# three of its quarters, or one custom range against another, would reveal a small count.
 REPORT_KINDS = ("quarter", "year", "custom")
-FUNDER_REPORT_KINDS = ("quarter", "year")
 QUARTERS_OFFERED = 12
 YEARS_OFFERED = 6
 
@@ -125,14 +123,16 @@ def years_offered(today: date, complete_only: bool = False) -> list[int]:
     return [latest - offset for offset in range(YEARS_OFFERED)]
 
 
-def default_report_choice(today: date) -> FilterChoice:
-    """The last complete quarter."""
+def default_report_choice(today: date, kinds: tuple[str, ...] = REPORT_KINDS) -> FilterChoice:
+    """The last complete quarter, or the last complete year when quarters are not offered."""
+    if "quarter" not in kinds:
+        return FilterChoice("year", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
     start = quarter_start(quarter_start(today) - timedelta(days=1))
     return FilterChoice("quarter", start, quarter_period(start, today).end)
 
 
 def report_choice_from_params(params: Mapping[str, str], today: date, kinds: tuple[str, ...]) -> FilterChoice:
-    """The report period a URL describes, among the kinds offered; anything else is the last complete quarter."""
+    """The report period a URL describes, among the kinds offered; anything else is the default choice."""
     kind, start, end = params.get("period"), _date(params.get("from")), _date(params.get("to"))
     places = choice_from_params(params)
     complete_only = "custom" not in kinds
@@ -145,7 +145,7 @@ def report_choice_from_params(params: Mapping[str, str], today: date, kinds: tup
     elif kind == "custom" and kind in kinds and start and end and start <= end <= today:
         chosen = Period(start, end)
     if chosen is None:
-        default = default_report_choice(today)
+        default = default_report_choice(today, kinds)
         return FilterChoice(default.preset, default.start, default.end, places.service, places.municipalities)
     return FilterChoice(kind, chosen.start, chosen.end, places.service, places.municipalities)
 

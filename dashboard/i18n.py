@@ -691,6 +691,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.column.last_year": ("Même période l'an dernier", "Same period last year"),
     "report.column.change_last_year": ("Variation sur un an", "Change over a year"),
     "report.column.definition": ("Définition", "Definition"),
+    "report.column.unit": ("Unité", "Unit"),
+    "report.unit.count": ("nombre", "number"),
+    "report.unit.rate": ("pour 1 000 habitants", "per 1,000 residents"),
+    "report.unit.share": ("%", "%"),
+    "report.unit.hours": ("heures", "hours"),
     "report.column.week": ("Semaine ISO", "ISO week"),
     "report.column.week_start": ("Début de la semaine", "Week starting"),
     "report.column.interventions": ("Interventions", "Interventions"),
@@ -802,10 +807,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.empty": ("Aucune intervention dans cette période et cette portée.",
                      "No intervention in this period and scope."),
     "report.funder_fixed": (
-        "Portée fixée par votre compte ; périodes par trimestre ou par année, pour qu'aucun petit nombre ne puisse "
-        "être déduit en comparant des rapports.",
-        "Scope set by your account; periods by quarter or year, so that no small count can be worked out by "
-        "comparing reports.",
+        "Portée fixée par votre compte et périodes complètes d'une seule sorte, pour qu'aucun petit nombre ne "
+        "puisse être déduit en comparant des rapports.",
+        "Scope set by your account and complete periods of one kind only, so that no small count can be worked "
+        "out by comparing reports.",
     ),
     "report.field": ("{label} : {value}", "{label}: {value}"),
     "report.produced": ("Produit le {date}", "Produced {date}"),

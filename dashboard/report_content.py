@@ -126,6 +126,31 @@ def scope_text(services: dict[str, str], municipalities: list[str], all_services
     return text
 
 
+def _plain_figure(figure: Figure, kind: str, threshold: int, language: str) -> str:
+    """A figure for a spreadsheet: a bare number in the unit of its row, or its marker."""
+    if figure.hidden or figure.value is None:
+        return value_text(figure, kind, threshold, language)
+    return _plain(figure.value * 100 if kind == "share" else figure.value, language,
+                  {"count": 0, "rate": 2, "share": 1, "hours": 1}[kind])
+
+
+def plain_figure_table(report: Report, language: str) -> pd.DataFrame:
+    """Every figure with its unit, as bare numbers a spreadsheet reads; changes are left to the spreadsheet."""
+    rows = [
+        {
+            "figure": t(LABELS[figure], language),
+            "unit": t(f"report.unit.{kind}", language),
+            **{name: _plain_figure(report.figures[figure][name], kind, report.threshold, language)
+               for name in ("current", "previous", "last_year")},
+            "definition": definition(figure, language),
+        }
+        for _section, figures in SECTIONS for figure, kind in figures
+    ]
+    frame = pd.DataFrame(rows)
+    frame.columns = [t(f"report.column.{name}", language) for name in frame.columns]
+    return frame
+
+
 def figure_table(report: Report, section: str, language: str, definitions: bool = False) -> pd.DataFrame:
     """A section's figures against the previous period and last year, as text, with their definitions if asked."""
     rows = []
@@ -202,8 +227,8 @@ def tables(report: Report, language: str, plain: bool = False) -> dict[str, pd.D
         return [marker(hidden, threshold, language) if hidden else written(value, language)
                 for value, hidden in zip(frame[column], frame[f"{column}_hidden"])]
 
-    figures = pd.concat([figure_table(report, section, language, definitions=True) for section, _ in SECTIONS],
-                        ignore_index=True)
+    figures = plain_figure_table(report, language) if plain else pd.concat(
+        [figure_table(report, section, language, definitions=True) for section, _ in SECTIONS], ignore_index=True)
     weekly = pd.DataFrame({
         "week": report.weekly["week"],
         "week_start": [value.isoformat() for value in report.weekly["week_start"]],

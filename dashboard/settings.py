@@ -32,6 +32,9 @@ SETTINGS = (
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
     Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",
             "Small-cell suppression in the report: counts from 1 to this minus one are shown as \"< N\"."),
+    Setting("RELAIS_FUNDER_PERIOD", "quarter",
+            "The one kind of period funders' reports cover: quarter or year (mixing them would let a year be "
+            "subtracted from its quarters)."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -71,3 +74,8 @@ def suppression_threshold() -> int:
         return 5
     # Lowering it below 5 would go against the design's floor; a higher one is the organisation's choice.
     return max(threshold, 5)
+
+
+def funder_period() -> str:
+    """The kind of period funders' reports cover: quarter unless year is asked for."""
+    return "year" if get("RELAIS_FUNDER_PERIOD").lower().startswith(("year", "ann")) else "quarter"

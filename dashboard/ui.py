@@ -17,7 +17,6 @@ from queries.audit import record_event
 from dashboard.filters import (
     ALL,
     DEFAULT_PRESET,
-    FUNDER_REPORT_KINDS,
     PRESETS,
     REPORT_KINDS,
     FilterChoice,
@@ -246,7 +245,7 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
 def report_filter(viewer: Viewer) -> MetricFilter:
     """The report's period (quarter, year or, except for funders, dates) and, except for funders, its places."""
     exact = viewer.scope.exact_figures
-    kinds = REPORT_KINDS if exact else FUNDER_REPORT_KINDS
+    kinds = REPORT_KINDS if exact else (settings.funder_period(),)
     today = local_today()
     from_url = report_choice_from_params(st.query_params.to_dict(), today, kinds)
     quarters, years = quarters_offered(today, not exact), years_offered(today, not exact)
@@ -256,8 +255,9 @@ def report_filter(viewer: Viewer) -> MetricFilter:
     st.session_state.setdefault("report_dates", (from_url.start, from_url.end))
     with st.sidebar:
         st.subheader(tr("report.kind"))
-        kind = st.segmented_control(tr("report.kind"), kinds, key="report_kind", label_visibility="collapsed",
-                                    format_func=labels(f"report.kind.{kind}" for kind in kinds)) or from_url.preset
+        kind = kinds[0] if len(kinds) == 1 else st.segmented_control(
+            tr("report.kind"), kinds, key="report_kind", label_visibility="collapsed",
+            format_func=labels(f"report.kind.{kind}" for kind in kinds)) or from_url.preset
         start, end = from_url.start, from_url.end
         if kind == "quarter":
             quarter_names = {

@@ -10,14 +10,14 @@ from sqlalchemy import Connection, Engine, Select, func, select
 
 from queries.filters import MetricFilter, Period, Scope
 from queries.followup import FINAL_STATUSES, final_status
-from queries.interventions import interventions_by_week
+from queries.interventions import interventions_by_municipality, interventions_by_week
 from queries.localtime import week_monday
 from queries.outreach import cohort_members
 from queries.places import municipalities_in_scope
 from queries.runner import fetch_frame
 from queries.suppression import DEFAULT_THRESHOLD, MASKED, Total, suppress
-from queries.timeliness import DELAY_BUCKETS, NEVER, delay_bucket, delay_percentiles
-from queries.trends import headline, municipality_table
+from queries.timeliness import DELAY_BUCKETS, NEVER, Percentiles, delay_bucket, delay_percentiles
+from queries.trends import PeriodFigures, headline
 
 PERIODS = ("current", "previous", "last_year")
 VOLUME = ("interventions", "arrests", "repeat", "contact_bans")
@@ -105,9 +105,29 @@ def _volume_totals() -> list[Total]:
     return [Total("interventions", (name, f"not.{name}")) for name in VOLUME[1:]]
 
 
-def _prefixed(prefix: str, counts: dict[str, int], totals: list[Total]) -> tuple[dict[str, int], list[Total]]:
-    return ({f"{prefix}:{name}": value for name, value in counts.items()},
-            [Total(f"{prefix}:{total.name}", tuple(f"{prefix}:{part}" for part in total.parts)) for total in totals])
+@dataclass(frozen=True)
+class _PeriodCells:
+    """One period's exact counts, the totals that tie them, its delay percentiles, weeks and municipalities."""
+
+    counts: dict[str, int]
+    totals: list[Total]
+    percentiles: Percentiles
+    weekly: pd.DataFrame
+    places: pd.DataFrame
+
+
+def _period_cells(bind: Engine | Connection, flt: MetricFilter, scope: Scope, volume: PeriodFigures) -> _PeriodCells:
+    """Everything a report of this period publishes about it, as counts and the totals a reader can add up."""
+    counts = {**_volume_counts(volume), **_outreach_counts(bind, flt, scope)}
+    totals = [*_volume_totals(), *OUTREACH_TOTALS]
+    weekly = interventions_by_week(bind, flt, scope)
+    places = interventions_by_municipality(bind, flt, scope)
+    for kind, keys, values in (("week", weekly["week"], weekly["interventions"]),
+                               ("place", places["code"], places["interventions"])):
+        names = [f"{kind}:{key}" for key in keys]
+        counts.update(zip(names, (int(value) for value in values)))
+        totals.append(Total("interventions", tuple(names)))
+    return _PeriodCells(counts, totals, delay_percentiles(bind, flt, scope), weekly, places)
 
 
 def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
@@ -117,36 +137,31 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
     volumes = headline(bind, flt, exact)
     periods = {name: getattr(volumes, name).period for name in PERIODS}
     counts: dict[str, int] = {}
-    totals: list[Total] = []
-    outreach, percentiles = {}, {}
+    hidden: dict[str, str] = {}
+    cells: dict[str, _PeriodCells] = {}
     for name, period in periods.items():
-        narrowed = replace(flt, period=period)
-        outreach[name] = _outreach_counts(bind, narrowed, exact)
-        percentiles[name] = delay_percentiles(bind, narrowed, exact)
-        for part in (_prefixed(name, _volume_counts(getattr(volumes, name)), _volume_totals()),
-                     _prefixed(name, outreach[name], list(OUTREACH_TOTALS))):
-            counts.update(part[0])
-            totals.extend(part[1])
-
-    weekly = interventions_by_week(bind, flt, exact)
-    places = municipality_table(bind, flt, exact)
-    for kind, keys, values in (("week", weekly["week"], weekly["interventions"]),
-                               ("place", places["code"], places["interventions"])):
-        names = [f"current:{kind}:{key}" for key in keys]
-        counts.update(zip(names, (int(value) for value in values)))
-        totals.append(Total("current:interventions", tuple(names)))
-
-    hidden = suppress(counts, totals, threshold)
+        # Each period is suppressed on its own, with all that its own report shows: the previous quarter's
+        # figures are then hidden alike in this report and in that quarter's, and the two cannot be combined.
+        same = next((cells[other] for other in cells if periods[other] == period), None)
+        cells[name] = same or _period_cells(bind, replace(flt, period=period), exact, getattr(volumes, name))
+        counts.update({f"{name}:{key}": value for key, value in cells[name].counts.items()})
+        hidden.update({f"{name}:{key}": marker
+                       for key, marker in suppress(cells[name].counts, cells[name].totals, threshold).items()})
+    percentiles = {name: cells[name].percentiles for name in PERIODS}
+    weekly, places = cells["current"].weekly, cells["current"].places
 
     def figure(name: str) -> Figure:
         return Figure(None, hidden[name]) if name in hidden else Figure(counts[name])
 
-    def rate(numerator: str, denominator: str, scale: float = 1.0) -> Figure:
+    def rate(numerator: str, denominator: str) -> Figure:
+        # A hidden denominator hides the rate even when it is zero: "undefined" would tell that it is.
+        if numerator in hidden or denominator in hidden:
+            return Figure(None, MASKED)
         if counts[denominator] == 0:
             return Figure(None)
-        if numerator in hidden or denominator in hidden or counts[denominator] < threshold:
+        if counts[denominator] < threshold:
             return Figure(None, MASKED)
-        return Figure(counts[numerator] / counts[denominator] * scale)
+        return Figure(counts[numerator] / counts[denominator])
 
     figures: dict[str, dict[str, Figure]] = {name: {} for name in FIGURES}
     for name in PERIODS:
@@ -162,8 +177,9 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
             figures[key][name] = rate(f"{name}:{numerator}", f"{name}:{denominator}")
         attempted = percentiles[name].attempted
         for key, value in (("median_hours", percentiles[name].median_hours), ("p90_hours", percentiles[name].p90_hours)):
-            figures[key][name] = Figure(None) if attempted == 0 else (
-                Figure(None, MASKED) if attempted < threshold else Figure(value))
+            figures[key][name] = (
+                Figure(None, MASKED) if f"{name}:attempted" in hidden or 0 < attempted < threshold else
+                Figure(None) if attempted == 0 else Figure(value))
 
     return Report(
         periods=periods,

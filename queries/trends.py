@@ -54,7 +54,7 @@ def previous_period(period: Period) -> Period:
     day_before = start - timedelta(days=1)
     if start.day == 1 and start.month in (1, 4, 7, 10) and (end + timedelta(days=1)).day == 1:
         months = (end.year - start.year) * 12 + end.month - start.month + 1
-        if months in (3, 12):
+        if months == 3 or (months == 12 and start.month == 1):
             first = date(day_before.year, day_before.month - months + 1, 1) if months == 3 else date(start.year - 1, 1, 1)
             return Period(first, day_before)
     length = end - start + timedelta(days=1)

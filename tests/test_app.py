@@ -267,7 +267,16 @@ def test_a_funders_report_page_sends_no_count_from_1_to_4(last_quarter, database
              if (key in ("value", "interventions", "members", "label_at") and isinstance(value, (int, float))
                  and 1 <= value <= 4) or (isinstance(value, str) and SMALL_COUNT.fullmatch(value.strip()))]
     assert leaks == []
-    # Funders choose among complete quarters and years only, and no places.
-    assert test.selectbox(key="report_quarter").options[0] != t("report.quarter", "fr", quarter=1, year=1)
-    assert not [box for box in test.selectbox if box.key in ("filter_service",)]
-    assert not test.multiselect
+    # Funders choose among complete quarters only (a year would be their sum), and no places.
+    last = default_report_choice(ui_today()).start
+    assert test.selectbox(key="report_quarter").value == last
+    assert [box.key for box in test.selectbox] == ["report_quarter"]
+    assert not test.multiselect and [group.key for group in test.get("button_group")] == ["language_choice"]
+
+
+def test_a_deployment_can_give_funders_years_instead(last_quarter, database_url, monkeypatch):
+    monkeypatch.setenv("RELAIS_FUNDER_PERIOD", "year")
+    test = app_for({"sub": "f", "roles": ["funder"], "police_services": ["*"]}, database_url, monkeypatch)
+    assert not test.exception
+    assert [box.key for box in test.selectbox] == ["report_year"]
+    assert test.selectbox(key="report_year").options[0] == str(ui_today().year - 1)

@@ -6,7 +6,17 @@ from datetime import date
 
 import pytest
 
-from dashboard.filters import FilterChoice, choice_from_params, metric_filter, params_from_choice, preset_period
+from dashboard.filters import (
+    REPORT_KINDS,
+    FilterChoice,
+    choice_from_params,
+    metric_filter,
+    params_from_choice,
+    preset_period,
+    quarters_offered,
+    report_choice_from_params,
+    report_params,
+)
 from queries.filters import Period
 
 MONDAY = date(2026, 11, 23)
@@ -70,3 +80,42 @@ def test_a_url_cannot_widen_what_the_viewer_is_offered():
     assert flt.services == () and flt.municipalities == ()
     flt = metric_filter(choice_from_params({"service": "sps", "m": "94068"}), MONDAY, SERVICES, PLACES)
     assert flt.services == ("SPS",) and flt.municipalities == ("94068",)
+
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(
+    ("params", "kinds", "expected"),
+    [
+        # The director: the quarter under way (to date), a year, or dates of her choosing.
+        ({"period": "quarter", "from": "2026-10-01"}, REPORT_KINDS, ("quarter", date(2026, 10, 1), TODAY)),
+        ({"period": "year", "from": "2025-01-01"}, REPORT_KINDS, ("year", date(2025, 1, 1), date(2025, 12, 31))),
+        ({"period": "custom", "from": "2026-02-03", "to": "2026-05-06"}, REPORT_KINDS,
+         ("custom", date(2026, 2, 3), date(2026, 5, 6))),
+        # A quarter that does not start a quarter, dates to come: the last complete quarter instead.
+        ({"period": "quarter", "from": "2026-08-01"}, REPORT_KINDS, ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        ({"period": "custom", "from": "2026-11-01", "to": "2026-12-31"}, REPORT_KINDS,
+         ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        # Funders on quarters: complete ones only; a year or dates in the link fall back to the last quarter.
+        ({"period": "quarter", "from": "2026-07-01"}, ("quarter",), ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        ({"period": "quarter", "from": "2026-10-01"}, ("quarter",), ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        ({"period": "year", "from": "2025-01-01"}, ("quarter",), ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        ({"period": "custom", "from": "2026-02-03", "to": "2026-05-06"}, ("quarter",),
+         ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        # Funders on years: the last complete year, never the one under way nor a quarter.
+        ({"period": "year", "from": "2026-01-01"}, ("year",), ("year", date(2025, 1, 1), date(2025, 12, 31))),
+        ({"period": "quarter", "from": "2026-07-01"}, ("year",), ("year", date(2025, 1, 1), date(2025, 12, 31))),
+        ({"period": "year", "from": "2024-01-01"}, ("year",), ("year", date(2024, 1, 1), date(2024, 12, 31))),
+    ],
+)
+def test_report_periods_from_a_link(params, kinds, expected):
+    choice = report_choice_from_params(params, TODAY, kinds)
+    assert (choice.preset, choice.start, choice.end) == expected
+    assert report_choice_from_params(report_params(choice), TODAY, kinds) == choice
+
+
+def test_quarters_offered():
+    assert quarters_offered(TODAY)[:2] == [date(2026, 10, 1), date(2026, 7, 1)]
+    assert quarters_offered(TODAY, complete_only=True)[:2] == [date(2026, 7, 1), date(2026, 4, 1)]
+    assert len(quarters_offered(TODAY)) == 12

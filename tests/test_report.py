@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from dashboard.filters import quarter_period
 from dashboard.importer import import_file
 from queries.filters import MetricFilter, Period, Scope
 from queries.report import FIGURES, funder_report
@@ -149,3 +150,38 @@ def test_the_report_stays_within_the_viewers_services(quarter):
     asked = funder_report(quarter, MetricFilter(Q3_2025, services=("RIPRSL",)),
                           Scope(services=frozenset({"SPS"}), roles=frozenset({"funder"})))
     assert asked.figures["interventions"]["current"].value == 0
+
+
+def test_a_hidden_zero_denominator_hides_the_rate_rather_than_calling_it_undefined(engine):
+    # The régie: 3 arrests, each tried once without an answer. Saguenay: 2 arrests, never tried.
+    rows = [f"N{number},RIPRSL,57040,2025-02-04 10:00,oui,2025-02-04 11:00,,non" for number in range(3)]
+    rows += [f"S{number},SPS,94068,2025-02-04 10:00,oui,2025-02-04 11:00,,non" for number in range(2)]
+    attempts = [f"A{number},RIPRSL,N{number},2025-02-04 12:00,offender,no_answer,phone," for number in range(3)]
+    for kind, text in (("interventions", HEADER + "\n".join(rows) + "\n"),
+                       ("outreach", "attempt_id,police_service,event_id,attempted_at,subject_role,outcome,channel,"
+                                    "referral\n" + "\n".join(attempts) + "\n")):
+        assert import_file(engine, kind, text.encode(), f"{kind}.csv", imported_by="test").written
+    winter = MetricFilter(Period(date(2025, 1, 1), date(2025, 3, 31)))
+    riprsl = funder_report(engine, winter, FUNDER_RIPRSL).figures
+    # Reached is 0 inside an attempted count of 3: "undefined" for the acceptance rate would tell it.
+    assert riprsl["reached"]["current"].hidden == SMALL
+    assert riprsl["acceptance_rate"]["current"] == riprsl["reach_rate"]["current"]
+    assert riprsl["acceptance_rate"]["current"].hidden == MASKED
+    sps = funder_report(engine, winter, Scope(services=frozenset({"SPS"}), roles=frozenset({"funder"}))).figures
+    # Nobody of 2 was attempted: an undefined median would tell that attempted is 0.
+    assert sps["attempted"]["current"].hidden == SMALL
+    assert sps["median_hours"]["current"].hidden == MASKED and sps["p90_hours"]["current"].hidden == MASKED
+
+
+def test_a_quarter_is_hidden_alike_in_its_own_report_and_as_the_previous_or_last_years(engine):
+    load_hand_made(engine)
+    quarters = [quarter_period(date(year, month, 1), date.max) for year in (2023, 2024) for month in (1, 4, 7, 10)]
+    for scope in (FUNDER_RIPRSL, Scope(all_services=True, roles=frozenset({"funder"}))):
+        reports = {period: funder_report(engine, MetricFilter(period), scope) for period in quarters}
+        for period, report in reports.items():
+            for name in ("previous", "last_year"):
+                earlier = reports.get(report.periods[name])
+                if earlier is None:
+                    continue
+                for figure in FIGURES:
+                    assert report.figures[figure][name] == earlier.figures[figure]["current"], (period, name, figure)

@@ -321,8 +321,23 @@ def test_no_hidden_count_reaches_the_csv(report, language):
                 checked += 1
     assert checked == 8
     figures = {row[0]: row for row in tables[names["figures"]][1:]}
-    assert figures[t("metrics.repeat", language)][1] == "< 5"
-    assert figures[t("report.label.declined", language)][1] == "x"
+    assert figures[t("metrics.repeat", language)][2:5] == ["< 5", "12", "9"]
+    assert figures[t("report.label.declined", language)][2:5] == ["x", "10", "9"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_csv_figures_are_bare_numbers_with_their_unit(report, language):
+    tables, _readme = _read_zip(report_csv_zip(report, language), language)
+    header, *rows = tables[csv_names(language)["figures"]]
+    assert header == [t(f"report.column.{column}", language)
+                      for column in ("figure", "unit", "current", "previous", "last_year", "definition")]
+    figures = {row[0]: row[1:5] for row in rows}
+    comma = "," if language == "fr" else "."
+    assert figures[t("metrics.total", language)] == [t("report.unit.count", language), "120", "100", "110"]
+    assert figures[t("metrics.rate", language)][1:] == [f"1{comma}20", f"1{comma}00", f"1{comma}10"]
+    assert figures[t("metrics.within_24h", language)] == ["%", f"55{comma}0", f"50{comma}0", f"45{comma}0"]
+    assert figures[t("metrics.reach_rate", language)][1] == f"{40 / 58 * 100:.1f}".replace(".", comma)
+    assert figures[t("metrics.median_hours", language)][1:] == [f"20{comma}5", f"22{comma}0", f"25{comma}5"]
 
 
 # Too few cases, and text Helvetica cannot draw

@@ -83,6 +83,9 @@ def uninhabited(loaded):
          Period(date(2025, 10, 1), date(2025, 11, 22))),
         (Period(date(2026, 4, 1), date(2026, 9, 30)), Period(date(2025, 9, 30), date(2026, 3, 31)),
          Period(date(2025, 4, 1), date(2025, 9, 30))),
+        # Twelve months that are not a calendar year: the same length just before.
+        (Period(date(2025, 4, 1), date(2026, 3, 31)), Period(date(2024, 4, 1), date(2025, 3, 31)),
+         Period(date(2024, 4, 1), date(2025, 3, 31))),
     ],
 )
 def test_compared_periods(period, previous, last_year):
