@@ -126,6 +126,12 @@ def scope_text(services: dict[str, str], municipalities: list[str], all_services
     return text
 
 
+def compared_periods(report: Report) -> tuple[str, ...]:
+    """The earlier periods the report compares with: both, or last year alone when it is also the previous one."""
+    periods = report.periods
+    return ("last_year",) if periods["previous"] == periods["last_year"] else ("previous", "last_year")
+
+
 def _plain_figure(figure: Figure, kind: str, threshold: int, language: str) -> str:
     """A figure for a spreadsheet: a bare number in the unit of its row, or its marker."""
     if figure.hidden or figure.value is None:
@@ -141,7 +147,7 @@ def plain_figure_table(report: Report, language: str) -> pd.DataFrame:
             "figure": t(LABELS[figure], language),
             "unit": t(f"report.unit.{kind}", language),
             **{name: _plain_figure(report.figures[figure][name], kind, report.threshold, language)
-               for name in ("current", "previous", "last_year")},
+               for name in ("current", *compared_periods(report))},
             "definition": definition(figure, language),
         }
         for _section, figures in SECTIONS for figure, kind in figures
@@ -156,14 +162,11 @@ def figure_table(report: Report, section: str, language: str, definitions: bool 
     rows = []
     for figure, kind in dict(SECTIONS)[section]:
         values = report.figures[figure]
-        row = {
-            "figure": t(LABELS[figure], language),
-            "current": value_text(values["current"], kind, report.threshold, language),
-            "previous": value_text(values["previous"], kind, report.threshold, language),
-            "change_previous": change_text(values["current"], values["previous"], kind, language),
-            "last_year": value_text(values["last_year"], kind, report.threshold, language),
-            "change_last_year": change_text(values["current"], values["last_year"], kind, language),
-        }
+        row = {"figure": t(LABELS[figure], language),
+               "current": value_text(values["current"], kind, report.threshold, language)}
+        for name in compared_periods(report):
+            row[name] = value_text(values[name], kind, report.threshold, language)
+            row[f"change_{name}"] = change_text(values["current"], values[name], kind, language)
         if definitions:
             row["definition"] = definition(figure, language)
         rows.append(row)

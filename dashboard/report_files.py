@@ -220,8 +220,9 @@ def _text_table(frame: pd.DataFrame, styles: dict[str, ParagraphStyle], widths: 
 
 def _figure_table(report: Report, section: str, language: str, styles: dict[str, ParagraphStyle]) -> Table:
     figure_width = 0.30 * TEXT_WIDTH
-    return _text_table(content.figure_table(report, section, language), styles,
-                       [figure_width] + [(TEXT_WIDTH - figure_width) / 5] * 5)
+    table = content.figure_table(report, section, language)
+    others = len(table.columns) - 1
+    return _text_table(table, styles, [figure_width] + [(TEXT_WIDTH - figure_width) / others] * others)
 
 
 def _chart_parts(heading: str | None, png: bytes | None, caption: str, styles: dict[str, ParagraphStyle],
@@ -269,8 +270,8 @@ def _pdf_story(report: Report, language: str, scope: str, target_hours: float, s
 
     facts = [(t("report.period", language), _period_text(report, "current", language)),
              (t("report.scope", language), scope),
-             (t("report.column.previous", language), _period_text(report, "previous", language)),
-             (t("report.column.last_year", language), _period_text(report, "last_year", language))]
+             *((t(f"report.column.{name}", language), _period_text(report, name, language))
+               for name in content.compared_periods(report))]
     fact_table = Table([[para(label, "field"), para(value, "value")] for label, value in facts],
                        colWidths=[0.32 * TEXT_WIDTH, 0.68 * TEXT_WIDTH], hAlign="LEFT")
     fact_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -695,10 +696,8 @@ def report_csv_zip(report: Report, language: str) -> bytes:
         "",
         t("report.field", language, label=t("report.period", language),
           value=_period_text(report, "current", language)),
-        t("report.field", language, label=t("report.column.previous", language),
-          value=_period_text(report, "previous", language)),
-        t("report.field", language, label=t("report.column.last_year", language),
-          value=_period_text(report, "last_year", language)),
+        *(t("report.field", language, label=t(f"report.column.{name}", language),
+            value=_period_text(report, name, language)) for name in content.compared_periods(report)),
         "",
         t("report.field", language, label=t("report.label.suppression", language),
           value=content.legend(report, language)),

@@ -17,8 +17,10 @@ periods = built.periods
 st.title(ui.tr("page.report"))
 label, dates = content.period_label(periods["current"], language), content.dates_text(periods["current"], language)
 st.markdown(f"**{label}**" + (f" · {dates}" if dates != label else "") + f"  \n{scope_text}")
-st.caption(" · ".join(ui.tr("report.compared", label=ui.tr(f"report.column.{name}"),
-                             dates=content.dates_text(periods[name], language)) for name in ("previous", "last_year")))
+st.caption(" · ".join(
+    ui.tr("report.compared", label=ui.tr(f"report.column.{name}"), dates=content.dates_text(periods[name], language))
+    for name in content.compared_periods(built)
+))
 ui.report_downloads(viewer, flt, built, scope_text)
 st.caption(content.legend(built, language))
 

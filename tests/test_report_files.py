@@ -340,6 +340,21 @@ def test_the_csv_figures_are_bare_numbers_with_their_unit(report, language):
     assert figures[t("metrics.median_hours", language)][1:] == [f"20{comma}5", f"22{comma}0", f"25{comma}5"]
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_year_is_compared_once_when_the_previous_period_is_last_year(report, language):
+    year = replace(report, periods={"current": Period(date(2025, 1, 1), date(2025, 12, 31)),
+                                    "previous": Period(date(2024, 1, 1), date(2024, 12, 31)),
+                                    "last_year": Period(date(2024, 1, 1), date(2024, 12, 31))})
+    assert content.compared_periods(year) == ("last_year",)
+    assert list(content.figure_table(year, "volume", language).columns) == [
+        t(f"report.column.{column}", language) for column in ("figure", "current", "last_year", "change_last_year")]
+    assert list(content.tables(year, language, plain=True)["figures"].columns) == [
+        t(f"report.column.{column}", language) for column in ("figure", "unit", "current", "last_year", "definition")]
+    title_page = _pages(report_pdf(year, language, SCOPES[language], TARGET_HOURS, None, PRODUCED))[0]
+    assert _plain(t("report.column.last_year", language)) in title_page
+    assert _plain(t("report.column.previous", language)) not in title_page
+
+
 # Too few cases, and text Helvetica cannot draw
 
 
