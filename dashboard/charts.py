@@ -404,17 +404,23 @@ def report_weekly_chart(frame: pd.DataFrame, language: str, threshold: int) -> a
                      for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
     data["marker"] = [_marker_text(hidden, threshold, language) for hidden in data["interventions_hidden"]]
     data = data.drop(columns=["interventions_hidden"])
+    # Each column spans its week, Monday to Saturday, so columns never overlap and a day of gap parts them.
+    monday = pd.to_datetime(frame["week_start"])
+    data["week_end"] = _iso_days(monday + pd.Timedelta(days=6))
+    data["week_middle"] = _iso_days(monday + pd.Timedelta(days=3))
     x = alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc", padding=12),
               axis=_time_axis(language, data["week_start"]))
     tooltip = [_week_tooltip(language), _date_tooltip("week_start", "chart.week_start", language),
                alt.Tooltip("shown:N", title=t("chart.interventions", language))]
-    base = alt.Chart(data).encode(x=x, tooltip=tooltip)
-    bars = base.mark_bar(color=SKY, width={"band": 0.8}).encode(
-        y=alt.Y("interventions:Q", title=t("chart.interventions", language), axis=alt.Axis(format=",d"))
+    bars = alt.Chart(data).mark_bar(color=SKY, orient="vertical").encode(
+        x=x, x2="week_end:T", tooltip=tooltip,
+        # Rounded to the axis' own ticks, so the tallest column never touches the top.
+        y=alt.Y("interventions:Q", title=t("chart.interventions", language), axis=alt.Axis(format=",d", tickCount=6),
+                scale=alt.Scale(nice=6)),
     )
-    markers = base.transform_filter("datum.marker != ''").mark_text(
+    markers = alt.Chart(data).transform_filter("datum.marker != ''").mark_text(
         baseline="bottom", dy=-2, fontSize=11, color=MARKER_COLOUR
-    ).encode(y=alt.value("height"), text="marker:N")
+    ).encode(x=alt.X("week_middle:T"), y=alt.value("height"), text="marker:N", tooltip=tooltip)
     return _finished(alt.layer(bars, markers).properties(height=260), language)
 
 

@@ -669,6 +669,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Aggregate figures for the period, compared with the previous period and the same period last year. Every "
         "count from 1 to {below} is hidden, and so is any count that would let it be worked out.",
     ),
+    "report.intro.last_year": (
+        "Chiffres agrégés de la période, comparés à la même période l'an dernier. Tout compte de 1 à {below} est "
+        "masqué, ainsi que tout compte qui permettrait de le retrouver.",
+        "Aggregate figures for the period, compared with the same period last year. Every count from 1 to {below} is "
+        "hidden, and so is any count that would let it be worked out.",
+    ),
     "report.period": ("Période", "Period"),
     "report.compared": ("{label} : {dates}", "{label}: {dates}"),
     "report.scope": ("Portée", "Scope"),

@@ -132,6 +132,12 @@ def compared_periods(report: Report) -> tuple[str, ...]:
     return ("last_year",) if periods["previous"] == periods["last_year"] else ("previous", "last_year")
 
 
+def intro(report: Report, language: str) -> str:
+    """What the report holds and hides, in two sentences."""
+    key = "report.intro" if len(compared_periods(report)) == 2 else "report.intro.last_year"
+    return t(key, language, below=report.threshold - 1)
+
+
 def _plain_figure(figure: Figure, kind: str, threshold: int, language: str) -> str:
     """A figure for a spreadsheet: a bare number in the unit of its row, or its marker."""
     if figure.hidden or figure.value is None:

@@ -295,7 +295,7 @@ def _pdf_story(report: Report, language: str, scope: str, target_hours: float, s
         para(t("report.subtitle", language), "subtitle"),
         fact_table,
         Spacer(1, 14),
-        para(t("report.intro", language, below=report.threshold - 1)),
+        para(content.intro(report, language)),
         para(t("report.section.headline", language), "h1"),
         message_table,
         Spacer(1, 16),
@@ -659,7 +659,7 @@ def report_pptx(report: Report, language: str, scope: str, target_hours: float, 
 
     slide = _slide(deck, t("report.slide.closing", language), footer)
     _text_box(slide, SIDE, BODY_TOP, CONTENT_WIDTH, BODY_BOTTOM - BODY_TOP,
-              [t("report.intro", language, below=report.threshold - 1), content.legend(report, language)], 20, INK,
+              [content.intro(report, language), content.legend(report, language)], 20, INK,
               spacing=18)
 
     buffer = io.BytesIO()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -431,25 +432,33 @@ REPORT_FILES = (  # (kind, MIME type, extension)
 )
 
 
+class ReportViews(NamedTuple):
+    """What the report page draws: chart specs, maps per police service, and tables as text."""
+
+    specs: dict[str, dict]
+    maps: list[tuple[str, dict]]
+    tables: dict[str, pd.DataFrame]
+
+
 def report(flt: MetricFilter, scope: Scope):
     """The suppressed report of the filter's period in the viewer's scope."""
     return query("report", flt, scope, settings.suppression_threshold())
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _report_specs(url: str, flt: MetricFilter, scope: Scope, language_code: str, threshold: int,
-                  target_hours: float) -> tuple[dict[str, dict], list[tuple[str, dict]]]:
+def _report_views(url: str, flt: MetricFilter, scope: Scope, language_code: str, threshold: int,
+                  target_hours: float) -> ReportViews:
     built = _query(url, "report", flt, scope, (threshold,))
     shapes = _boundaries(url, tuple(built.municipalities["code"]))
     specs = {name: chart.to_dict() for name, chart in report_content.report_charts(built, language_code,
                                                                                    target_hours).items()}
     maps = [(service, chart.to_dict()) for service, chart in report_content.map_charts(built, language_code, shapes)]
-    return specs, maps
+    return ReportViews(specs, maps, report_content.tables(built, language_code))
 
 
-def report_specs(flt: MetricFilter, scope: Scope) -> tuple[dict[str, dict], list[tuple[str, dict]]]:
-    """The report's chart specs and its maps per police service, cached."""
-    return _report_specs(settings.database_url(), flt, scope, language(), settings.suppression_threshold(),
+def report_views(flt: MetricFilter, scope: Scope) -> ReportViews:
+    """The report's chart specs, its maps per police service and its tables as shown, cached."""
+    return _report_views(settings.database_url(), flt, scope, language(), settings.suppression_threshold(),
                          settings.outreach_target()[0])
 
 

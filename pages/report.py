@@ -6,6 +6,8 @@ from auth.session import viewer_for_page
 from dashboard import report_content as content
 from dashboard import charts, settings, ui
 
+LONG_TABLE_ROWS = 30
+
 viewer = viewer_for_page("report")
 flt = ui.report_filter(viewer)
 ui.record_view(viewer, "report", ui.filter_description(flt))
@@ -28,8 +30,7 @@ if built.figures["interventions"]["current"].value == 0 and built.figures["cohor
     st.info(ui.tr("report.empty"))
     st.stop()
 
-specs, maps = ui.report_specs(flt, viewer.scope)
-tables = content.tables(built, language)
+specs, maps, tables = ui.report_views(flt, viewer.scope)
 
 
 def figures(section: str) -> None:
@@ -67,7 +68,11 @@ if content.is_broken_down(built.municipalities, "interventions"):
     st.caption(ui.tr("report.caption.map"))
 else:
     st.info(ui.tr("report.not_broken_down"))
-st.table(tables["municipalities"], hide_index=True)
+# A province has a thousand municipalities: past a page's worth, a scrolling table rather than a long page.
+if len(tables["municipalities"]) > LONG_TABLE_ROWS:
+    st.dataframe(tables["municipalities"], hide_index=True, height=420)
+else:
+    st.table(tables["municipalities"], hide_index=True)
 
 st.subheader(ui.tr("report.section.outreach"))
 figures("outreach")

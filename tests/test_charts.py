@@ -651,3 +651,31 @@ def test_inlined_data_is_bounded_by_weeks_times_municipalities():
     spec = spec_of("heatmap", "fr", heatmap_frame(52))
     assert all_inlined_rows(spec) == 17 * 52
     assert len(json.dumps(spec)) < 250_000
+
+
+# The report's charts, from its suppressed frames
+
+
+def report_weekly_spec(language: str) -> dict:
+    from tests.test_report_files import hand_made_report
+
+    return charts.report_weekly_chart(hand_made_report().weekly, language, 5).to_dict()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_reports_weekly_columns_span_their_week_and_hidden_weeks_show_their_marker(language):
+    spec = report_weekly_spec(language)
+    bars = unit_with(spec, "bar")
+    assert bars["encoding"]["x"]["field"] == "week_start" and bars["encoding"]["x2"]["field"] == "week_end"
+    rows = {row["week"]: row for row in inlined_rows(spec, bars)}
+    assert len(rows) == 14
+    # Monday to Saturday: adjacent weeks never overlap, whatever the chart's width.
+    assert (rows["2026-W15"]["week_start"], rows["2026-W15"]["week_end"]) == ("2026-04-06", "2026-04-12")
+    assert rows["2026-W15"]["interventions"] == 9 and rows["2026-W15"]["shown"] == "9"
+    # The small week (3) and the week masked beside it (6) carry their marker and no number.
+    assert rows["2026-W16"]["marker"] == "< 5" and rows["2026-W22"]["marker"] == "x"
+    for week in ("2026-W16", "2026-W22"):
+        assert pd.isna(rows[week]["interventions"])
+        assert rows[week]["shown"] == rows[week]["marker"]
+    text = unit_with(spec, "text")
+    assert text["encoding"]["x"]["field"] == "week_middle" and text["encoding"]["text"]["field"] == "marker"

@@ -353,6 +353,8 @@ def test_a_year_is_compared_once_when_the_previous_period_is_last_year(report, l
     title_page = _pages(report_pdf(year, language, SCOPES[language], TARGET_HOURS, None, PRODUCED))[0]
     assert _plain(t("report.column.last_year", language)) in title_page
     assert _plain(t("report.column.previous", language)) not in title_page
+    assert _plain(content.intro(year, language)) in title_page and content.intro(year, language) != content.intro(
+        report, language)
 
 
 # Too few cases, and text Helvetica cannot draw
