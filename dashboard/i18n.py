@@ -818,6 +818,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Scope set by your account and complete periods of one kind only, so that no small count can be worked "
         "out by comparing reports.",
     ),
+    "report.other_kind.quarter": (
+        "Les bailleurs reçoivent des rapports par trimestre complet, de toute leur portée. Ce rapport est d'une autre "
+        "sorte : remis à un bailleur qui a aussi les siens, il permettrait de déduire des petits nombres en les "
+        "comparant.",
+        "Funders get reports by whole quarter, of their whole scope. This report is of another kind: handed to a "
+        "funder who also has theirs, it would let small counts be worked out by comparing them.",
+    ),
+    "report.other_kind.year": (
+        "Les bailleurs reçoivent des rapports par année complète, de toute leur portée. Ce rapport est d'une autre "
+        "sorte : remis à un bailleur qui a aussi les siens, il permettrait de déduire des petits nombres en les "
+        "comparant.",
+        "Funders get reports by whole year, of their whole scope. This report is of another kind: handed to a "
+        "funder who also has theirs, it would let small counts be worked out by comparing them.",
+    ),
     "report.field": ("{label} : {value}", "{label}: {value}"),
     "report.produced": ("Produit le {date}", "Produced {date}"),
     "report.slide.continued": ("{title} (suite)", "{title} (continued)"),

@@ -9,7 +9,7 @@ import pandas as pd
 
 from dashboard import charts
 from dashboard.i18n import day, number, percent, t
-from queries.filters import Period
+from queries.filters import MetricFilter, Period
 from queries.report import Figure, Report
 from queries.suppression import MASKED, SMALL
 
@@ -42,7 +42,6 @@ DEFINITIONS = {
     "within_24h_share": "report.definition.within_24h", "within_48h_share": "report.definition.within_48h",
 }
 FUNNEL = ("cohort", "attempted", "reached", "accepted", "declined", "already_in_help")
-COMPARED = ("previous", "last_year")
 
 
 def marker(hidden: str, threshold: int, language: str) -> str:
@@ -98,6 +97,13 @@ def calendar_period(period: Period) -> tuple[str, int, int, date] | None:
     if start.month == 1 and end.year == start.year:
         return "year", start.year, 0, date(start.year, 12, 31)
     return None
+
+
+def like_funders_reports(flt: MetricFilter, funder_period: str) -> bool:
+    """Whether a report is of the kind funders get: a whole quarter (or year) of the whole scope."""
+    calendar = calendar_period(flt.period)
+    return (calendar is not None and calendar[0] == funder_period and flt.period.end == calendar[3]
+            and not flt.services and not flt.municipalities)
 
 
 def period_label(period: Period, language: str) -> str:

@@ -25,6 +25,8 @@ st.caption(" · ".join(
 ))
 ui.report_downloads(viewer, flt, built, scope_text)
 st.caption(content.legend(built, language))
+if viewer.scope.exact_figures and not content.like_funders_reports(flt, settings.funder_period()):
+    st.warning(ui.tr(f"report.other_kind.{settings.funder_period()}"))
 
 if built.figures["interventions"]["current"].value == 0 and built.figures["cohort"]["current"].value == 0:
     st.info(ui.tr("report.empty"))

@@ -30,6 +30,9 @@ OUTREACH_TOTALS = (
     Total("within_48h", ("within_24h", "delay.24-48")),
     Total("attempted", ("within_48h", "delay.48-72", "delay.72-168", "delay.168+")),
 )
+# Counts a reader takes as equal though no total ties them: the arrests of the period counted by the
+# intervention's date and by the arrest's (the outreach cohort). Either hidden, both are.
+LINKED = (("arrests", "cohort"),)
 # Rates: numerator, denominator. Each is shown only when both counts are, and the denominator is not small.
 RATES = {
     "reach_rate": ("reached", "cohort"),
@@ -130,6 +133,18 @@ def _period_cells(bind: Engine | Connection, flt: MetricFilter, scope: Scope, vo
     return _PeriodCells(counts, totals, delay_percentiles(bind, flt, scope), weekly, places)
 
 
+def _suppressed(cells: _PeriodCells, threshold: int) -> dict[str, str]:
+    """A period's hidden counts, linked counts hidden together."""
+    protected: set[str] = set()
+    while True:
+        hidden = suppress(cells.counts, cells.totals, threshold, protected)
+        more = {name for pair in LINKED if any(name in hidden for name in pair) for name in pair
+                if name not in hidden and cells.counts[name] >= threshold}
+        if not more:
+            return hidden
+        protected |= more
+
+
 def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
                   threshold: int = DEFAULT_THRESHOLD) -> Report:
     """The report of the filter's period in the viewer's scope, with every count from 1 to threshold − 1 hidden."""
@@ -145,8 +160,7 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
         same = next((cells[other] for other in cells if periods[other] == period), None)
         cells[name] = same or _period_cells(bind, replace(flt, period=period), exact, getattr(volumes, name))
         counts.update({f"{name}:{key}": value for key, value in cells[name].counts.items()})
-        hidden.update({f"{name}:{key}": marker
-                       for key, marker in suppress(cells[name].counts, cells[name].totals, threshold).items()})
+        hidden.update({f"{name}:{key}": marker for key, marker in _suppressed(cells[name], threshold).items()})
     percentiles = {name: cells[name].percentiles for name in PERIODS}
     weekly, places = cells["current"].weekly, cells["current"].places
 
@@ -177,9 +191,11 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
             figures[key][name] = rate(f"{name}:{numerator}", f"{name}:{denominator}")
         attempted = percentiles[name].attempted
         for key, value in (("median_hours", percentiles[name].median_hours), ("p90_hours", percentiles[name].p90_hours)):
+            # A percentile tells which delay bucket holds its rank: with a bucket hidden, it could give it away.
+            buckets_hidden = any(f"{name}:delay.{bucket}" in hidden for bucket, _lower, _upper in DELAY_BUCKETS)
             figures[key][name] = (
-                Figure(None, MASKED) if f"{name}:attempted" in hidden or 0 < attempted < threshold else
-                Figure(None) if attempted == 0 else Figure(value))
+                Figure(None, MASKED) if f"{name}:attempted" in hidden or buckets_hidden or 0 < attempted < threshold
+                else Figure(None) if attempted == 0 else Figure(value))
 
     return Report(
         periods=periods,

@@ -9,7 +9,7 @@ given everything published, as a reader who knows this rule would reason.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +31,16 @@ class Total:
     parts: tuple[str, ...]
 
 
-def suppress(counts: Mapping[str, int], totals: Sequence[Total] = (), threshold: int = DEFAULT_THRESHOLD) -> dict[str, str]:
-    """The counts to hide, each with its reason: SMALL (1 to threshold − 1) or MASKED (would give a small one away)."""
+def suppress(counts: Mapping[str, int], totals: Sequence[Total] = (), threshold: int = DEFAULT_THRESHOLD,
+             protected: Collection[str] = ()) -> dict[str, str]:
+    """The counts to hide, each with its reason: SMALL (1 to threshold − 1) or MASKED (would give a small one away).
+
+    `protected` counts of the threshold or more are masked from the start and, like small ones, kept from being
+    worked out: for a count that something published outside these totals would otherwise give away.
+    """
     if threshold < 1:
         raise ValueError(f"the suppression threshold must be at least 1, got {threshold}")
-    problem = _Problem(counts, totals, threshold)
+    problem = _Problem(counts, totals, threshold, protected)
     while (pinned := problem.first_pinned()) is not None:
         problem.protect(pinned)
     return dict(problem.hidden)
@@ -49,7 +54,8 @@ def is_shown(count: int, threshold: int = DEFAULT_THRESHOLD) -> bool:
 class _Problem:
     """The published counts, the sums tying them together, and what is hidden so far."""
 
-    def __init__(self, counts: Mapping[str, int], totals: Sequence[Total], threshold: int) -> None:
+    def __init__(self, counts: Mapping[str, int], totals: Sequence[Total], threshold: int,
+                 protected: Collection[str] = ()) -> None:
         self.counts = {name: int(value) for name, value in counts.items()}
         for name, value in self.counts.items():
             if value < 0:
@@ -74,6 +80,8 @@ class _Problem:
         # For each masked count, the counts it was preferred to: a reader who knows this rule knows it is not
         # larger than those that are still shown.
         self.preferred_to: dict[str, tuple[str, ...]] = {}
+        self.protected = {name for name in protected if name not in self.hidden and self.counts[name] >= threshold}
+        self.hidden.update((name, MASKED) for name in self.protected)
         self._solved: dict[tuple, dict[str, tuple[float, float]]] = {}
 
     def bounds(self, name: str) -> tuple[float, float]:
@@ -113,7 +121,7 @@ class _Problem:
                 continue
             # Linear programmes only for the counts that need protecting, and only once per unchanged component.
             names = sorted({name for coefficients, _constant in component for name in coefficients})
-            wanted = tuple(name for name in names if self.hidden[name] == SMALL and self.counts[name])
+            wanted = tuple(name for name in names if self._kept_from_reader(name))
             key = (tuple((tuple(sorted(coefficients.items())), constant) for coefficients, constant in component),
                    tuple(result[name] for name in names), wanted)
             if key not in self._solved:
@@ -125,13 +133,20 @@ class _Problem:
         """The first small count whose value a reader could work out, if any."""
         ranges = self.ranges()
         # Only small counts need protecting: a masked count worked out is a count of 5 or more, a zero is a zero.
+        # A protected count needs as wide a range as "< 5" gives: it stands in for something only roughly equal.
         for name in sorted(self.hidden, key=self.order.get):
             low, high = ranges[name]
             if low > high + _EPSILON:
                 raise AssertionError(f"suppression bounds exclude the true value of {name}")
-            if self.hidden[name] == SMALL and self.counts[name] and high != math.inf and math.floor(high + _EPSILON) - math.ceil(low - _EPSILON) < 1:
+            needed = self.threshold - 2 if name in self.protected else 1
+            if self._kept_from_reader(name) and high != math.inf and \
+                    math.floor(high + _EPSILON) - math.ceil(low - _EPSILON) < max(needed, 1):
                 return name
         return None
+
+    def _kept_from_reader(self, name: str) -> bool:
+        """Whether a hidden count must not be worked out: a small one that is not zero, or a protected one."""
+        return (self.hidden[name] == SMALL and self.counts[name] > 0) or name in self.protected
 
     def _smallest_shown(self, names: Sequence[str]) -> str | None:
         candidates = [name for name in names if name not in self.hidden and self.counts[name] > 0]

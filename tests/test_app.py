@@ -274,6 +274,29 @@ def test_a_funders_report_page_sends_no_count_from_1_to_4(last_quarter, database
     assert not test.multiselect and [group.key for group in test.get("button_group")] == ["language_choice"]
 
 
+@pytest.mark.parametrize(
+    ("params", "warned"),
+    [({}, False), ({"period": "year", "from": "2025-01-01"}, True),
+     ({"period": "custom", "from": "2025-02-01", "to": "2025-03-15"}, True), ({"service": "SPS"}, True)],
+)
+def test_the_director_is_warned_when_a_report_is_not_of_the_funders_kind(last_quarter, database_url, monkeypatch,
+                                                                          params, warned):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(APP, default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {"is_logged_in": True, "sub": "d", "roles": ["director"], "police_services": ["*"]}
+    test.run()
+    test.switch_page(str(PAGES_DIR / "report.py"))
+    for name, value in params.items():
+        if name != "service":
+            test.query_params[name] = value
+    test.run()
+    if "service" in params:  # the sidebar's service, chosen on the first page, is the session's
+        test.selectbox(key="filter_service").set_value(params["service"]).run()
+    assert not test.exception
+    assert [warning.value for warning in test.warning] == ([t("report.other_kind.quarter", "fr")] if warned else [])
+
+
 def test_a_deployment_can_give_funders_years_instead(last_quarter, database_url, monkeypatch):
     monkeypatch.setenv("RELAIS_FUNDER_PERIOD", "year")
     test = app_for({"sub": "f", "roles": ["funder"], "police_services": ["*"]}, database_url, monkeypatch)

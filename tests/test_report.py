@@ -185,3 +185,62 @@ def test_a_quarter_is_hidden_alike_in_its_own_report_and_as_the_previous_or_last
                     continue
                 for figure in FIGURES:
                     assert report.figures[figure][name] == earlier.figures[figure]["current"], (period, name, figure)
+
+
+def _import(engine, interventions: list[str], attempts: list[str] = ()) -> None:
+    outreach = "attempt_id,police_service,event_id,attempted_at,subject_role,outcome,channel,referral\n"
+    for kind, text in (("interventions", HEADER + "\n".join(interventions) + "\n"),
+                       ("outreach", outreach + "\n".join(attempts) + "\n")):
+        result = import_file(engine, kind, text.encode(), f"{kind}.csv", imported_by="test")
+        assert result.problems == []
+
+
+def test_a_quarter_hidden_by_its_own_weeks_is_hidden_as_the_next_quarters_previous_one(engine):
+    # Spring 2025: 4 interventions one week and 4 the next, in Chambly. Its own report shows both weeks as "< 5";
+    # with 8 beside them they would be 4 and 4, so the 8 is hidden there, and must be in the summer's report too.
+    spring = [f"S{number},RIPRSL,57005,2025-04-{'08' if number < 4 else '15'} 12:00,non,,,non" for number in range(8)]
+    summer = [f"U{number},RIPRSL,57040,2025-07-08 12:00,non,,,non" for number in range(10)]
+    _import(engine, spring + summer)
+    own = funder_report(engine, MetricFilter(quarter_period(date(2025, 4, 1), date.max)), FUNDER_RIPRSL)
+    weekly = own.weekly.set_index("week")["interventions_hidden"]
+    assert weekly["2025-W15"] == SMALL and weekly["2025-W16"] == SMALL
+    assert own.figures["interventions"]["current"].hidden == MASKED
+    following = funder_report(engine, MetricFilter(Q3_2025), FUNDER_RIPRSL)
+    assert following.figures["interventions"]["current"].value == 10
+    for figure in FIGURES:
+        assert following.figures[figure]["previous"] == own.figures[figure]["current"], figure
+
+
+def test_arrests_hidden_hide_the_cohort_that_counts_nearly_the_same_men(engine):
+    # Autumn 2025: 20 interventions, 17 with an arrest the same day. The 3 without one are "< 5", so the arrests
+    # are masked; the cohort (the same 17, by arrest date) would give them back, so it goes too, and so does a
+    # part of it, lest attempted + not attempted add up to it.
+    rows = [f"A{number},RIPRSL,57040,2025-10-07 10:00,oui,2025-10-07 11:00,,non" for number in range(17)]
+    rows += [f"N{number},RIPRSL,57040,2025-10-07 10:00,non,,,non" for number in range(3)]
+    attempts = [f"T{number},RIPRSL,A{number},2025-10-07 15:00,offender,accepted,phone," for number in range(10)]
+    _import(engine, rows, attempts)
+    report = funder_report(engine, MetricFilter(quarter_period(date(2025, 10, 1), date.max)), FUNDER_RIPRSL)
+    figures = report.figures
+    assert figures["interventions"]["current"].value == 20
+    assert figures["arrests"]["current"].hidden == MASKED and figures["cohort"]["current"].hidden == MASKED
+    # 10 attempted are shown; the 7 never attempted, the smaller part, are not.
+    assert figures["attempted"]["current"].value == 10
+    outcomes = report.outcomes.set_index("status")
+    assert outcomes.loc["not_attempted", "members_hidden"] == MASKED
+    assert report.delays.set_index("bucket").loc["never", "members_hidden"] == MASKED
+    assert figures["within_24h_share"]["current"].hidden == MASKED and figures["reach_rate"]["current"].hidden == MASKED
+
+
+def test_a_percentile_is_hidden_when_it_would_tell_a_hidden_delay_bucket(engine):
+    # Ten men reached: six 3 h after arrest, three 100 h after, one 200 h after. "< 5" in 72-168 h and in 168 h+,
+    # but a 90th percentile of 100 h would say that only one waited longer: hidden, and so is the median.
+    rows = [f"A{number},RIPRSL,57040,2025-07-08 10:00,oui,2025-07-08 11:00,,non" for number in range(10)]
+    delays = ["2025-07-08 14:00"] * 6 + ["2025-07-12 15:00"] * 3 + ["2025-07-16 19:00"]
+    attempts = [f"T{number},RIPRSL,A{number},{when},offender,accepted,phone," for number, when in enumerate(delays)]
+    _import(engine, rows, attempts)
+    report = funder_report(engine, MetricFilter(Q3_2025), FUNDER_RIPRSL)
+    delays_shown = report.delays.set_index("bucket")
+    assert delays_shown.loc["0-6", "members"] == 6
+    assert delays_shown.loc["72-168", "members_hidden"] == SMALL and delays_shown.loc["168+", "members_hidden"] == SMALL
+    assert report.figures["median_hours"]["current"].hidden == MASKED
+    assert report.figures["p90_hours"]["current"].hidden == MASKED

@@ -98,6 +98,27 @@ def test_the_threshold_is_configurable():
     assert is_shown(4, 5) is False and is_shown(0, 5) and is_shown(5, 5)
 
 
+def test_a_protected_count_is_hidden_and_kept_from_being_worked_out():
+    # The cohort (17) stands in for a hidden count elsewhere: hidden, and its parts no longer add up to it.
+    counts = {"cohort": 17, "attempted": 10, "not_attempted": 7}
+    totals = [Total("cohort", ("attempted", "not_attempted"))]
+    assert suppress(counts, totals) == {}
+    assert suppress(counts, totals, protected={"cohort"}) == {"cohort": MASKED, "not_attempted": MASKED}
+    # A small one is hidden anyway, and a zero stays a zero.
+    assert suppress({"cohort": 3, "attempted": 3, "not_attempted": 0}, totals, protected={"cohort"}) == {
+        "cohort": SMALL, "attempted": SMALL, "not_attempted": SMALL}
+    assert suppress({"cohort": 0, "attempted": 0, "not_attempted": 0}, totals, protected={"cohort"}) == {}
+
+
+def test_a_protected_count_is_kept_as_uncertain_as_a_small_one():
+    # Masking one 6 would leave the cohort at 11 or 12 (a masked count is at least 5, and at most the 6 it was
+    # preferred to): two values are enough for a small count, too few for one that stands in for another.
+    counts = {"cohort": 12, "attempted": 6, "not_attempted": 6}
+    totals = [Total("cohort", ("attempted", "not_attempted"))]
+    assert suppress(counts, totals, protected={"cohort"}) == {
+        "cohort": MASKED, "attempted": MASKED, "not_attempted": MASKED}
+
+
 def test_nonsense_is_refused():
     with pytest.raises(ValueError, match="not the sum"):
         suppress({"a": 1, "T": 2}, [Total("T", ("a",))])
