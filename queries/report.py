@@ -30,6 +30,8 @@ OUTREACH_TOTALS = (
     Total("within_48h", ("within_24h", "delay.24-48")),
     Total("attempted", ("within_48h", "delay.48-72", "delay.72-168", "delay.168+")),
 )
+# A percentile this close to a bucket's edge (in hours, a millisecond) may be on either side of it.
+_BOUNDARY_HOURS = 1e-3 / 3600
 # Counts a reader takes as equal though no total ties them: the arrests of the period counted by the
 # intervention's date and by the arrest's (the outreach cohort). Either hidden, both are.
 LINKED = (("arrests", "cohort"),)
@@ -191,10 +193,9 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
             figures[key][name] = rate(f"{name}:{numerator}", f"{name}:{denominator}")
         attempted = percentiles[name].attempted
         for key, value in (("median_hours", percentiles[name].median_hours), ("p90_hours", percentiles[name].p90_hours)):
-            # A percentile tells which delay bucket holds its rank: with a bucket hidden, it could give it away.
-            buckets_hidden = any(f"{name}:delay.{bucket}" in hidden for bucket, _lower, _upper in DELAY_BUCKETS)
             figures[key][name] = (
-                Figure(None, MASKED) if f"{name}:attempted" in hidden or buckets_hidden or 0 < attempted < threshold
+                Figure(None, MASKED) if f"{name}:attempted" in hidden or 0 < attempted < threshold
+                or (value is not None and not _percentile_tells_nothing_hidden(value, name, hidden))
                 else Figure(None) if attempted == 0 else Figure(value))
 
     return Report(
@@ -212,6 +213,35 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
             {"members": [f"current:delay.{key}" for key, _lower, _upper in DELAY_BUCKETS] + ["current:not_attempted"]},
             counts, hidden),
     )
+
+
+# Published cumulative counts of the delay buckets: through which bucket each one counts.
+_CUMULATIVE = {"within_24h": "12-24", "within_48h": "24-48", "attempted": DELAY_BUCKETS[-1][0]}
+
+
+def _percentile_tells_nothing_hidden(hours: float, period: str, hidden: dict[str, str]) -> bool:
+    """Whether a delay percentile gives nothing away: the counts up to its bucket and through it are published.
+
+    A percentile in a bucket says how many delays fall before that bucket and through it (fewer than its rank, at
+    least its rank): with both counts already worked out from what is shown, it says nothing more.
+    """
+    keys = [key for key, _lower, _upper in DELAY_BUCKETS]
+    # known[i]: the number of delays through bucket i − 1 can be worked out (known[0]: none, zero delays).
+    known = [True] + [False] * len(keys)
+    for figure, through in _CUMULATIVE.items():
+        known[keys.index(through) + 1] = f"{period}:{figure}" not in hidden
+    shown = [f"{period}:delay.{key}" not in hidden for key in keys]
+    while True:
+        before = list(known)
+        for index, bucket_shown in enumerate(shown):
+            if bucket_shown and (known[index] or known[index + 1]):
+                known[index] = known[index + 1] = True
+        if known == before:
+            break
+    # A value on a boundary may be in either bucket beside it.
+    buckets = {index for index, (_key, lower, upper) in enumerate(DELAY_BUCKETS)
+               if (upper is None or hours <= upper + _BOUNDARY_HOURS) and hours >= lower - _BOUNDARY_HOURS}
+    return all(known[index] and known[index + 1] for index in buckets)
 
 
 def _suppressed_frame(frame: pd.DataFrame, columns: dict[str, list[str]], counts: dict[str, int],

@@ -232,15 +232,27 @@ def test_arrests_hidden_hide_the_cohort_that_counts_nearly_the_same_men(engine):
 
 
 def test_a_percentile_is_hidden_when_it_would_tell_a_hidden_delay_bucket(engine):
-    # Ten men reached: six 3 h after arrest, three 100 h after, one 200 h after. "< 5" in 72-168 h and in 168 h+,
-    # but a 90th percentile of 100 h would say that only one waited longer: hidden, and so is the median.
+    # Summer: ten men reached, six 3 h after arrest, three 100 h after, one 200 h after: "< 5" in 72-168 h and in
+    # 168 h+. A 90th percentile (the 9th of 10) of 100 h would say that only one waited longer: hidden. The median
+    # (3 h) says that at least 5 were reached within 6 h, which the 6 shown already say: shown.
     rows = [f"A{number},RIPRSL,57040,2025-07-08 10:00,oui,2025-07-08 11:00,,non" for number in range(10)]
     delays = ["2025-07-08 14:00"] * 6 + ["2025-07-12 15:00"] * 3 + ["2025-07-16 19:00"]
     attempts = [f"T{number},RIPRSL,A{number},{when},offender,accepted,phone," for number, when in enumerate(delays)]
+    # Autumn: seven, four 3 h after arrest and three 8 h after: a median of 3 h would make the "< 5" within 6 h a 4.
+    rows += [f"B{number},RIPRSL,57040,2025-10-07 10:00,oui,2025-10-07 11:00,,non" for number in range(7)]
+    attempts += [f"U{number},RIPRSL,B{number},2025-10-07 {'14' if number < 4 else '19'}:00,offender,accepted,phone,"
+                 for number in range(7)]
     _import(engine, rows, attempts)
-    report = funder_report(engine, MetricFilter(Q3_2025), FUNDER_RIPRSL)
-    delays_shown = report.delays.set_index("bucket")
+    summer = funder_report(engine, MetricFilter(Q3_2025), FUNDER_RIPRSL)
+    delays_shown = summer.delays.set_index("bucket")
     assert delays_shown.loc["0-6", "members"] == 6
     assert delays_shown.loc["72-168", "members_hidden"] == SMALL and delays_shown.loc["168+", "members_hidden"] == SMALL
-    assert report.figures["median_hours"]["current"].hidden == MASKED
-    assert report.figures["p90_hours"]["current"].hidden == MASKED
+    assert summer.figures["median_hours"]["current"].value == pytest.approx(3.0)
+    assert summer.figures["p90_hours"]["current"].hidden == MASKED
+    autumn = funder_report(engine, MetricFilter(quarter_period(date(2025, 10, 1), date.max)), FUNDER_RIPRSL)
+    assert autumn.figures["attempted"]["current"].value == 7
+    assert autumn.figures["within_24h_share"]["current"].value == 1.0
+    assert autumn.figures["median_hours"]["current"].hidden == MASKED
+    # The 90th percentile (8 h, the 7th of 7) would tell little, but the rule is blunt: the count before its
+    # bucket (the hidden 4 within 6 h) is not published, so it is hidden too.
+    assert autumn.figures["p90_hours"]["current"].hidden == MASKED
