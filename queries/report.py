@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -15,9 +17,11 @@ from queries.localtime import week_monday
 from queries.outreach import cohort_members
 from queries.places import municipalities_in_scope
 from queries.runner import fetch_frame
-from queries.suppression import DEFAULT_THRESHOLD, MASKED, Total, suppress
+from queries.suppression import DEFAULT_THRESHOLD, MASKED, SMALL, Total, Unprotectable, suppress
 from queries.timeliness import DELAY_BUCKETS, NEVER, Percentiles, delay_bucket, delay_percentiles
 from queries.trends import PeriodFigures, headline
+
+logger = logging.getLogger(__name__)
 
 PERIODS = ("current", "previous", "last_year")
 VOLUME = ("interventions", "arrests", "repeat", "contact_bans")
@@ -32,8 +36,8 @@ OUTREACH_TOTALS = (
 )
 # A percentile this close to a bucket's edge (in hours, a millisecond) may be on either side of it.
 _BOUNDARY_HOURS = 1e-3 / 3600
-# Counts a reader takes as equal though no total ties them: the arrests of the period counted by the
-# intervention's date and by the arrest's (the outreach cohort). Either hidden, both are.
+# Counts a reader takes as nearly equal though no total ties them: the arrests of the period counted by the
+# intervention's date and by the arrest's (the outreach cohort).
 LINKED = (("arrests", "cohort"),)
 # Rates: numerator, denominator. Each is shown only when both counts are, and the denominator is not small.
 RATES = {
@@ -136,15 +140,22 @@ def _period_cells(bind: Engine | Connection, flt: MetricFilter, scope: Scope, vo
 
 
 def _suppressed(cells: _PeriodCells, threshold: int) -> dict[str, str]:
-    """A period's hidden counts, linked counts hidden together."""
-    protected: set[str] = set()
-    while True:
-        hidden = suppress(cells.counts, cells.totals, threshold, protected)
-        more = {name for pair in LINKED if any(name in hidden for name in pair) for name in pair
-                if name not in hidden and cells.counts[name] >= threshold}
-        if not more:
-            return hidden
-        protected |= more
+    """A period's hidden counts; all of them when no pattern of hiding can protect a small one."""
+    counts, totals, unpublished = dict(cells.counts), list(cells.totals), {}
+    for first, second in LINKED:
+        # A reader who takes them as equal up to their true difference: first + gap = second + other gap = common.
+        common, difference = max(counts[first], counts[second]), abs(counts[first] - counts[second])
+        names = {name: f"link.{first}.{second}.{name}" for name in ("common", first, second)}
+        counts.update({names["common"]: common, names[first]: common - counts[first],
+                       names[second]: common - counts[second]})
+        unpublished.update({names["common"]: (0.0, math.inf), names[first]: (0.0, float(difference)),
+                            names[second]: (0.0, float(difference))})
+        totals += [Total(names["common"], (first, names[first])), Total(names["common"], (second, names[second]))]
+    try:
+        return suppress(counts, totals, threshold, unpublished)
+    except Unprotectable:
+        logger.warning("a report period had to be withheld whole: no pattern of hiding protects its small counts")
+        return {name: SMALL if 0 < value < threshold else MASKED for name, value in cells.counts.items()}
 
 
 def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
@@ -241,7 +252,7 @@ def _percentile_tells_nothing_hidden(hours: float, period: str, hidden: dict[str
     # A value on a boundary may be in either bucket beside it.
     buckets = {index for index, (_key, lower, upper) in enumerate(DELAY_BUCKETS)
                if (upper is None or hours <= upper + _BOUNDARY_HOURS) and hours >= lower - _BOUNDARY_HOURS}
-    return all(known[index] and known[index + 1] for index in buckets)
+    return bool(buckets) and all(known[index] and known[index + 1] for index in buckets)
 
 
 def _suppressed_frame(frame: pd.DataFrame, columns: dict[str, list[str]], counts: dict[str, int],

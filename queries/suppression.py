@@ -9,7 +9,7 @@ given everything published, as a reader who knows this rule would reason.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,13 @@ DEFAULT_THRESHOLD = 5
 SMALL = "small"
 # A count hidden only so that a small one cannot be worked out from a total: shown as "x".
 MASKED = "masked"
+# A count that is never shown, known to a reader only within bounds.
+UNPUBLISHED = "unpublished"
 _EPSILON = 1e-6
+
+
+class Unprotectable(Exception):
+    """A small count that no further hiding can protect: its whole table must be withheld."""
 
 
 @dataclass(frozen=True)
@@ -32,18 +38,18 @@ class Total:
 
 
 def suppress(counts: Mapping[str, int], totals: Sequence[Total] = (), threshold: int = DEFAULT_THRESHOLD,
-             protected: Collection[str] = ()) -> dict[str, str]:
+             unpublished: Mapping[str, tuple[float, float]] | None = None) -> dict[str, str]:
     """The counts to hide, each with its reason: SMALL (1 to threshold − 1) or MASKED (would give a small one away).
 
-    `protected` counts of the threshold or more are masked from the start and, like small ones, kept from being
-    worked out: for a count that something published outside these totals would otherwise give away.
+    `unpublished` counts are never shown; a reader knows only the bounds given for each. They tie published counts
+    that no total ties, such as two counts a reader knows to be nearly equal.
     """
     if threshold < 1:
         raise ValueError(f"the suppression threshold must be at least 1, got {threshold}")
-    problem = _Problem(counts, totals, threshold, protected)
+    problem = _Problem(counts, totals, threshold, unpublished or {})
     while (pinned := problem.first_pinned()) is not None:
         problem.protect(pinned)
-    return dict(problem.hidden)
+    return {name: reason for name, reason in problem.hidden.items() if reason != UNPUBLISHED}
 
 
 def is_shown(count: int, threshold: int = DEFAULT_THRESHOLD) -> bool:
@@ -55,7 +61,7 @@ class _Problem:
     """The published counts, the sums tying them together, and what is hidden so far."""
 
     def __init__(self, counts: Mapping[str, int], totals: Sequence[Total], threshold: int,
-                 protected: Collection[str] = ()) -> None:
+                 unpublished: Mapping[str, tuple[float, float]]) -> None:
         self.counts = {name: int(value) for name, value in counts.items()}
         for name, value in self.counts.items():
             if value < 0:
@@ -69,23 +75,26 @@ class _Problem:
         self.totals = tuple(totals)
         self.threshold = threshold
         self.order = {name: position for position, name in enumerate(self.counts)}
-        self.hidden = {name: SMALL for name, value in self.counts.items() if 0 < value < threshold}
+        self.unpublished = dict(unpublished)
+        self.hidden = {name: SMALL for name, value in self.counts.items()
+                       if 0 < value < threshold and name not in self.unpublished}
+        self.hidden.update((name, UNPUBLISHED) for name in self.unpublished)
         # A total below the threshold is not broken down: its parts, zeros included, are all shown as "< 5".
         # Otherwise its nonzero parts would be counted (four parts of "< 5" that add up to "< 5" are ones).
         self.may_be_zero: set[str] = set()
         while undivided := {part for total in totals if self.hidden.get(total.name) == SMALL
-                            for part in total.parts} - self.may_be_zero:
+                            for part in total.parts} - self.may_be_zero - set(self.unpublished):
             self.may_be_zero |= undivided
             self.hidden.update((part, SMALL) for part in undivided)
         # For each masked count, the counts it was preferred to: a reader who knows this rule knows it is not
         # larger than those that are still shown.
         self.preferred_to: dict[str, tuple[str, ...]] = {}
-        self.protected = {name for name in protected if name not in self.hidden and self.counts[name] >= threshold}
-        self.hidden.update((name, MASKED) for name in self.protected)
         self._solved: dict[tuple, dict[str, tuple[float, float]]] = {}
 
     def bounds(self, name: str) -> tuple[float, float]:
         """What a reader of the published table knows of a hidden count."""
+        if self.hidden[name] == UNPUBLISHED:
+            return self.unpublished[name]
         if self.hidden[name] == SMALL:
             return (0.0 if name in self.may_be_zero else 1.0), float(self.threshold - 1)
         upper = math.inf
@@ -133,20 +142,18 @@ class _Problem:
         """The first small count whose value a reader could work out, if any."""
         ranges = self.ranges()
         # Only small counts need protecting: a masked count worked out is a count of 5 or more, a zero is a zero.
-        # A protected count needs as wide a range as "< 5" gives: it stands in for something only roughly equal.
         for name in sorted(self.hidden, key=self.order.get):
             low, high = ranges[name]
             if low > high + _EPSILON:
                 raise AssertionError(f"suppression bounds exclude the true value of {name}")
-            needed = self.threshold - 2 if name in self.protected else 1
             if self._kept_from_reader(name) and high != math.inf and \
-                    math.floor(high + _EPSILON) - math.ceil(low - _EPSILON) < max(needed, 1):
+                    math.floor(high + _EPSILON) - math.ceil(low - _EPSILON) < 1:
                 return name
         return None
 
     def _kept_from_reader(self, name: str) -> bool:
-        """Whether a hidden count must not be worked out: a small one that is not zero, or a protected one."""
-        return (self.hidden[name] == SMALL and self.counts[name] > 0) or name in self.protected
+        """Whether a hidden count must not be worked out: a small one that is not zero."""
+        return self.hidden[name] == SMALL and self.counts[name] > 0
 
     def _smallest_shown(self, names: Sequence[str]) -> str | None:
         candidates = [name for name in names if name not in self.hidden and self.counts[name] > 0]
@@ -180,7 +187,7 @@ class _Problem:
             if total.name not in self.hidden and self.counts[total.name]:
                 self._mask(total.name)
                 return
-        raise AssertionError(f"no count left to hide to protect {pinned}")
+        raise Unprotectable(f"no count left to hide to protect {pinned}")
 
 
 def _components(equations: list[tuple[dict[str, int], float]]) -> list[list[tuple[dict[str, int], float]]]:

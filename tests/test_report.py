@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -256,3 +256,22 @@ def test_a_percentile_is_hidden_when_it_would_tell_a_hidden_delay_bucket(engine)
     # The 90th percentile (8 h, the 7th of 7) would tell little, but the rule is blunt: the count before its
     # bucket (the hidden 4 within 6 h) is not published, so it is hidden too.
     assert autumn.figures["p90_hours"]["current"].hidden == MASKED
+
+
+def test_a_period_no_hiding_can_protect_is_withheld_whole(engine):
+    # Eight men reached, four accepted and four declined, with delays spread over six buckets: whatever is hidden,
+    # a reader can tell the 4 and 4 apart from the rest, so the quarter's counts are all withheld.
+    hours = [3, 3, 8, 15, 15, 30, 60, 200]
+    rows = [f"A{number},RIPRSL,57040,2025-07-08 10:00,oui,2025-07-08 11:00,,non" for number in range(8)]
+    attempts = [
+        f"T{number},RIPRSL,A{number},{(datetime(2025, 7, 8, 11) + timedelta(hours=delay)):%Y-%m-%d %H:%M},offender,"
+        f"{'accepted' if number % 2 else 'declined'},phone,"
+        for number, delay in enumerate(hours)
+    ]
+    _import(engine, rows, attempts)
+    report = funder_report(engine, MetricFilter(Q3_2025), FUNDER_RIPRSL)
+    shown = _shown_counts(report)
+    assert not [count for count in shown if 1 <= count <= 4]
+    assert report.figures["accepted"]["current"].hidden == SMALL
+    assert report.figures["reached"]["current"].hidden is not None
+    assert report.figures["interventions"]["current"].hidden == MASKED  # 8, withheld with the rest

@@ -98,25 +98,44 @@ def test_the_threshold_is_configurable():
     assert is_shown(4, 5) is False and is_shown(0, 5) and is_shown(5, 5)
 
 
-def test_a_protected_count_is_hidden_and_kept_from_being_worked_out():
-    # The cohort (17) stands in for a hidden count elsewhere: hidden, and its parts no longer add up to it.
-    counts = {"cohort": 17, "attempted": 10, "not_attempted": 7}
-    totals = [Total("cohort", ("attempted", "not_attempted"))]
-    assert suppress(counts, totals) == {}
-    assert suppress(counts, totals, protected={"cohort"}) == {"cohort": MASKED, "not_attempted": MASKED}
-    # A small one is hidden anyway, and a zero stays a zero.
-    assert suppress({"cohort": 3, "attempted": 3, "not_attempted": 0}, totals, protected={"cohort"}) == {
-        "cohort": SMALL, "attempted": SMALL, "not_attempted": SMALL}
-    assert suppress({"cohort": 0, "attempted": 0, "not_attempted": 0}, totals, protected={"cohort"}) == {}
+def _linked(counts: dict[str, int]) -> tuple[dict[str, int], list[Total], dict[str, tuple[float, float]]]:
+    """Interventions = arrests + others, cohort = attempted + never, arrests and cohort tied by an unpublished gap."""
+    common = max(counts["arrests"], counts["cohort"])
+    gap = abs(counts["arrests"] - counts["cohort"])
+    counts = {**counts, "common": common, "gap.arrests": common - counts["arrests"],
+              "gap.cohort": common - counts["cohort"]}
+    totals = [Total("interventions", ("arrests", "others")), Total("cohort", ("attempted", "never")),
+              Total("common", ("arrests", "gap.arrests")), Total("common", ("cohort", "gap.cohort"))]
+    return counts, totals, {"common": (0, np.inf), "gap.arrests": (0, gap), "gap.cohort": (0, gap)}
 
 
-def test_a_protected_count_is_kept_as_uncertain_as_a_small_one():
-    # Masking one 6 would leave the cohort at 11 or 12 (a masked count is at least 5, and at most the 6 it was
-    # preferred to): two values are enough for a small count, too few for one that stands in for another.
-    counts = {"cohort": 12, "attempted": 6, "not_attempted": 6}
-    totals = [Total("cohort", ("attempted", "not_attempted"))]
-    assert suppress(counts, totals, protected={"cohort"}) == {
-        "cohort": MASKED, "attempted": MASKED, "not_attempted": MASKED}
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {"interventions": 60, "arrests": 59, "others": 1, "cohort": 59, "attempted": 58, "never": 1},
+        {"interventions": 60, "arrests": 59, "others": 1, "cohort": 58, "attempted": 56, "never": 2},
+        {"interventions": 20, "arrests": 17, "others": 3, "cohort": 17, "attempted": 10, "never": 7},
+        {"interventions": 7, "arrests": 7, "others": 0, "cohort": 7, "attempted": 6, "never": 1},
+    ],
+)
+def test_counts_a_reader_takes_as_equal_cannot_be_combined_to_pin_a_small_one(counts):
+    counts, totals, unpublished = _linked(counts)
+    hidden = suppress(counts, totals, unpublished=unpublished)
+    assert not set(hidden) & set(unpublished)
+    # A reader who knows the two differ by at most their true difference, by brute force.
+    published = ("interventions", "arrests", "others", "cohort", "attempted", "never")
+    ranges = [[counts[name]] if name not in hidden else range(1, 5) if hidden[name] == SMALL else range(5, 80)
+              for name in published]
+    seen = {name: set() for name in published}
+    for values in itertools.product(*ranges):
+        value = dict(zip(published, values))
+        if value["arrests"] + value["others"] == value["interventions"] and \
+                value["attempted"] + value["never"] == value["cohort"] and \
+                abs(value["arrests"] - value["cohort"]) <= unpublished["gap.cohort"][1]:
+            for name in published:
+                seen[name].add(value[name])
+    small = [name for name in published if hidden.get(name) == SMALL]
+    assert small and all(len(seen[name]) >= 2 for name in small), (hidden, seen)
 
 
 def test_nonsense_is_refused():
