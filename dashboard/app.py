@@ -14,7 +14,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from auth import session  # noqa: E402
 from auth.viewer import pages_for  # noqa: E402
-from dashboard import ui  # noqa: E402
+from dashboard.web.language import language_switch, tr  # noqa: E402
 
 PAGES_DIR = PROJECT_ROOT / "pages"
 PAGE_ICONS = {
@@ -27,7 +27,7 @@ PAGE_ICONS = {
 
 
 def _page(key: str) -> st.Page:
-    return st.Page(str(PAGES_DIR / f"{key}.py"), title=ui.tr(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key)
+    return st.Page(str(PAGES_DIR / f"{key}.py"), title=tr(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key)
 
 
 def _landing(first: st.Page) -> st.Page:
@@ -48,26 +48,26 @@ def main() -> None:
     """Decide what this browser may see, then run that page."""
     st.set_page_config(page_title="Relais", page_icon=":material/handshake:", layout="wide")
     if not session.auth_configured():
-        _centered(ui.tr("app.unconfigured.title"), ui.tr("app.unconfigured.body"))
+        _centered(tr("app.unconfigured.title"), tr("app.unconfigured.body"))
         return
     viewer = session.current_viewer()
     if viewer is None:
-        _centered(ui.tr("app.login.title"), ui.tr("app.login.body"))
-        st.button(ui.tr("app.login.button"), on_click=session.log_in, type="primary")
+        _centered(tr("app.login.title"), tr("app.login.body"))
+        st.button(tr("app.login.button"), on_click=session.log_in, type="primary")
         return
     keys = [key for key in pages_for(viewer) if key in PAGE_ICONS]
     if not keys:
-        _centered(ui.tr("app.no_access.title"), ui.tr("app.no_access.body", account=viewer.display_name,
+        _centered(tr("app.no_access.title"), tr("app.no_access.body", account=viewer.display_name,
                                                            subject=viewer.subject))
-        st.button(ui.tr("app.logout"), on_click=session.log_out)
+        st.button(tr("app.logout"), on_click=session.log_out)
         return
     pages = [_page(key) for key in keys]
     navigation = st.navigation([_landing(pages[0]), *pages])
     with st.sidebar:
-        st.markdown(f"**Relais** · {ui.tr('app.organisation')}")
-        st.caption(ui.tr("app.signed_in_as", name=viewer.display_name))
-        st.button(ui.tr("app.logout"), on_click=session.log_out, key="logout")
-        ui.language_switch()
+        st.markdown(f"**Relais** · {tr('app.organisation')}")
+        st.caption(tr("app.signed_in_as", name=viewer.display_name))
+        st.button(tr("app.logout"), on_click=session.log_out, key="logout")
+        language_switch()
     navigation.run()
 
 

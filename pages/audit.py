@@ -5,34 +5,38 @@ from datetime import timedelta
 import streamlit as st
 
 from auth.session import viewer_for_page
-from dashboard import ui
+from dashboard.web.audit import record_view
+from dashboard.web.cache import engine
+from dashboard.web.language import tr
+from dashboard.web.sidebar import local_today
+from dashboard.web.widgets import identity, local_time
 from queries.audit import AuditFilter, audit_events, audit_subjects
 
 viewer = viewer_for_page("audit")
-ui.record_view(viewer, "audit")
+record_view(viewer, "audit")
 
-st.title(ui.tr("page.audit"))
-ui.identity(viewer)
-today = ui.local_today()
+st.title(tr("page.audit"))
+identity(viewer)
+today = local_today()
 left, middle, right = st.columns(3)
-period = left.date_input(ui.tr("audit.period"), (today - timedelta(days=30), today), format="YYYY-MM-DD")
-subjects = audit_subjects(ui.engine(), viewer.scope)
-everyone = ui.tr("audit.all")
-subject = middle.selectbox(ui.tr("audit.subject"), [None, *subjects], format_func=lambda s: s or everyone)
+period = left.date_input(tr("audit.period"), (today - timedelta(days=30), today), format="YYYY-MM-DD")
+subjects = audit_subjects(engine(), viewer.scope)
+everyone = tr("audit.all")
+subject = middle.selectbox(tr("audit.subject"), [None, *subjects], format_func=lambda s: s or everyone)
 action = right.selectbox(
-    ui.tr("audit.action"), [None, "view", "export"],
-    format_func=lambda action: ui.tr(f"audit.action.{action}") if action else everyone
+    tr("audit.action"), [None, "view", "export"],
+    format_func=lambda action: tr(f"audit.action.{action}") if action else everyone
 )
 start, end = (period[0], period[-1]) if period else (today, today)
-events = audit_events(ui.engine(), AuditFilter(start, end, subject, action), viewer.scope)
+events = audit_events(engine(), AuditFilter(start, end, subject, action), viewer.scope)
 if events.empty:
-    st.info(ui.tr("audit.empty"))
+    st.info(tr("audit.empty"))
 else:
     shown = events.assign(
-        occurred_at=events["occurred_at"].map(ui.local_time),
-        roles=events["roles"].map(lambda roles: ", ".join(ui.tr(f"role.{role}") for role in roles.split(",") if role)),
-        action=events["action"].map(lambda action: ui.tr(f"audit.action.{action}")),
-        page=events["page"].map(lambda page: ui.tr(f"page.{page}") if page else ""),
+        occurred_at=events["occurred_at"].map(local_time),
+        roles=events["roles"].map(lambda roles: ", ".join(tr(f"role.{role}") for role in roles.split(",") if role)),
+        action=events["action"].map(lambda action: tr(f"audit.action.{action}")),
+        page=events["page"].map(lambda page: tr(f"page.{page}") if page else ""),
     )
-    shown.columns = [ui.tr(f"audit.column.{name}") for name in events.columns]
+    shown.columns = [tr(f"audit.column.{name}") for name in events.columns]
     st.dataframe(shown, hide_index=True, width="stretch")

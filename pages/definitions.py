@@ -3,7 +3,9 @@
 import streamlit as st
 
 from auth.session import viewer_for_page
-from dashboard import settings, ui
+from dashboard import settings
+from dashboard.web.audit import record_view
+from dashboard.web.language import tr
 
 SECTIONS = {
     "definitions.section.time": (("", "definition.time"),),
@@ -27,16 +29,16 @@ SECTIONS = {
 }
 
 viewer = viewer_for_page("definitions")
-ui.record_view(viewer, "definitions")
+record_view(viewer, "definitions")
 
-st.title(ui.tr("page.definitions"))
-st.markdown(ui.tr("definitions.intro"))
+st.title(tr("page.definitions"))
+st.markdown(tr("definitions.intro"))
 for section, entries in SECTIONS.items():
-    st.subheader(ui.tr(section))
+    st.subheader(tr(section))
     for label, definition in entries:
-        st.markdown(f"**{ui.tr(label)}** — {ui.tr(definition)}" if label else ui.tr(definition))
+        st.markdown(f"**{tr(label)}** — {tr(definition)}" if label else tr(definition))
 
-st.subheader(ui.tr("report.label.suppression"))
+st.subheader(tr("report.label.suppression"))
 threshold = settings.suppression_threshold()
-rule = ui.tr("report.definition.suppression", threshold=threshold, below=threshold - 1)
+rule = tr("report.definition.suppression", threshold=threshold, below=threshold - 1)
 st.markdown(rule[:1].upper() + rule[1:])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, insert, select
@@ -39,7 +39,7 @@ def record_event(
 ) -> None:
     """Append one audit row."""
     values = {
-        "occurred_at": datetime.now(timezone.utc),
+        "occurred_at": datetime.now(UTC),
         "subject": subject,
         "roles": ",".join(sorted(roles)),
         "action": action,
@@ -56,7 +56,7 @@ def record_event(
 
 
 def _local_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=LOCAL_TIMEZONE).astimezone(timezone.utc)
+    return datetime.combine(day, time(), tzinfo=LOCAL_TIMEZONE).astimezone(UTC)
 
 
 def audit_statement(flt: AuditFilter) -> Select:

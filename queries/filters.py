@@ -38,12 +38,12 @@ class Scope:
         return self.for_release or not self.roles or bool(self.roles & EXACT_FIGURE_ROLES)
 
     @classmethod
-    def everything(cls) -> "Scope":
+    def everything(cls) -> Scope:
         """Every service and role: for trusted operators on the command line, never from a browser session."""
         return cls(all_services=True, roles=frozenset({"captain", "director", "worker", "funder", "admin"}))
 
     @classmethod
-    def of(cls, *services: str) -> "Scope":
+    def of(cls, *services: str) -> Scope:
         """The given services only, with no role beyond aggregate figures."""
         return cls(services=frozenset(services))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 LOCAL_TIMEZONE = ZoneInfo("America/Toronto")
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECONDS_PER_HOUR = 3_600_000_000
 
 _TIMESTAMP = re.compile(
@@ -42,14 +43,14 @@ def parse_timestamp(text: str) -> datetime:
         # fold=0 picks the first of an ambiguous hour and the pre-transition offset for a skipped one.
         local = moment.replace(tzinfo=LOCAL_TIMEZONE, fold=0)
     elif offset == "Z":
-        local = moment.replace(tzinfo=timezone.utc)
+        local = moment.replace(tzinfo=UTC)
     else:
         hours, minutes = int(offset[1:3]), int(offset[4:6])
         if hours > 23 or minutes > 59:
             raise TimestampError("offset")
         sign = -1 if offset[0] == "-" else 1
         local = moment.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def epoch_microseconds(moment: datetime) -> int:
@@ -82,3 +83,12 @@ def weeks_overlapping(start: date, end: date) -> list[str]:
         labels.append(week_label(monday))
         monday += timedelta(days=7)
     return labels
+
+
+def moment_columns(prefix: str, moment: datetime | None, with_week: bool = True) -> dict[str, Any]:
+    """The stored columns of a UTC moment: `<prefix>_at`, `_us`, the local `_date` and (with_week) ISO `_week`."""
+    day = moment and local_date(moment)
+    columns = {f"{prefix}_at": moment, f"{prefix}_us": moment and epoch_microseconds(moment), f"{prefix}_date": day}
+    if with_week:
+        columns[f"{prefix}_week"] = day and week_label(day)
+    return columns

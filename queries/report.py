@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, func, select

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, Select, Subquery, and_, case, exists,
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import per_municipality, totals_statement
 from queries.localtime import week_label, week_monday, weeks_overlapping
+from queries.periods import previous_period, same_period_last_year
 from queries.runner import fetch_frame, fetch_row
 from queries.schema import intervention, municipality
 from queries.scoping import intervention_conditions, served_in_period
@@ -46,30 +47,6 @@ class Headline:
     current: PeriodFigures
     previous: PeriodFigures
     last_year: PeriodFigures
-
-
-def previous_period(period: Period) -> Period:
-    """The period before: the previous quarter or year for a whole one, else the same length just before."""
-    start, end = period.start, period.end
-    day_before = start - timedelta(days=1)
-    if start.day == 1 and start.month in (1, 4, 7, 10) and (end + timedelta(days=1)).day == 1:
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        if months == 3 or (months == 12 and start.month == 1):
-            first = date(day_before.year, day_before.month - months + 1, 1) if months == 3 else date(start.year - 1, 1, 1)
-            return Period(first, day_before)
-    length = end - start + timedelta(days=1)
-    return Period(start - length, day_before)
-
-
-def _a_year_earlier(day: date) -> date:
-    if day.month == 2 and day.day == 29:
-        return date(day.year - 1, 2, 28)
-    return day.replace(year=day.year - 1)
-
-
-def same_period_last_year(period: Period) -> Period:
-    """The same calendar dates one year earlier (29 February becomes the 28th)."""
-    return Period(_a_year_earlier(period.start), _a_year_earlier(period.end))
 
 
 def _in_period(table, period: Period):

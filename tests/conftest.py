@@ -13,6 +13,7 @@ from dashboard.scratch import BACKENDS, prepared_engine, scratch_postgres_url
 from queries.reference import load_reference
 from queries.schema import DATA_TABLES, membership
 
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a PostgreSQL database created for this test run and dropped after it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from dashboard.importer import import_file
+from dashboard.ingest.importer import import_file
 
 # Timestamps without an offset are local (America/Toronto). DST began on 2024-03-10 at 02:00 (EST -5 → EDT -4).
 INTERVENTIONS = """\

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.importer import import_file
+from dashboard.ingest.importer import import_file
 
 # Timestamps without an offset are local (America/Toronto): EST (-5) in winter; DST began on 2025-03-09.
 # The overview period is 2025-02-03 (Monday) .. 2025-03-02 (Sunday): ISO weeks 2025-W06 .. W09. The three

@@ -12,16 +12,17 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import settings
-from dashboard.filters import default_report_choice, quarter_period
-from dashboard.ui import default_filter
-from dashboard.ui import local_today as ui_today
-from queries.filters import MetricFilter, Scope
-from queries.report import funder_report
 from dashboard.i18n import number, percent, t
+from dashboard.web.sidebar import default_filter
+from dashboard.web.sidebar import local_today as ui_today
+from dashboard.web.url_state import default_report_choice
+from queries.filters import MetricFilter, Scope
 from queries.interventions import intervention_totals
 from queries.outreach import outreach_summary
-from queries.trends import headline
+from queries.periods import quarter_period
+from queries.report import funder_report
 from queries.schema import audit_event
+from queries.trends import headline
 from tests.hand_made import load_hand_made
 
 APP = str(settings.PROJECT_ROOT / "dashboard" / "app.py")

@@ -7,15 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, func, select
 
-from dashboard import benchmark
-from dashboard.benchmark import (
-    QUEBEC_REGIONS,
-    SYNTHETIC_SERVICE_PREFIX,
-    PageFailed,
-    generate_province,
-    page_scripts,
-    page_timings,
-)
+from dashboard.commands import benchmark
+from dashboard.commands.benchmark import PageFailed, page_scripts, page_timings
+from dashboard.demo.province import QUEBEC_REGIONS, SYNTHETIC_SERVICE_PREFIX, generate_province
 from queries.localtime import epoch_microseconds, local_date, week_label
 from queries.reference import REFERENCE_DIR, read_csv
 from queries.schema import intervention, membership, municipality, outreach_attempt, police_service

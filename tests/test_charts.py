@@ -13,8 +13,8 @@ import pandas as pd
 import pydeck as pdk
 import pytest
 
-from dashboard import charts
 from dashboard.i18n import CATALOGUE, number, t
+from dashboard.render import charts
 from queries.reference import REFERENCE_DIR
 
 BOUNDARIES = Path(__file__).resolve().parent / "fixtures" / "reference_boundaries.geojson"

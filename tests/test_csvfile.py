@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.csvfile import CsvFileError, detect_delimiter, read_table
+from dashboard.ingest.csv_file import CsvFileError, detect_delimiter, read_table
 
 COLUMNS = ("event_id", "police_service", "arrest", "subject_key")
 REQUIRED = ("event_id", "police_service", "arrest")

@@ -11,16 +11,18 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
 
-from dashboard import cli
+from dashboard.commands import exits
+from dashboard.commands.demo_data import run_demo_data_command
+from dashboard.commands.main import main as cli_main
 from dashboard.database import build_engine
-from dashboard.demo_data import delete_demo_rows, demo_counts, generate, run_demo_data_command
-from dashboard.importer import import_file
+from dashboard.demo.data import delete_demo_rows, demo_counts, generate
+from dashboard.ingest.importer import import_file
 from dashboard.settings import PROJECT_ROOT
 from queries.localtime import LOCAL_TIMEZONE, parse_timestamp
 from queries.reference import REFERENCE_DIR
@@ -103,7 +105,7 @@ def read_attempts(data: bytes) -> list[Attempt]:
 
 def local_midnight(day: date) -> datetime:
     """The UTC instant a local day starts."""
-    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIMEZONE).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIMEZONE).astimezone(UTC)
 
 
 def hours(delta: timedelta) -> float:
@@ -196,7 +198,7 @@ def test_the_same_seed_and_end_give_identical_files():
 
 
 def test_the_files_do_not_depend_on_the_process(tmp_path):
-    script = "import sys; from datetime import date; from dashboard.demo_data import generate; "
+    script = "import sys; from datetime import date; from dashboard.demo.data import generate; "
     script += "files = generate(42, date(2022, 6, 30)); sys.stdout.buffer.write(files.interventions + files.outreach)"
     outputs = [
         subprocess.run(
@@ -541,9 +543,9 @@ def _snapshot(engine) -> tuple[list, list, int]:
 
 
 def test_running_the_command_twice_gives_the_same_database(engine, capsys, interventions, attempts):
-    assert run_demo_data_command(engine, SEED, None, end=FULL_END) == cli.EXIT_OK
+    assert run_demo_data_command(engine, SEED, None, end=FULL_END) == exits.EXIT_OK
     first_output, first = capsys.readouterr().out, _snapshot(engine)
-    assert run_demo_data_command(engine, SEED, None, end=FULL_END) == cli.EXIT_OK
+    assert run_demo_data_command(engine, SEED, None, end=FULL_END) == exits.EXIT_OK
     assert capsys.readouterr().out == first_output
     assert _snapshot(engine) == first
     assert len(first[0]) == len(interventions) and len(first[1]) == len(attempts) and first[2] == 2
@@ -565,7 +567,7 @@ def test_running_the_command_twice_gives_the_same_database(engine, capsys, inter
 
 def test_the_command_writes_the_csv_files_it_imports(engine, tmp_path, capsys):
     directory = tmp_path / "demo"
-    assert run_demo_data_command(engine, SEED, directory, end=SHORT_END) == cli.EXIT_OK
+    assert run_demo_data_command(engine, SEED, directory, end=SHORT_END) == exits.EXIT_OK
     files = generate(SEED, SHORT_END)
     assert (directory / "interventions.csv").read_bytes() == files.interventions
     assert (directory / "outreach.csv").read_bytes() == files.outreach
@@ -579,7 +581,7 @@ def test_the_command_writes_the_csv_files_it_imports(engine, tmp_path, capsys):
 def test_the_command_refuses_a_database_with_real_interventions(engine, capsys, monkeypatch, language, expected):
     monkeypatch.setenv("RELAIS_LANGUAGE", language)
     import_file(engine, "interventions", REAL_INTERVENTION, "real.csv")
-    assert run_demo_data_command(engine, SEED, None, end=SHORT_END) == cli.EXIT_INVALID
+    assert run_demo_data_command(engine, SEED, None, end=SHORT_END) == exits.EXIT_INVALID
     error = capsys.readouterr().err
     assert expected in error and "DEMO-" in error
     with engine.connect() as connection:
@@ -588,14 +590,14 @@ def test_the_command_refuses_a_database_with_real_interventions(engine, capsys, 
 
 def test_the_command_asks_for_init_db_on_an_empty_database(tmp_path, capsys):
     engine = build_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    assert run_demo_data_command(engine, SEED, None, end=SHORT_END) == cli.EXIT_INVALID
+    assert run_demo_data_command(engine, SEED, None, end=SHORT_END) == exits.EXIT_INVALID
     assert "python -m dashboard init-db" in capsys.readouterr().err
     engine.dispose()
 
 
 def test_the_command_line_loads_demo_data_up_to_yesterday(database_url, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    assert cli.main(["demo-data", "--seed", "7"]) == cli.EXIT_OK
+    assert cli_main(["demo-data", "--seed", "7"]) == exits.EXIT_OK
     yesterday = datetime.now(LOCAL_TIMEZONE).date() - timedelta(days=1)
     engine = build_engine(database_url)
     with engine.connect() as connection:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from dashboard.filters import (
+from dashboard.web.url_state import (
     REPORT_KINDS,
     FilterChoice,
     choice_from_params,

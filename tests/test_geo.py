@@ -13,14 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from dashboard.geo import (
-    BoundaryReport,
-    _Invalid,
-    boundary_polygons,
-    feature_code,
-    import_boundaries,
-    run_geo_import_command,
-)
+from dashboard.commands.geo import run_geo_import_command
+from dashboard.ingest.boundary_file import BoundaryReport, boundary_polygons, feature_code, import_boundaries
+from dashboard.ingest.problems import InvalidValue
 from queries.boundaries import boundaries, boundary_codes
 from queries.schema import municipality_boundary
 
@@ -157,7 +152,7 @@ def test_multipolygon_keeps_its_polygons_and_holes_and_drops_what_rounding_colla
     ],
 )
 def test_invalid_geometries_are_refused_with_their_reason(geometry, reason):
-    with pytest.raises(_Invalid) as refused:
+    with pytest.raises(InvalidValue) as refused:
         boundary_polygons(geometry)
     assert refused.value.key == reason
 

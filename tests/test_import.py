@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select, update
 
-from dashboard import importer
 from dashboard.i18n import t
-from dashboard.importer import import_file, write_rejects
+from dashboard.ingest import importer
+from dashboard.ingest.importer import import_file, write_rejects
 from queries.schema import import_batch, intervention, membership, outreach_attempt
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

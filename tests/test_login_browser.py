@@ -13,16 +13,16 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from pptx import Presentation
 from pypdf import PdfReader
-
 from sqlalchemy import select
 
+from dashboard.commands.demo_data import run_demo_data_command
+from dashboard.commands.serve import free_port, running_app, running_provider, write_demo_secrets
 from dashboard.database import build_engine
-from dashboard.demo_data import run_demo_data_command
-from dashboard.scratch import prepared_engine
-from dashboard.serve import DEMO_USERS, free_port, running_app, running_provider, write_demo_secrets
-from dashboard.ui import default_filter, local_today
-from queries.filters import Scope
+from dashboard.demo.users import DEMO_USERS
 from dashboard.i18n import number, t
+from dashboard.scratch import prepared_engine
+from dashboard.web.sidebar import default_filter, local_today
+from queries.filters import Scope
 from queries.interventions import intervention_totals
 from queries.schema import audit_event
 from queries.trends import headline

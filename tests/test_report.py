@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from dashboard.filters import quarter_period
-from dashboard.importer import import_file
+from dashboard.ingest.importer import import_file
 from queries.filters import MetricFilter, Period, Scope
+from queries.periods import quarter_period
 from queries.report import FIGURES, funder_report
 from queries.suppression import MASKED, SMALL
 from queries.trends import scope_population

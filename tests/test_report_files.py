@@ -19,9 +19,9 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pypdf import PdfReader
 
-from dashboard import report_content as content
 from dashboard.i18n import day, t
-from dashboard.report_files import csv_names, printable, report_csv_zip, report_pdf, report_pptx
+from dashboard.render import report_content as content
+from dashboard.render.report_files import csv_names, printable, report_csv_zip, report_pdf, report_pptx
 from queries.filters import Period
 from queries.report import FIGURES, PERIODS, Figure, Report
 from queries.suppression import MASKED, SMALL
@@ -244,8 +244,8 @@ def test_pptx_text_is_editable_and_inside_the_slide(files, report):
         assert footer in slide_text
         texts.append(" ".join(slide_text))
         for shape in slide.shapes:
-            assert 0 <= shape.left and shape.left + shape.width <= deck.slide_width
-            assert 0 <= shape.top and shape.top + shape.height <= deck.slide_height
+            assert shape.left >= 0 and shape.left + shape.width <= deck.slide_width
+            assert shape.top >= 0 and shape.top + shape.height <= deck.slide_height
     assert all(message in texts[1] for message in messages.values())
     assert messages["volume"] in texts[2] and messages["outreach"] in texts[4] and messages["timeliness"] in texts[5]
     assert content.period_label(report.periods["current"], language) in texts[0]

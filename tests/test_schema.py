@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -44,14 +44,12 @@ def test_audit_rows_cannot_be_changed_or_deleted(engine):
     with engine.begin() as connection:
         connection.execute(
             insert(audit_event).values(
-                occurred_at=datetime.now(timezone.utc), subject="alice", roles="captain", action="view"
+                occurred_at=datetime.now(UTC), subject="alice", roles="captain", action="view"
             )
         )
-    with pytest.raises(exc.DatabaseError):
-        with engine.begin() as connection:
-            connection.execute(update(audit_event).values(subject="mallory"))
-    with pytest.raises(exc.DatabaseError):
-        with engine.begin() as connection:
-            connection.execute(audit_event.delete())
+    with pytest.raises(exc.DatabaseError), engine.begin() as connection:
+        connection.execute(update(audit_event).values(subject="mallory"))
+    with pytest.raises(exc.DatabaseError), engine.begin() as connection:
+        connection.execute(audit_event.delete())
     with engine.connect() as connection:
         assert connection.scalar(select(audit_event.c.subject)) == "alice"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import altair as alt
 import pandas as pd
 
-from dashboard import charts
 from dashboard.i18n import day, number, percent, t
+from dashboard.render import charts
 from queries.filters import MetricFilter, Period
+from queries.periods import calendar_period
 from queries.report import Figure, Report
 from queries.suppression import MASKED, SMALL
 
@@ -83,20 +82,6 @@ def definition(figure: str, language: str) -> str:
     """One sentence saying what a figure counts."""
     text = t(DEFINITIONS[figure], language)
     return text[0].upper() + text[1:]
-
-
-def calendar_period(period: Period) -> tuple[str, int, int, date] | None:
-    """("quarter", year, quarter, last day) or ("year", year, 0, last day) when the period starts one, else None."""
-    start, end = period.start, period.end
-    if start.day != 1 or start.month not in (1, 4, 7, 10):
-        return None
-    quarter_end = date(start.year + (start.month == 10), start.month % 12 + 3 if start.month != 10 else 1, 1)
-    quarter_end = date.fromordinal(quarter_end.toordinal() - 1)
-    if end <= quarter_end:
-        return "quarter", start.year, (start.month - 1) // 3 + 1, quarter_end
-    if start.month == 1 and end.year == start.year:
-        return "year", start.year, 0, date(start.year, 12, 31)
-    return None
 
 
 def like_funders_reports(flt: MetricFilter, funder_period: str) -> bool:

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from dashboard import settings
-from dashboard.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from dashboard.csvfile import CsvFileError, CsvRecord, read_table
-from dashboard.i18n import number, t
+from dashboard.i18n import t
+from dashboard.ingest.csv_file import CsvFileError, CsvRecord, read_table
+from dashboard.ingest.problems import InvalidValue
 from queries import writes
-from queries.localtime import TimestampError, epoch_microseconds, local_date, parse_timestamp, week_label
+from queries.localtime import TimestampError, epoch_microseconds, local_date, moment_columns, parse_timestamp
 from queries.reference import known_services
 from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
 
@@ -114,16 +113,10 @@ class Reference:
         )
 
 
-class _Invalid(ValueError):
-    """A value a column does not accept, with the reason in the user's language."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(t(key, **values))
-
 
 def _identifier(value: str) -> str:
     if len(value) > IDENTIFIER_MAX_LENGTH:
-        raise _Invalid("import.reason.too_long", limit=IDENTIFIER_MAX_LENGTH)
+        raise InvalidValue("import.reason.too_long", limit=IDENTIFIER_MAX_LENGTH)
     return value
 
 
@@ -131,12 +124,12 @@ def _service(value: str, services: dict[str, str]) -> str:
     try:
         return services[value.upper()]
     except KeyError:
-        raise _Invalid("import.reason.unknown_service") from None
+        raise InvalidValue("import.reason.unknown_service") from None
 
 
 def _municipality_code(value: str) -> str:
     if len(value) != 5 or not (value.isascii() and value.isdigit()):
-        raise _Invalid("import.reason.municipality_code")
+        raise InvalidValue("import.reason.municipality_code")
     return value
 
 
@@ -144,19 +137,19 @@ def _timestamp(value: str) -> datetime:
     try:
         return parse_timestamp(value)
     except TimestampError:
-        raise _Invalid("import.reason.timestamp") from None
+        raise InvalidValue("import.reason.timestamp") from None
 
 
 def _boolean(value: str) -> bool:
     try:
         return BOOLEANS[value.lower()]
     except KeyError:
-        raise _Invalid("import.reason.boolean") from None
+        raise InvalidValue("import.reason.boolean") from None
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> str:
     if value.lower() not in allowed:
-        raise _Invalid("import.reason.choice", allowed=", ".join(allowed))
+        raise InvalidValue("import.reason.choice", allowed=", ".join(allowed))
     return value.lower()
 
 
@@ -176,21 +169,13 @@ class _RowCheck:
             return default
         try:
             return parse(value, *args)
-        except _Invalid as invalid:
+        except InvalidValue as invalid:
             self.findings.append((column, value, str(invalid)))
             return None
 
     def fail(self, column: str, key: str, **values: object) -> None:
         """Record a problem with a column's value."""
         self.findings.append((column, self.values[column], t(key, **values)))
-
-
-def _moment_columns(prefix: str, moment: datetime | None, with_week: bool = True) -> dict[str, Any]:
-    day = moment and local_date(moment)
-    columns = {f"{prefix}_at": moment, f"{prefix}_us": moment and epoch_microseconds(moment), f"{prefix}_date": day}
-    if with_week:
-        columns[f"{prefix}_week"] = day and week_label(day)
-    return columns
 
 
 def check_intervention(values: dict[str, str], reference: Reference) -> tuple[dict[str, Any] | None, list[Finding]]:
@@ -225,9 +210,9 @@ def check_intervention(values: dict[str, str], reference: Reference) -> tuple[di
         "police_service": service,
         "event_id": event_id,
         "municipality_code": municipality,
-        **_moment_columns("occurred", occurred),
+        **moment_columns("occurred", occurred),
         "arrest": arrest,
-        **_moment_columns("arrested", arrested),
+        **moment_columns("arrested", arrested),
         "subject_key": subject_key,
         "contact_ban": contact_ban,
     }, []
@@ -256,7 +241,7 @@ def check_attempt(values: dict[str, str], reference: Reference) -> tuple[dict[st
         "intervention_id": target.id,
         "police_service": service,
         "event_id": event_id,
-        **_moment_columns("attempted", attempted, with_week=False),
+        **moment_columns("attempted", attempted, with_week=False),
         "subject_role": subject_role,
         "outcome": outcome,
         "channel": channel,
@@ -474,61 +459,3 @@ def write_rejects(report: ImportReport, path: Path) -> None:
             fields = list(row.raw[:width]) + [""] * (width - len(row.raw))
             # Values beyond the header's columns go last so that none is lost.
             writer.writerow([*fields, row.line, row.reason, *row.raw[width:]])
-
-
-def problem_table(problems: list[Problem]) -> str:
-    """The problems as an aligned table: line, column, value, reason."""
-    header = (t("import.table.line"), t("import.table.column"), t("import.table.value"), t("import.table.reason"))
-    rows = [header] + [(str(p.line), p.column, _shortened(p.value), p.reason) for p in problems]
-    widths = [max(len(row[index]) for row in rows) for index in range(3)]
-    return "\n".join(
-        "  ".join([row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]), row[3]]).rstrip()
-        for row in rows
-    )
-
-
-def _shortened(value: str, limit: int = 40) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _error(message: str) -> None:
-    print(t("cli.error", message=message), file=sys.stderr)
-
-
-def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None) -> int:
-    """`python -m dashboard import`: import one file, print what happened, return the exit status."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        _error(t("import.error.no_file", path=path))
-        return EXIT_USAGE
-    except OSError as error:
-        _error(t("import.error.unreadable", path=path, error=error.strerror or error))
-        return EXIT_USAGE
-    try:
-        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, show_progress=True)
-    except SQLAlchemyError as error:
-        _error(t("import.error.database", error=str(error).splitlines()[0]))
-        return EXIT_INVALID
-    if report.status == "rejected":
-        print(problem_table(report.problems), file=sys.stderr)
-        if report.file_problem:
-            _error(t("import.rejected_file", file=path))
-        else:
-            problems, rows = number(len(report.problems)), number(len(report.rejected))
-            _error(t("import.rejected_rows", file=path, problems=problems, rows=rows))
-            print(t("import.hint.skip_invalid"), file=sys.stderr)
-        return EXIT_INVALID
-    accepted, new, replaced = (number(count) for count in (report.accepted, report.new, report.replaced))
-    seconds = number(report.check_seconds + report.write_seconds, digits=1)
-    print(t("import.done", file=path, accepted=accepted, new=new, replaced=replaced, seconds=seconds))
-    if rejects_path is not None:
-        try:
-            write_rejects(report, rejects_path)
-        except OSError as error:
-            # The valid rows are already stored: show the refused ones here so that none is lost.
-            print(problem_table(report.problems), file=sys.stderr)
-            _error(t("import.error.rejects_unwritable", path=rejects_path, error=error.strerror or error))
-            return EXIT_INVALID
-        print(t("import.set_aside", rejected=number(len(report.rejected)), path=rejects_path))
-    return EXIT_OK

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from queries.filters import MetricFilter, Period
+from queries.periods import quarter_period, quarter_start, year_period
 
 PRESETS = ("last_12_weeks", "this_year", "last_year", "last_12_months", "custom")
 DEFAULT_PRESET = "last_12_weeks"
@@ -89,22 +90,6 @@ def metric_filter(choice: FilterChoice, today: date, services: Mapping[str, str]
 REPORT_KINDS = ("quarter", "year", "custom")
 QUARTERS_OFFERED = 12
 YEARS_OFFERED = 6
-
-
-def quarter_start(day: date) -> date:
-    """The first day of the quarter holding a date."""
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def quarter_period(start: date, today: date) -> Period:
-    """A quarter from its first day, cut at today when it is not over."""
-    following = date(start.year + (start.month == 10), start.month + 3 if start.month != 10 else 1, 1)
-    return Period(start, min(following - timedelta(days=1), today))
-
-
-def year_period(year: int, today: date) -> Period:
-    """A calendar year, cut at today when it is not over."""
-    return Period(date(year, 1, 1), min(date(year, 12, 31), today))
 
 
 def quarters_offered(today: date, complete_only: bool = False) -> list[date]:

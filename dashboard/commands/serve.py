@@ -1,4 +1,4 @@
-"""Running the app: `serve` against the configured provider, `demo` with a local provider and demo users."""
+"""`python -m dashboard serve` and `demo`: the app against the configured provider, or a local one with demo users."""
 
 from __future__ import annotations
 
@@ -13,42 +13,16 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard import settings
+from dashboard.demo.users import DEMO_USERS, DemoUser
 from dashboard.i18n import t
 
 PROJECT_ROOT = settings.PROJECT_ROOT
 APP_SCRIPT = PROJECT_ROOT / "dashboard" / "app.py"
 LOOPBACK = "127.0.0.1"
 STARTUP_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    """A user of the local demo provider, with the claims its ID token carries."""
-
-    sub: str
-    name: str
-    roles: tuple[str, ...]
-    police_services: tuple[str, ...]
-
-    def claims(self) -> dict:
-        """The claims the provider puts into this user's ID token."""
-        return {"sub": self.sub, "name": self.name, "roles": list(self.roles),
-                "police_services": list(self.police_services)}
-
-
-DEMO_USERS = (
-    DemoUser("capitaine", "Capitaine Richelieu–Saint-Laurent", ("captain",), ("RIPRSL",)),
-    DemoUser("capitaine-sps", "Capitaine Saguenay", ("captain",), ("SPS",)),
-    DemoUser("directrice", "Directrice de programme", ("director",), ("RIPRSL", "SPS")),
-    DemoUser("intervenante", "Intervenante sociale", ("worker",), ("RIPRSL",)),
-    DemoUser("bailleur", "Bailleur de fonds", ("funder",), ("*",)),
-    DemoUser("admin", "Administrateur", ("admin",), ("*",)),
-    DemoUser("sans-role", "Compte sans rôle", (), ("RIPRSL",)),
-)
 
 
 def free_port() -> int:
@@ -158,7 +132,7 @@ def run_serve_command(port: int) -> int:
 
 
 def _ensure_demo_database() -> None:
-    from dashboard.demo_data import run_demo_data_command
+    from dashboard.commands.demo_data import run_demo_data_command
 
     engine = _upgrade_database()
     with engine.connect() as connection:

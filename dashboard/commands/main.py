@@ -1,4 +1,4 @@
-"""The command line: init-db, import, metrics, demo-data, benchmark."""
+"""`python -m dashboard`: the parser of every command, and the one place that runs them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from dashboard.commands.exits import EXIT_OK, EXIT_USAGE, UsageError
 from dashboard.database import default_engine
 from dashboard.i18n import t
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A command line that cannot be carried out as given (exit 2)."""
 
 
 def _date(value: str) -> date:
@@ -93,7 +88,7 @@ def _init_db(_args) -> int:
 
 
 def _import(args) -> int:
-    from dashboard.importer import run_import_command
+    from dashboard.commands.imports import run_import_command
 
     if bool(args.skip_invalid) != bool(args.rejects):
         raise UsageError(t("cli.usage.skip_invalid_needs_rejects"))
@@ -101,19 +96,19 @@ def _import(args) -> int:
 
 
 def _metrics(args) -> int:
-    from dashboard.metrics_command import run_metrics_command
+    from dashboard.commands.metrics import run_metrics_command
 
     return run_metrics_command(default_engine(), args.start, args.end, args.service, args.municipality, args.json)
 
 
 def _demo_data(args) -> int:
-    from dashboard.demo_data import run_demo_data_command
+    from dashboard.commands.demo_data import run_demo_data_command
 
     return run_demo_data_command(default_engine(), args.seed, args.write_csv)
 
 
 def _benchmark(args) -> int:
-    from dashboard.benchmark import run_import_benchmark, run_pages_benchmark
+    from dashboard.commands.benchmark import run_import_benchmark, run_pages_benchmark
 
     if args.target == "pages":
         return run_pages_benchmark(args.backend, args.scale, args.interventions, args.reruns)
@@ -121,19 +116,19 @@ def _benchmark(args) -> int:
 
 
 def _geo(args) -> int:
-    from dashboard.geo import run_geo_import_command
+    from dashboard.commands.geo import run_geo_import_command
 
     return run_geo_import_command(default_engine(), args.file)
 
 
 def _serve(args) -> int:
-    from dashboard.serve import run_serve_command
+    from dashboard.commands.serve import run_serve_command
 
     return run_serve_command(args.port)
 
 
 def _demo(args) -> int:
-    from dashboard.serve import run_demo_command
+    from dashboard.commands.serve import run_demo_command
 
     return run_demo_command(args.port, args.provider_port)
 

@@ -26,11 +26,20 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (Flowable, Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate,
-                                Spacer, Table, TableStyle)
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
-from dashboard import report_content as content
 from dashboard.i18n import day, number, t
+from dashboard.render import report_content as content
 from queries.report import Report
 
 # Colours: the charts' blue, a dark ink, a muted grey for secondary text, light rules and a pale header fill.
@@ -367,7 +376,7 @@ def _numbered_canvas(footer: str, header: str) -> type[Canvas]:
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
-        def showPage(self):  # noqa: N802 (ReportLab's name)
+        def showPage(self):
             self._pages.append(dict(self.__dict__))
             self._startPage()
 

@@ -8,12 +8,12 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from dashboard.commands.exits import EXIT_OK, EXIT_USAGE
+from dashboard.commands.printing import error
 from dashboard.i18n import day, number, percent, t
 from queries.filters import MetricFilter, Period, Scope
 from queries.metrics import metrics_document
 from queries.places import canonical_service, municipalities, services_of_municipality
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 class MetricsRequestError(ValueError):
@@ -109,8 +109,8 @@ def run_metrics_command(
     """Print the metrics of a period; exit 2 on a request that cannot be answered."""
     try:
         flt = resolve_filter(engine, start, end, service, municipality)
-    except MetricsRequestError as error:
-        print(t("cli.error", message=error), file=sys.stderr)
+    except MetricsRequestError as failure:
+        error(str(failure))
         return EXIT_USAGE
     # The command line is run by operators with database access: it sees every service.
     document = metrics_document(engine, flt, Scope.everything())

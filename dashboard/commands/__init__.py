@@ -1,0 +1,1 @@
+"""The command line: argparse, printing and exit codes; imported only by `python -m dashboard` and the tests."""

@@ -1,0 +1,65 @@
+"""`python -m dashboard import interventions|outreach FILE`: import one file, print what happened."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from dashboard.commands.printing import error, problem_table
+from dashboard.i18n import number, t
+from dashboard.ingest.importer import Problem, import_file, write_rejects
+
+VALUE_WIDTH = 40
+
+
+def _shortened(value: str, limit: int = VALUE_WIDTH) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def import_problem_table(problems: list[Problem]) -> str:
+    """The problems as an aligned table: line, column, value, reason."""
+    header = (t("import.table.line"), t("import.table.column"), t("import.table.value"), t("import.table.reason"))
+    return problem_table(header, [(str(p.line), p.column, _shortened(p.value), p.reason) for p in problems])
+
+
+def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None) -> int:
+    """Import one file, print what happened, return the exit status."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        error(t("import.error.no_file", path=path))
+        return EXIT_USAGE
+    except OSError as failure:
+        error(t("import.error.unreadable", path=path, error=failure.strerror or failure))
+        return EXIT_USAGE
+    try:
+        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, show_progress=True)
+    except SQLAlchemyError as failure:
+        error(t("import.error.database", error=str(failure).splitlines()[0]))
+        return EXIT_INVALID
+    if report.status == "rejected":
+        print(import_problem_table(report.problems), file=sys.stderr)
+        if report.file_problem:
+            error(t("import.rejected_file", file=path))
+        else:
+            problems, rows = number(len(report.problems)), number(len(report.rejected))
+            error(t("import.rejected_rows", file=path, problems=problems, rows=rows))
+            print(t("import.hint.skip_invalid"), file=sys.stderr)
+        return EXIT_INVALID
+    accepted, new, replaced = (number(count) for count in (report.accepted, report.new, report.replaced))
+    seconds = number(report.check_seconds + report.write_seconds, digits=1)
+    print(t("import.done", file=path, accepted=accepted, new=new, replaced=replaced, seconds=seconds))
+    if rejects_path is not None:
+        try:
+            write_rejects(report, rejects_path)
+        except OSError as failure:
+            # The valid rows are already stored: show the refused ones here so that none is lost.
+            print(import_problem_table(report.problems), file=sys.stderr)
+            error(t("import.error.rejects_unwritable", path=rejects_path, error=failure.strerror or failure))
+            return EXIT_INVALID
+        print(t("import.set_aside", rejected=number(len(report.rejected)), path=rejects_path))
+    return EXIT_OK

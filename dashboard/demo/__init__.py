@@ -1,0 +1,1 @@
+"""Synthetic data: its calibration, the two programs' demo data, the province-scale generator and demo users."""

@@ -1,0 +1,139 @@
+"""Queries and built charts cached per database, filter, viewer scope and language, shared by every session."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from dashboard import settings
+from dashboard.database import engine_for
+from dashboard.render import charts
+from dashboard.web.language import language
+from queries.boundaries import boundaries
+from queries.filters import MetricFilter, Scope
+from queries.places import municipalities_in_scope, services_in_scope
+from queries.trends import municipality_table
+
+CACHE_SECONDS = 300
+QUERY_PACKAGE = "queries"
+CHART_MODULE = charts.__name__
+# A province-wide heat map would send every municipality × week to the browser: keep the busiest rows.
+HEATMAP_ROWS = 30
+
+
+@st.cache_resource
+def _engine_for(url: str) -> Engine:
+    return engine_for(url)
+
+
+def engine() -> Engine:
+    """The engine of the configured database, one per server process."""
+    return _engine_for(settings.database_url())
+
+
+def _function_key(function: Callable, accepted: Callable[[str], bool], kind: str) -> str:
+    """`module:name` of a public module-level function whose module is accepted; anything else is refused."""
+    module, name = getattr(function, "__module__", None) or "", getattr(function, "__qualname__", "")
+    if not (inspect.isfunction(function) and accepted(module) and name.isidentifier() and not name.startswith("_")
+            and getattr(importlib.import_module(module), name, None) is function):
+        raise TypeError(f"{function!r} is not a public {kind} function")
+    return f"{module}:{name}"
+
+
+def query_key(function: Callable) -> str:
+    """The cache key of a query function of queries/: its module and name."""
+    return _function_key(function, lambda module: module.startswith(QUERY_PACKAGE + "."), "queries/ query")
+
+
+def chart_key(builder: Callable) -> str:
+    """The cache key of a chart builder of dashboard.render.charts: its module and name."""
+    return _function_key(builder, lambda module: module == CHART_MODULE, "chart builder")
+
+
+def _resolved(key: str) -> Callable:
+    module, name = key.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _query(url: str, key: str, flt: MetricFilter, scope: Scope, extra: tuple):
+    return _resolved(key)(_engine_for(url), flt, scope, *extra)
+
+
+def query(function: Callable, flt: MetricFilter, scope: Scope, *extra):
+    """A query function's result, cached per database, filter, scope and extra arguments."""
+    return _query(settings.database_url(), query_key(function), flt, scope, extra)
+
+
+def busiest_municipalities(frame: pd.DataFrame, rows: int = HEATMAP_ROWS) -> pd.DataFrame:
+    """The municipality × week cells of the municipalities with the most interventions, at most `rows` of them."""
+    totals = frame.groupby("code")["interventions"].sum().sort_values(ascending=False, kind="stable")
+    return frame[frame["code"].isin(totals.index[:rows])]
+
+
+# What a builder's frame is cut to before it is drawn, by the builder's key.
+PREPARE = {chart_key(charts.heatmap_chart): busiest_municipalities}
+
+
+# Built charts are cached too: on a warm rerun, building and validating Altair specs and formatting map
+# tooltips cost more than the (cached) queries.
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _chart_spec(url: str, builder: str, key: str, flt: MetricFilter, scope: Scope, language_code: str,
+                options: tuple, extra: tuple) -> dict:
+    frame = _query(url, key, flt, scope, extra)
+    frame = PREPARE.get(builder, lambda unchanged: unchanged)(frame)
+    return _resolved(builder)(frame, language_code, *options).to_dict()
+
+
+def chart(builder: Callable, function: Callable, flt: MetricFilter, scope: Scope, *options, extra: tuple = ()) -> None:
+    """Draw a chart builder's chart of a query function's result, both cached."""
+    spec = _chart_spec(settings.database_url(), chart_key(builder), query_key(function), flt, scope, language(),
+                       options, extra)
+    st.vega_lite_chart(spec, width="stretch")
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _boundaries(url: str, codes: tuple[str, ...]) -> dict:
+    return boundaries(_engine_for(url), codes)
+
+
+def boundaries_of(codes: tuple[str, ...]) -> dict:
+    """The imported boundary polygons of these municipalities, by code."""
+    return _boundaries(settings.database_url(), codes)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _map(url: str, flt: MetricFilter, scope: Scope, language_code: str, measure: str):
+    places = _query(url, query_key(municipality_table), flt, scope, ())
+    shapes = _boundaries(url, tuple(places["code"]))
+    if shapes:
+        places = places.assign(geometry=places["code"].map(shapes))
+    return charts.municipality_map(places, language_code, measure), "geometry" in places
+
+
+def municipality_map(flt: MetricFilter, scope: Scope, measure: str) -> bool:
+    """Draw the map of the municipalities; whether it shows imported boundaries."""
+    deck, with_boundaries = _map(settings.database_url(), flt, scope, language(), measure)
+    st.pydeck_chart(deck, width="stretch")
+    return with_boundaries
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _choices(url: str, scope: Scope, language_code: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    bind = _engine_for(url)
+    services = services_in_scope(bind, scope)
+    places = municipalities_in_scope(bind, scope)
+    return (
+        dict(zip(services["code"], services[f"name_{language_code}"])),
+        {code: (name, service) for code, name, service in places.itertuples(index=False)},
+    )
+
+
+def choices(scope: Scope) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """The police services (code → name) and municipalities (code → name, service) a scope may choose from."""
+    return _choices(settings.database_url(), scope, language())

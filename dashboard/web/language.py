@@ -1,0 +1,43 @@
+"""The viewer's language: chosen in the sidebar, kept in the URL and the session, French by default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import streamlit as st
+
+from dashboard.i18n import LANGUAGES, t
+
+LANGUAGE_KEY = "language"
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+
+def language() -> str:
+    """The viewer's language: the URL's lang parameter, else the session's, else French."""
+    chosen = st.query_params.get("lang") or st.session_state.get(LANGUAGE_KEY) or "fr"
+    chosen = chosen if chosen in LANGUAGES else "fr"
+    st.session_state[LANGUAGE_KEY] = chosen
+    return chosen
+
+
+def language_switch() -> None:
+    """Français / English in the sidebar, kept in the URL."""
+    current = language()
+    chosen = st.segmented_control(tr("app.language"), list(LANGUAGE_NAMES), default=current,
+                                  format_func=LANGUAGE_NAMES.get, key="language_choice",
+                                  label_visibility="collapsed")
+    if chosen and chosen != current:
+        st.session_state[LANGUAGE_KEY] = chosen
+        st.query_params["lang"] = chosen
+        st.rerun()
+
+
+def labels(keys: Iterable[str]) -> Callable[[str], str]:
+    """A format_func for widgets: option → its text, looked up now, since tests call it outside the script."""
+    table = {key.rsplit(".", 1)[-1]: tr(key) for key in keys}
+    return lambda option: table.get(option, option)
+
+
+def tr(key: str, **values: object) -> str:
+    """Catalogue text in the viewer's language."""
+    return t(key, language(), **values)

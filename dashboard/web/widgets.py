@@ -1,0 +1,140 @@
+"""Widgets the pages share: who is signed in, headline tiles, tables and their CSV downloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from auth.viewer import Viewer
+from dashboard.i18n import day, number, percent
+from dashboard.web.audit import filter_description
+from dashboard.web.cache import engine
+from dashboard.web.language import language, tr
+from queries import trends
+from queries.audit import record_event
+from queries.filters import MetricFilter
+from queries.localtime import LOCAL_TIMEZONE
+
+
+def identity(viewer: Viewer, flt: MetricFilter | None = None) -> None:
+    """Who is signed in, with which roles and services, and the period shown."""
+    services = ", ".join(sorted(viewer.police_services)) or ""
+    if viewer.all_services:
+        services = tr("page.services.all")
+    roles = ", ".join(sorted(tr(f"role.{role}") for role in viewer.roles))
+    lines = [tr("page.roles", roles=roles), tr("page.services", services=services)]
+    if flt is not None:
+        lines.append(tr("page.period", start=day(flt.period.start, language()), end=day(flt.period.end, language())))
+    st.caption(" · ".join(lines))
+
+
+def local_time(moment: datetime) -> str:
+    """A UTC moment as Quebec local date and time, to the second."""
+    return moment.astimezone(LOCAL_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def signed_change(current: float, previous: float, digits: int = 0) -> str:
+    """A change as "+12 (+8 %)", or "+12" when there is nothing to divide by."""
+    difference = current - previous
+    sign = "+" if difference > 0 else ""
+    text_value = sign + number(difference, language(), digits)
+    if previous:
+        text_value += f" ({sign}{percent(difference / previous, language())})"
+    return text_value
+
+
+TILES = (
+    ("interventions", "metrics.total", 0),
+    ("arrests", "metrics.arrests", 0),
+    ("rate_per_1000", "metrics.rate", 2),
+    ("repeat", "metrics.repeat", 0),
+    ("contact_bans", "metrics.contact_bans", 0),
+)
+
+
+def headline_tiles(headline: trends.Headline) -> None:
+    """The five headline figures, each against the previous period and the same period last year."""
+    columns = st.columns(len(TILES))
+    for column, (field, label, digits) in zip(columns, TILES):
+        current, previous, last_year = (getattr(figures, field) for figures in
+                                        (headline.current, headline.previous, headline.last_year))
+        if current is None:
+            column.metric(tr(label), tr("metrics.none"))
+            continue
+        column.metric(
+            tr(label),
+            number(current, language(), digits),
+            delta=None if previous is None else signed_change(current, previous, digits),
+            delta_color="off",
+            help=tr(f"tile.help.{field}") + " " + tr("tile.vs_previous"),
+        )
+        if last_year is not None:
+            column.caption(tr("tile.vs_last_year", value=number(last_year, language(), digits),
+                                change=signed_change(current, last_year, digits)))
+
+
+def municipality_table_for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The per-municipality table with translated headers and rounded figures, as shown and downloaded."""
+    shown = table[["name", "population", "interventions", "rate_per_1000", "arrests", "previous", "change"]].copy()
+    shown["rate_per_1000"] = shown["rate_per_1000"].round(2)
+    shown = shown.sort_values(["interventions", "name"], ascending=[False, True])
+    shown.columns = [tr(f"table.{name}") for name in shown.columns]
+    return shown
+
+
+def _rate(value: float | None) -> str:
+    return tr("metrics.none") if value is None else percent(value, language())
+
+
+def outreach_tiles(summary) -> None:
+    """Cohort, reach, acceptance, median delay and the within-24 h / 48 h shares."""
+    median = summary.median_hours_to_first_attempt
+    tiles = (
+        ("tile.cohort", number(summary.cohort, language()), "tile.help.cohort"),
+        ("metrics.reach_rate", _rate(summary.reach_rate), "tile.help.reach_rate"),
+        ("metrics.acceptance_rate", _rate(summary.acceptance_rate), "tile.help.acceptance_rate"),
+        ("tile.median_hours", tr("metrics.none") if median is None
+         else tr("metrics.hours", value=number(median, language(), 1)), "tile.help.median_hours"),
+        ("tile.within_24h", _rate(summary.within_24h_share), "tile.help.within_24h"),
+        ("tile.within_48h", _rate(summary.within_48h_share), "tile.help.within_48h"),
+    )
+    for column, (label, value, help_key) in zip(st.columns(len(tiles)), tiles):
+        column.metric(tr(label), value, help=tr(help_key))
+
+
+def victim_tiles(frame: pd.DataFrame) -> None:
+    """Victim follow-ups of the period, counted apart from the men's outreach."""
+    interventions, followed, attempts, reached = (int(frame[name].sum()) for name in
+                                                  ("interventions", "followed_up", "attempts", "reached"))
+    tiles = (
+        ("victims.followed_up", number(followed, language()), _rate(followed / interventions if interventions else None)),
+        ("victims.reached", number(reached, language()), None),
+        ("victims.attempts", number(attempts, language()), None),
+    )
+    for column, (label, value, share) in zip(st.columns(len(tiles)), tiles):
+        column.metric(tr(label), value)
+        if share:
+            column.caption(tr("victims.share", share=share))
+
+
+def localized_numbers(frame: pd.DataFrame) -> dict:
+    """Column settings that show a table's numbers in the reader's locale (1 234,5 in French)."""
+    return {
+        name: st.column_config.NumberColumn(format="localized")
+        for name in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[name])
+    }
+
+
+def csv_download(frame: pd.DataFrame, file_name: str, viewer: Viewer, page: str, flt: MetricFilter) -> None:
+    """A CSV download of an aggregated table, audited when clicked; `;` and a BOM in French for spreadsheets."""
+    french = language() == "fr"
+    data = frame.to_csv(index=False, sep=";" if french else ",", decimal="," if french else ".").encode("utf-8-sig")
+    details = {**filter_description(flt), "file": file_name}
+    st.download_button(
+        tr("download.csv"), data, file_name=file_name, mime="text/csv", icon=":material/download:",
+        on_click=record_event, args=(engine(),),
+        kwargs={"subject": viewer.subject, "roles": viewer.roles, "action": "export", "page": page, "filters": details},
+    )
