@@ -322,27 +322,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "La flèche compare à la période précédente de même durée.",
         "The arrow compares with the previous period of the same length.",
     ),
-    "tile.cohort": ("Hommes arrêtés", "Men arrested"),
-    "tile.median_hours": ("Délai médian", "Median delay"),
-    "tile.within_24h": ("Contactés en 24 h", "Attempted in 24 h"),
-    "tile.within_48h": ("Contactés en 48 h", "Attempted in 48 h"),
     "tile.vs_last_year": ("Il y a un an : {value} ({change})", "A year ago: {value} ({change})"),
-    "tile.help.interventions": (
-        "Interventions dont la date locale est dans la période.", "Interventions whose local date is in the period."
-    ),
-    "tile.help.arrests": ("Interventions de la période avec arrestation.", "Interventions in the period with an arrest."),
-    "tile.help.rate_per_1000": (
-        "Interventions pour 1 000 habitants (recensement 2021), pour la période, non annualisé.",
-        "Interventions per 1,000 residents (2021 census), for the period, not annualised.",
-    ),
-    "tile.help.repeat": (
-        "Même personne visée par une autre intervention du même service dans les 365 jours précédents.",
-        "Same subject in another intervention of the same service in the previous 365 days.",
-    ),
-    "tile.help.contact_bans": (
-        "Interventions où une interdiction de contact était déjà en vigueur.",
-        "Interventions where a no-contact condition was already in force.",
-    ),
     "table.name": ("Municipalité", "Municipality"),
     "table.population": ("Population 2021", "Population 2021"),
     "table.interventions": ("Interventions", "Interventions"),
@@ -376,23 +356,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "victims.reached": ("Victimes jointes", "Victims reached"),
     "victims.attempts": ("Tentatives auprès des victimes", "Attempts with victims"),
     "victims.share": ("{share} des interventions", "{share} of interventions"),
-    "tile.help.cohort": (
-        "Hommes arrêtés dans la période (date locale d'arrestation).", "Men arrested in the period (local arrest date)."
-    ),
-    "tile.help.reach_rate": ("Joints ÷ cohorte.", "Reached ÷ cohort."),
-    "tile.help.acceptance_rate": ("Ont accepté de l'aide ÷ joints.", "Accepted help ÷ reached."),
-    "tile.help.median_hours": (
-        "Médiane du temps écoulé entre l'arrestation et la première tentative, parmi les hommes contactés.",
-        "Median time from arrest to first attempt, among the men attempted.",
-    ),
-    "tile.help.within_24h": (
-        "Première tentative au plus 24 h après l'arrestation ÷ toute la cohorte.",
-        "First attempt at most 24 h after arrest ÷ the whole cohort.",
-    ),
-    "tile.help.within_48h": (
-        "Première tentative au plus 48 h après l'arrestation ÷ toute la cohorte.",
-        "First attempt at most 48 h after arrest ÷ the whole cohort.",
-    ),
     "download.csv": ("Télécharger (CSV)", "Download (CSV)"),
     "filter.title": ("Filtres", "Filters"),
     "filter.period": ("Période", "Period"),
@@ -432,75 +395,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "queries, with these definitions.",
     ),
     "definitions.section.time": ("Dates et semaines", "Dates and weeks"),
-    "definitions.section.volume": ("Interventions", "Interventions"),
-    "definitions.section.outreach": ("Suivi après arrestation", "Outreach after arrest"),
+    "definitions.empty_denominator": (
+        "Un taux, une part ou une médiane sans dénominateur (aucun cas) n'est pas affiché, jamais comme zéro.",
+        "A rate, share or median with an empty denominator (no case) is not shown, never as zero.",
+    ),
     "definition.time": (
         "Les heures sont conservées en UTC et lues à l'heure du Québec (America/Toronto). Une période va d'une date "
         "locale à une autre, incluses. Une semaine est la semaine ISO (lundi à dimanche) de la date locale, notée "
         "AAAA-Sss.",
         "Times are stored in UTC and read in Quebec time (America/Toronto). A period runs from one local date to "
         "another, both included. A week is the ISO week (Monday to Sunday) of the local date, written YYYY-Www.",
-    ),
-    "definition.total": (
-        "interventions policières en violence conjugale dont la date locale est dans la période.",
-        "police domestic-violence interventions whose local date is in the period.",
-    ),
-    "definition.arrests": ("interventions de la période avec arrestation.", "interventions in the period with an arrest."),
-    "definition.rate": (
-        "interventions pour 1 000 habitants (population du recensement 2021 des municipalités retenues), pour la "
-        "période affichée, non annualisé.",
-        "interventions per 1,000 residents (2021 census population of the selected municipalities), for the period "
-        "shown, not annualised.",
-    ),
-    "definition.repeat": (
-        "interventions de la période dont la personne visée (clé pseudonyme) avait fait l'objet d'une autre "
-        "intervention du même service au plus 365 × 24 heures avant, même hors de la période ou de la municipalité.",
-        "interventions in the period whose subject (pseudonymous key) had another intervention of the same service "
-        "at most 365 × 24 hours before, even outside the period or the municipality.",
-    ),
-    "definition.contact_bans": (
-        "interventions de la période où une interdiction de contact était déjà en vigueur.",
-        "interventions in the period where a no-contact condition was already in force.",
-    ),
-    "definition.cohort": (
-        "interventions avec arrestation dont la date locale d'arrestation est dans la période ; seules les tentatives "
-        "auprès de l'auteur présumé comptent, quelle que soit leur date.",
-        "interventions with an arrest whose local arrest date is in the period; only attempts with the alleged "
-        "offender count, whatever their date.",
-    ),
-    "definition.attempted": (
-        "membres de la cohorte ayant fait l'objet d'au moins une tentative de contact.",
-        "cohort members with at least one contact attempt.",
-    ),
-    "definition.reached": (
-        "membres de la cohorte joints au moins une fois (accepté, refusé, ou refusé car déjà en démarche d'aide).",
-        "cohort members reached at least once (accepted, declined, or declined as already in help).",
-    ),
-    "definition.accepted": (
-        "membres de la cohorte ayant accepté de l'aide au moins une fois.",
-        "cohort members who accepted help at least once.",
-    ),
-    "definition.already_in_help": (
-        "membres joints, sans acceptation, qui ont dit avoir déjà entrepris une démarche d'aide.",
-        "reached members, never accepting, who said they had already sought help.",
-    ),
-    "definition.hours": (
-        "pour chaque membre contacté, le temps écoulé entre l'arrestation et la première tentative ; la médiane est "
-        "la valeur du milieu (moyenne des deux du milieu pour un nombre pair).",
-        "for each attempted member, the time elapsed from arrest to the first attempt; the median is the middle "
-        "value (mean of the two middle values for an even count).",
-    ),
-    "definition.within": (
-        "membres de la cohorte dont la première tentative a eu lieu au plus 24 (48) heures après l'arrestation, "
-        "divisés par toute la cohorte (un membre jamais contacté compte comme hors délai).",
-        "cohort members first attempted at most 24 (48) hours after arrest, divided by the whole cohort (a member "
-        "never attempted counts as not within).",
-    ),
-    "definition.rates": (
-        "taux de joignabilité = joints ÷ cohorte ; taux d'acceptation = acceptés ÷ joints. Un taux ou une médiane "
-        "sans dénominateur n'est pas affiché (ni zéro).",
-        "reach rate = reached ÷ cohort; acceptance rate = accepted ÷ reached. A rate or median with an empty "
-        "denominator is not shown (never as zero).",
     ),
     "demo.serve.ready": (
         "Relais : {url}  (fournisseur d'identité de démonstration, local seulement : {issuer})\n"
@@ -541,21 +445,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "metrics.section.outreach": ("Suivi après arrestation (auteurs présumés)", "Outreach after arrest (alleged offenders)"),
     "metrics.section.by_municipality": ("Par municipalité", "By municipality"),
     "metrics.section.by_week": ("Par semaine", "By week"),
-    "metrics.total": ("Interventions", "Interventions"),
-    "metrics.arrests": ("Arrestations", "Arrests"),
-    "metrics.repeat": ("Interventions répétées", "Repeat interventions"),
-    "metrics.rate": ("Taux pour 1 000 habitants", "Rate per 1,000 residents"),
-    "metrics.contact_bans": ("Interdictions de contact en vigueur", "Contact bans in force"),
-    "metrics.cohort": ("Arrestations (cohorte)", "Arrests (cohort)"),
-    "metrics.attempted": ("Contact tenté", "Attempted"),
-    "metrics.reached": ("Joints", "Reached"),
-    "metrics.accepted": ("Ont accepté de l'aide", "Accepted help"),
-    "metrics.already_in_help": ("Refus, déjà en démarche d'aide", "Declined, already in help"),
-    "metrics.reach_rate": ("Taux de joignabilité", "Reach rate"),
-    "metrics.acceptance_rate": ("Taux d'acceptation", "Acceptance rate"),
-    "metrics.median_hours": ("Délai médian avant la 1re tentative", "Median time to first attempt"),
-    "metrics.within_24h": ("Part contactée en 24 h", "Share attempted within 24 h"),
-    "metrics.within_48h": ("Part contactée en 48 h", "Share attempted within 48 h"),
     "metrics.hours": ("{value} h", "{value} h"),
     "metrics.none": ("—", "—"),
     # charts: axis, legend and tooltip titles (dashboard/charts.py)
@@ -774,26 +663,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.not_broken_down": (
         "Trop peu de cas pour une répartition : seuls les totaux sont publiés.",
         "Too few cases to break down: only the totals are published.",
-    ),
-    "report.label.p90_hours": ("90e centile du délai", "90th percentile of time"),
-    "report.label.declined": ("Refus", "Declined"),
-    "report.definition.declined": (
-        "membres joints qui ont refusé l'aide sans dire être déjà en démarche.",
-        "reached members who declined help without saying they were already in help.",
-    ),
-    "report.definition.p90": (
-        "90 % des membres contactés l'ont été en ce délai ou moins (rang le plus proche).",
-        "90% of attempted members were first attempted within this time or less (nearest rank).",
-    ),
-    "report.definition.reach_rate": ("joints ÷ cohorte.", "reached ÷ cohort."),
-    "report.definition.acceptance_rate": ("ont accepté de l'aide ÷ joints.", "accepted help ÷ reached."),
-    "report.definition.within_24h": (
-        "membres de la cohorte contactés au plus 24 h après l'arrestation ÷ cohorte.",
-        "cohort members first attempted at most 24 h after arrest ÷ cohort.",
-    ),
-    "report.definition.within_48h": (
-        "membres de la cohorte contactés au plus 48 h après l'arrestation ÷ cohorte.",
-        "cohort members first attempted at most 48 h after arrest ÷ cohort.",
     ),
     "report.definition.suppression": (
         "pour qu'aucune personne ne puisse être reconnue, un compte de 1 à {below} est affiché « < {threshold} », "

@@ -4,39 +4,22 @@ import streamlit as st
 
 from auth.session import viewer_for_page
 from dashboard import settings
+from dashboard.figures import SECTIONS, definition, in_section, label
 from dashboard.web.audit import record_view
-from dashboard.web.language import tr
-
-SECTIONS = {
-    "definitions.section.time": (("", "definition.time"),),
-    "definitions.section.volume": (
-        ("metrics.total", "definition.total"),
-        ("metrics.arrests", "definition.arrests"),
-        ("metrics.rate", "definition.rate"),
-        ("metrics.repeat", "definition.repeat"),
-        ("metrics.contact_bans", "definition.contact_bans"),
-    ),
-    "definitions.section.outreach": (
-        ("metrics.cohort", "definition.cohort"),
-        ("metrics.attempted", "definition.attempted"),
-        ("metrics.reached", "definition.reached"),
-        ("metrics.accepted", "definition.accepted"),
-        ("metrics.already_in_help", "definition.already_in_help"),
-        ("metrics.median_hours", "definition.hours"),
-        ("metrics.within_24h", "definition.within"),
-        ("metrics.reach_rate", "definition.rates"),
-    ),
-}
+from dashboard.web.language import language, tr
 
 viewer = viewer_for_page("definitions")
 record_view(viewer, "definitions")
 
 st.title(tr("page.definitions"))
 st.markdown(tr("definitions.intro"))
-for section, entries in SECTIONS.items():
-    st.subheader(tr(section))
-    for label, definition in entries:
-        st.markdown(f"**{tr(label)}** — {tr(definition)}" if label else tr(definition))
+st.subheader(tr("definitions.section.time"))
+st.markdown(tr("definition.time"))
+for section in SECTIONS:
+    st.subheader(tr(f"report.section.{section}"))
+    st.markdown("\n".join(f"- **{label(figure.key, language())}** — {definition(figure.key, language())}"
+                          for figure in in_section(section)))
+st.caption(tr("definitions.empty_denominator"))
 
 st.subheader(tr("report.label.suppression"))
 threshold = settings.suppression_threshold()

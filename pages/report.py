@@ -4,6 +4,7 @@ import streamlit as st
 
 from auth.session import viewer_for_page
 from dashboard import settings
+from dashboard.figures import definition, in_section, label
 from dashboard.i18n import number
 from dashboard.render import charts
 from dashboard.render import report_content as content
@@ -24,8 +25,9 @@ scope_text = report_scope_text(viewer, flt)
 periods = built.periods
 
 st.title(tr("page.report"))
-label, dates = content.period_label(periods["current"], language), content.dates_text(periods["current"], language)
-st.markdown(f"**{label}**" + (f" · {dates}" if dates != label else "") + f"  \n{scope_text}")
+period_name = content.period_label(periods["current"], language)
+dates = content.dates_text(periods["current"], language)
+st.markdown(f"**{period_name}**" + (f" · {dates}" if dates != period_name else "") + f"  \n{scope_text}")
 st.caption(" · ".join(
     tr("report.compared", label=tr(f"report.column.{name}"), dates=content.dates_text(periods[name], language))
     for name in content.compared_periods(built)
@@ -45,8 +47,8 @@ specs, maps, tables = report_views(flt, viewer.scope)
 def figures(section: str) -> None:
     """A section's figures against the two earlier periods, then each one's definition."""
     st.table(content.figure_table(built, section, language), hide_index=True)
-    st.caption("  \n".join(f"**{tr(content.LABELS[figure])}** — {content.definition(figure, language)}"
-                           for figure, _kind in dict(content.SECTIONS)[section]))
+    st.caption("  \n".join(f"**{label(figure.key, language)}** — {definition(figure.key, language)}"
+                           for figure in in_section(section)))
 
 
 def chart(name: str, caption: str, broken_down: bool = True) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, select
 
+from queries.expressions import count_if
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import REPEAT_WINDOW_US
 from queries.outreach import cohort_members
@@ -22,9 +23,6 @@ FINAL_STATUSES = ("accepted", "already_in_help", "declined", "no_answer", "not_a
 REPEAT_GROUPS = ("accepted", "declined_or_in_help", "not_reached")
 FOLLOW_UP_DAYS = 365
 
-
-def _count_if(condition) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _month_starts(first: date, last: date) -> list[date]:
@@ -124,7 +122,7 @@ def victim_followups_statement(flt: MetricFilter, scope: Scope) -> Select:
     return select(
         per_intervention.c.day,
         func.count().label("interventions"),
-        _count_if(per_intervention.c.attempts > 0).label("followed_up"),
+        count_if(per_intervention.c.attempts > 0).label("followed_up"),
         func.sum(per_intervention.c.attempts).label("attempts"),
         func.sum(per_intervention.c.reached).label("reached"),
     ).group_by(per_intervention.c.day)

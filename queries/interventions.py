@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, exists, func, or_, select
 
+from queries.expressions import count_if
 from queries.filters import MetricFilter, Scope
 from queries.localtime import MICROSECONDS_PER_HOUR, weeks_overlapping
 from queries.runner import fetch_frame, fetch_row
@@ -47,18 +48,15 @@ def is_repeat(table) -> object:
     )
 
 
-def _count_if(condition) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
 
 def totals_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Interventions, arrests, repeats and contact bans in the period."""
     current = intervention.alias("current")
     return select(
         func.count().label("total"),
-        _count_if(current.c.arrest).label("arrests"),
-        _count_if(is_repeat(current)).label("repeat"),
-        _count_if(current.c.contact_ban).label("contact_bans"),
+        count_if(current.c.arrest).label("arrests"),
+        count_if(is_repeat(current)).label("repeat"),
+        count_if(current.c.contact_ban).label("contact_bans"),
     ).where(_in_period(current, flt), *intervention_conditions(current, flt, scope))
 
 
@@ -92,7 +90,7 @@ def by_municipality_statement(flt: MetricFilter, scope: Scope) -> Select:
         select(
             intervention.c.municipality_code,
             func.count().label("interventions"),
-            _count_if(intervention.c.arrest).label("arrests"),
+            count_if(intervention.c.arrest).label("arrests"),
         )
         .where(_in_period(intervention, flt), *intervention_conditions(intervention, flt, scope))
         .group_by(intervention.c.municipality_code)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
+from queries.expressions import count_if
 from queries.filters import MetricFilter, Scope
 from queries.localtime import MICROSECONDS_PER_HOUR
 from queries.runner import fetch_row
@@ -82,8 +83,7 @@ def cohort_members(flt: MetricFilter, scope: Scope):
 
 
 def _within(member, hours: int):
-    delay = member.c.first_attempt_us - member.c.arrested_us
-    return func.coalesce(func.sum(case((delay <= hours * MICROSECONDS_PER_HOUR, 1), else_=0)), 0)
+    return count_if(member.c.first_attempt_us - member.c.arrested_us <= hours * MICROSECONDS_PER_HOUR)
 
 
 def funnel_statement(flt: MetricFilter, scope: Scope) -> Select:
@@ -94,10 +94,7 @@ def funnel_statement(flt: MetricFilter, scope: Scope) -> Select:
         func.count(member.c.first_attempt_us).label("attempted"),
         func.coalesce(func.sum(member.c.reached), 0).label("reached"),
         func.coalesce(func.sum(member.c.accepted), 0).label("accepted"),
-        func.coalesce(
-            func.sum(case((and_(member.c.reached == 1, member.c.accepted == 0, member.c.in_help == 1), 1), else_=0)),
-            0,
-        ).label("already_in_help"),
+        count_if(and_(member.c.reached == 1, member.c.accepted == 0, member.c.in_help == 1)).label("already_in_help"),
         _within(member, 24).label("within_24h"),
         _within(member, 48).label("within_48h"),
     )
@@ -121,7 +118,8 @@ def ranked_delays(flt: MetricFilter, scope: Scope):
 def median_delay_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Median microseconds from arrest to first attempt over attempted members (mean of the middle two)."""
     ranked = ranked_delays(flt, scope)
-    # The middle rows are those whose doubled position lies in [size, size + 2]: one row when size is odd, two when even.
+    # The middle rows are those whose doubled position lies in [size, size + 2]: one row when size is odd, two
+    # when even.
     doubled = 2 * ranked.c.position
     return select(func.avg(ranked.c.delay).label("median_us")).where(
         doubled >= ranked.c.size, doubled <= ranked.c.size + 2

@@ -17,7 +17,7 @@ from queries.outreach import cohort_members
 from queries.places import municipalities_in_scope
 from queries.runner import fetch_frame
 from queries.suppression import DEFAULT_THRESHOLD, MASKED, SMALL, Total, Unprotectable, suppress
-from queries.timeliness import DELAY_BUCKETS, NEVER, Percentiles, delay_bucket, delay_percentiles
+from queries.timeliness import DELAY_BUCKETS, NEVER, Percentiles, delay_bucket, delay_buckets, delay_percentiles
 from queries.trends import PeriodFigures, headline
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ RATES = {
     "within_24h_share": ("within_24h", "cohort"),
     "within_48h_share": ("within_48h", "cohort"),
 }
+# The report's funnel: the cohort, the stages it goes through, and how the reached who did not accept split.
+FUNNEL = ("cohort", "attempted", "reached", "accepted", "declined", "already_in_help")
 FIGURES = (*VOLUME, "rate_per_1000", "cohort", "attempted", "reached", "accepted", "declined", "already_in_help",
            *RATES, "median_hours", "p90_hours")
 
@@ -78,7 +80,9 @@ def _released(scope: Scope) -> Scope:
 def outreach_breakdown_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Cohort members per final status and delay bucket."""
     member = cohort_members(flt, scope)
-    per_member = select(final_status(member).label("status"), delay_bucket(member).label("bucket")).subquery("per_member")
+    per_member = select(
+        final_status(member).label("status"), delay_bucket(member).label("bucket")
+    ).subquery("per_member")
     return select(per_member.c.status, per_member.c.bucket, func.count().label("members")).group_by(
         per_member.c.status, per_member.c.bucket
     )
@@ -202,7 +206,8 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
         for key, (numerator, denominator) in RATES.items():
             figures[key][name] = rate(f"{name}:{numerator}", f"{name}:{denominator}")
         attempted = percentiles[name].attempted
-        for key, value in (("median_hours", percentiles[name].median_hours), ("p90_hours", percentiles[name].p90_hours)):
+        for key, value in (("median_hours", percentiles[name].median_hours),
+                           ("p90_hours", percentiles[name].p90_hours)):
             figures[key][name] = (
                 Figure(None, MASKED) if f"{name}:attempted" in hidden or 0 < attempted < threshold
                 or (value is not None and not _percentile_tells_nothing_hidden(value, name, hidden))
@@ -219,7 +224,7 @@ def funder_report(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
         outcomes=_suppressed_frame(pd.DataFrame({"status": list(FINAL_STATUSES)}),
                                    {"members": [f"current:{status}" for status in FINAL_STATUSES]}, counts, hidden),
         delays=_suppressed_frame(
-            pd.DataFrame({"bucket": [key for key, _lower, _upper in DELAY_BUCKETS] + [NEVER]}),
+            delay_buckets(),
             {"members": [f"current:delay.{key}" for key, _lower, _upper in DELAY_BUCKETS] + ["current:not_attempted"]},
             counts, hidden),
     )

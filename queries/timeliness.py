@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import CTE, ColumnElement, Connection, Engine, Select, and_, case, func, select
 
+from queries.expressions import count_if
 from queries.filters import MetricFilter, Scope
 from queries.localtime import MICROSECONDS_PER_HOUR, week_monday, weeks_overlapping
 from queries.outreach import cohort_members, funnel_statement, ranked_delays
@@ -26,6 +27,8 @@ DELAY_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
 )
 NEVER = "never"
 FUNNEL_STAGES = ("arrests", "attempted", "reached", "accepted", "declined", "already_in_help")
+# The reached who did not accept, split in two: drawn apart from the path arrests → accepted.
+FUNNEL_BREAKDOWN = ("declined", "already_in_help")
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,6 @@ def _delay(member):
     return member.c.first_attempt_us - member.c.arrested_us
 
 
-def _count_if(condition) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
 
 def delay_bucket(member) -> object:
     """A cohort member's DELAY_BUCKETS key, or NEVER when not attempted."""
@@ -68,6 +68,18 @@ def delay_bucket(member) -> object:
     )
 
 
+def delay_buckets() -> pd.DataFrame:
+    """Every delay bucket in order, with its bounds in hours, then NEVER (no bounds)."""
+    return pd.DataFrame(
+        {
+            "bucket": [key for key, _lower, _upper in DELAY_BUCKETS] + [NEVER],
+            # object columns, so that the missing bounds stay None rather than becoming NaN.
+            "lower_hours": pd.Series([lower for _key, lower, _upper in DELAY_BUCKETS] + [None], dtype=object),
+            "upper_hours": pd.Series([upper for _key, _lower, upper in DELAY_BUCKETS] + [None], dtype=object),
+        }
+    )
+
+
 def delay_distribution_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Cohort members per delay bucket that has any, `never` for members never attempted."""
     member = cohort_members(flt, scope)
@@ -79,16 +91,9 @@ def delay_distribution_statement(flt: MetricFilter, scope: Scope) -> Select:
 def delay_distribution(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
     """Cohort members per bucket of hours from arrest to first attempt, in bucket order, then those never attempted."""
     counted = fetch_frame(bind, delay_distribution_statement(flt, scope)).set_index("bucket")["members"]
-    keys = [key for key, _lower, _upper in DELAY_BUCKETS] + [NEVER]
-    return pd.DataFrame(
-        {
-            "bucket": keys,
-            # object columns, so that the missing bounds stay None rather than becoming NaN.
-            "lower_hours": pd.Series([lower for _key, lower, _upper in DELAY_BUCKETS] + [None], dtype=object),
-            "upper_hours": pd.Series([upper for _key, _lower, upper in DELAY_BUCKETS] + [None], dtype=object),
-            "members": counted.reindex(keys, fill_value=0).to_numpy(dtype="int64"),
-        }
-    )
+    frame = delay_buckets()
+    frame["members"] = counted.reindex(frame["bucket"], fill_value=0).to_numpy(dtype="int64")
+    return frame
 
 
 def delay_percentiles_statement(flt: MetricFilter, scope: Scope) -> Select:
@@ -123,8 +128,8 @@ def weekly_within_statement(flt: MetricFilter, scope: Scope) -> Select:
     return select(
         member.c.arrested_week.label("week"),
         func.count().label("cohort"),
-        _count_if(delay <= 24 * MICROSECONDS_PER_HOUR).label("within_24h"),
-        _count_if(delay <= 48 * MICROSECONDS_PER_HOUR).label("within_48h"),
+        count_if(delay <= 24 * MICROSECONDS_PER_HOUR).label("within_24h"),
+        count_if(delay <= 48 * MICROSECONDS_PER_HOUR).label("within_48h"),
     ).group_by(member.c.arrested_week)
 
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, Subquery, and_, case, exists, func, or_, select, true
+from sqlalchemy import Connection, Engine, Select, Subquery, and_, exists, func, or_, select, true
 
+from queries.expressions import count_if
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import per_municipality, totals_statement
 from queries.localtime import week_label, week_monday, weeks_overlapping
@@ -52,9 +53,6 @@ class Headline:
 def _in_period(table, period: Period):
     return table.c.occurred_date.between(period.start, period.end)
 
-
-def _count_if(condition) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _listed(flt: MetricFilter, scope: Scope):
@@ -133,8 +131,8 @@ def weekly_trend_statement(flt: MetricFilter, scope: Scope) -> Select:
     return (
         select(
             intervention.c.occurred_date.label("day"),
-            _count_if(current).label("interventions"),
-            _count_if(earlier).label("last_year"),
+            count_if(current).label("interventions"),
+            count_if(earlier).label("last_year"),
         )
         .where(or_(current, earlier), *intervention_conditions(intervention, flt, scope))
         .group_by(intervention.c.occurred_date)
@@ -200,9 +198,9 @@ def municipality_table_statement(flt: MetricFilter, scope: Scope) -> Select:
     counts = (
         select(
             intervention.c.municipality_code,
-            _count_if(now).label("interventions"),
-            _count_if(and_(now, intervention.c.arrest)).label("arrests"),
-            _count_if(_in_period(intervention, before)).label("previous"),
+            count_if(now).label("interventions"),
+            count_if(and_(now, intervention.c.arrest)).label("arrests"),
+            count_if(_in_period(intervention, before)).label("previous"),
         )
         .where(
             intervention.c.occurred_date.between(before.start, flt.period.end),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import settings
+from dashboard.figures import short_label
 from dashboard.i18n import number, percent, t
 from dashboard.web.sidebar import default_filter
 from dashboard.web.sidebar import local_today as ui_today
@@ -121,7 +122,8 @@ def test_overview_shows_the_query_layers_figures_for_the_viewers_services(loaded
     current = headline(loaded, default_filter(), scope).current
     assert current.interventions == intervention_totals(loaded, default_filter(), scope).total > 0
     expected = [number(current.interventions, "fr"), number(current.arrests, "fr"),
-                number(current.rate_per_1000, "fr", 2), number(current.repeat, "fr"), number(current.contact_bans, "fr")]
+                number(current.rate_per_1000, "fr", 2), number(current.repeat, "fr"),
+                number(current.contact_bans, "fr")]
     assert [metric.value for metric in test.metric] == expected
     assert not test.exception
 
@@ -151,7 +153,8 @@ def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
     assert not test.exception and titles(test) == ["Journal d'audit"]
     shown = test.dataframe[0].value
     assert list(zip(shown["Personne"], shown["Page"])) == [("root", "Journal d'audit"), ("alice", "Vue d'ensemble")]
-    assert list(shown["Action"]) == ["consultation", "consultation"] and list(shown["Rôles"]) == ["administration", "capitaine"]
+    assert list(shown["Action"]) == ["consultation", "consultation"]
+    assert list(shown["Rôles"]) == ["administration", "capitaine"]
     test.selectbox[0].set_value("alice").run()
     assert list(test.dataframe[0].value["Personne"]) == ["alice"]
 
@@ -209,12 +212,12 @@ def test_outreach_page_shows_the_query_layers_figures(loaded, database_url, monk
     summary = outreach_summary(loaded, default_filter(), Scope.of("RIPRSL"))
     assert summary.cohort > 0
     shown = {metric.label: metric.value for metric in test.metric}
-    assert shown[t("tile.cohort", "fr")] == number(summary.cohort, "fr")
-    assert shown[t("metrics.reach_rate", "fr")] == percent(summary.reach_rate, "fr")
-    assert shown[t("metrics.acceptance_rate", "fr")] == percent(summary.acceptance_rate, "fr")
-    assert shown[t("tile.median_hours", "fr")] == t("metrics.hours", "fr",
+    assert shown[short_label("cohort", "fr")] == number(summary.cohort, "fr")
+    assert shown[short_label("reach_rate", "fr")] == percent(summary.reach_rate, "fr")
+    assert shown[short_label("acceptance_rate", "fr")] == percent(summary.acceptance_rate, "fr")
+    assert shown[short_label("median_hours", "fr")] == t("metrics.hours", "fr",
                                                     value=number(summary.median_hours_to_first_attempt, "fr", 1))
-    assert shown[t("tile.within_24h", "fr")] == percent(summary.within_24h_share, "fr")
+    assert shown[short_label("within_24h_share", "fr")] == percent(summary.within_24h_share, "fr")
 
 
 def test_an_empty_period_explains_itself(engine, database_url, monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 from dashboard.i18n import CATALOGUE, day, number, percent, t
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*ROOT.glob("dashboard/*.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("auth/*.py")]
+SOURCES = [*ROOT.glob("dashboard/**/*.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("auth/*.py")]
 LITERAL_KEY = re.compile(r"""\b(?:t|tr)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
 
 
@@ -19,7 +19,7 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(ROOT)))
 def test_every_literal_key_is_in_the_catalogue(path):
     missing = sorted(set(LITERAL_KEY.findall(path.read_text(encoding="utf-8"))) - set(CATALOGUE))
     assert missing == []

@@ -683,7 +683,8 @@ def test_a_replacement_cannot_move_the_arrest_after_stored_attempts(engine):
         "R1,RIPRSL,57040,2024-05-01 20:00,oui,2024-05-01 21:00\n"
     )
     assert import_file(engine, "interventions", first.encode(), "first.csv").written
-    attempt = "attempt_id,police_service,event_id,attempted_at,subject_role,outcome\nRA1,RIPRSL,R1,2024-05-02 10:00,offender,accepted\n"
+    attempt = ("attempt_id,police_service,event_id,attempted_at,subject_role,outcome\n"
+               "RA1,RIPRSL,R1,2024-05-02 10:00,offender,accepted\n")
     assert import_file(engine, "outreach", attempt.encode(), "outreach.csv").written
     later = first.replace("2024-05-01 21:00", "2024-05-02 12:00")
     report = import_file(engine, "interventions", later.encode(), "later.csv")

@@ -80,7 +80,8 @@ def test_the_quarters_figures_by_hand(quarter):
     assert report.figures["p90_hours"]["current"].value == pytest.approx(30.0)
     # Nobody arrested the quarter before: rates and median are undefined, not hidden.
     assert report.figures["reach_rate"]["previous"] == report.figures["median_hours"]["previous"]
-    assert report.figures["reach_rate"]["previous"].value is None and not report.figures["reach_rate"]["previous"].hidden
+    previous_reach = report.figures["reach_rate"]["previous"]
+    assert previous_reach.value is None and not previous_reach.hidden
 
 
 def test_the_weekly_trend_hides_the_small_week_and_the_next_smallest(quarter):

@@ -19,12 +19,15 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pypdf import PdfReader
 
+from dashboard.figures import FIGURES as PUBLISHED
+from dashboard.figures import definition, in_section, label
 from dashboard.i18n import day, t
 from dashboard.render import report_content as content
 from dashboard.render.report_files import csv_names, printable, report_csv_zip, report_pdf, report_pptx
 from queries.filters import Period
 from queries.report import FIGURES, PERIODS, Figure, Report
 from queries.suppression import MASKED, SMALL
+from queries.timeliness import delay_buckets
 
 LANGUAGES = ("fr", "en")
 PRODUCED = date(2026, 7, 15)
@@ -83,8 +86,9 @@ def hand_made_report() -> Report:
     statuses = ["accepted", "already_in_help", "declined", "no_answer", "not_attempted"]
     outcomes = _counts(pd.DataFrame({"status": statuses}), "members",
                        [25, 3, 12, 10, 8], HIDDEN_OUTCOMES, statuses)
-    buckets = ["0-6", "6-12", "12-24", "24-48", "48-72", "72-168", "168+", "never"]
-    delays = _counts(pd.DataFrame({"bucket": buckets}), "members", [10, 8, 14, 8, 2, 6, 0, 8], HIDDEN_DELAYS, buckets)
+    delays = delay_buckets()  # 0-6, 6-12, 12-24, 24-48, 48-72, 72-168, 168+, never, with their bounds
+    buckets = list(delays["bucket"])
+    delays = _counts(delays, "members", [10, 8, 14, 8, 2, 6, 0, 8], HIDDEN_DELAYS, buckets)
     return Report(
         periods={"current": Period(date(2026, 4, 1), date(2026, 6, 30)),
                  "previous": Period(date(2026, 1, 1), date(2026, 3, 31)),
@@ -161,8 +165,8 @@ def test_pdf_is_a4_portrait_with_a_title_page_and_every_section(files, report):
                  for section in ("trend", "map", "funnel", "delays", "definitions")]
     assert positions == sorted(positions)
     assert "< 5" in text and _plain(content.legend(report, language)) in text
-    for figure, _kind in content.SECTIONS[0][1]:
-        assert _plain(t(content.LABELS[figure], language)) in text
+    for figure in in_section("volume"):
+        assert _plain(label(figure.key, language)) in text
 
 
 def test_pdf_has_the_footer_and_page_number_on_every_page(files, report):
@@ -252,7 +256,7 @@ def test_pptx_text_is_editable_and_inside_the_slide(files, report):
     assert SCOPES[language] in texts[0] and day(PRODUCED, language) in texts[0]
     assert t("report.caption.delays", language, target="24 h") in texts[5]
     every_text = " ".join(texts)
-    assert content.definition("within_48h_share", language) in every_text
+    assert definition("within_48h_share", language) in every_text
     assert content.suppression_definition(report, language) in every_text
 
 
@@ -284,7 +288,7 @@ def test_csv_zip_holds_every_table_with_its_header(files, report):
         header, *rows = tables[name]
         assert header == list(expected[key].columns)
         assert rows == expected[key].astype(str).values.tolist()
-    assert len(tables[names["figures"]]) == 1 + sum(len(figures) for _section, figures in content.SECTIONS)
+    assert len(tables[names["figures"]]) == 1 + len(PUBLISHED)
     assert content.period_label(report.periods["current"], language) in readme
     assert content.legend(report, language) in readme
     assert all(name in readme for name in names.values())
@@ -314,15 +318,15 @@ def test_no_hidden_count_reaches_the_csv(report, language):
     for table, prefix, hidden in (("outcomes", "chart.outcome", HIDDEN_OUTCOMES),
                                   ("delays", "chart.bucket", HIDDEN_DELAYS)):
         by_label = {t(f"{prefix}.{key}", language): value for key, value in hidden.items()}
-        for label, cell in tables[names[table]][1:]:
-            if label in by_label:
-                exact, marker = by_label[label]
+        for name, cell in tables[names[table]][1:]:
+            if name in by_label:
+                exact, marker = by_label[name]
                 assert cell == markers[marker] and cell != str(exact)
                 checked += 1
     assert checked == 8
     figures = {row[0]: row for row in tables[names["figures"]][1:]}
-    assert figures[t("metrics.repeat", language)][2:5] == ["< 5", "12", "9"]
-    assert figures[t("report.label.declined", language)][2:5] == ["x", "10", "9"]
+    assert figures[label("repeat", language)][2:5] == ["< 5", "12", "9"]
+    assert figures[label("declined", language)][2:5] == ["x", "10", "9"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -333,11 +337,11 @@ def test_the_csv_figures_are_bare_numbers_with_their_unit(report, language):
                       for column in ("figure", "unit", "current", "previous", "last_year", "definition")]
     figures = {row[0]: row[1:5] for row in rows}
     comma = "," if language == "fr" else "."
-    assert figures[t("metrics.total", language)] == [t("report.unit.count", language), "120", "100", "110"]
-    assert figures[t("metrics.rate", language)][1:] == [f"1{comma}20", f"1{comma}00", f"1{comma}10"]
-    assert figures[t("metrics.within_24h", language)] == ["%", f"55{comma}0", f"50{comma}0", f"45{comma}0"]
-    assert figures[t("metrics.reach_rate", language)][1] == f"{40 / 58 * 100:.1f}".replace(".", comma)
-    assert figures[t("metrics.median_hours", language)][1:] == [f"20{comma}5", f"22{comma}0", f"25{comma}5"]
+    assert figures[label("interventions", language)] == [t("report.unit.count", language), "120", "100", "110"]
+    assert figures[label("rate_per_1000", language)][1:] == [f"1{comma}20", f"1{comma}00", f"1{comma}10"]
+    assert figures[label("within_24h_share", language)] == ["%", f"55{comma}0", f"50{comma}0", f"45{comma}0"]
+    assert figures[label("reach_rate", language)][1] == f"{40 / 58 * 100:.1f}".replace(".", comma)
+    assert figures[label("median_hours", language)][1:] == [f"20{comma}5", f"22{comma}0", f"25{comma}5"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

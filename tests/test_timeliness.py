@@ -176,7 +176,8 @@ def test_funnel(loaded):
 def test_funnel_of_the_contract_data_set(engine):
     # tests/test_metrics.py: cohort 7, attempted 6, reached 5, accepted 3, already in help 1 (E3),
     # so declined 1 (E1).
-    frame = funnel(load_hand_made(engine), MetricFilter(Period(date(2024, 3, 4), date(2024, 3, 17))), Scope.everything())
+    flt = MetricFilter(Period(date(2024, 3, 4), date(2024, 3, 17)))
+    frame = funnel(load_hand_made(engine), flt, Scope.everything())
     assert list(frame["members"]) == [7, 6, 5, 3, 1, 1]
 
 

@@ -56,7 +56,8 @@ def run_import_benchmark(rows: int, backend: str = "sqlite") -> int:
     if first.status != "imported":
         print(import_problem_table(first.problems[:20]), file=sys.stderr)
         return 1
-    print(t("import.benchmark.title", rows=number(rows), megabytes=number(len(data) / 1e6, digits=1), backend=BACKEND_NAMES[backend]))
+    megabytes = number(len(data) / 1e6, digits=1)
+    print(t("import.benchmark.title", rows=number(rows), megabytes=megabytes, backend=BACKEND_NAMES[backend]))
     lines = _report_lines(t("import.benchmark.first"), first) + _report_lines(t("import.benchmark.again"), again)
     print("\n".join(lines))
     seconds = first.check_seconds + first.write_seconds

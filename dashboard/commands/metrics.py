@@ -8,9 +8,11 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from dashboard import settings
 from dashboard.commands.exits import EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error
-from dashboard.i18n import day, number, percent, t
+from dashboard.figures import formatted, label, unit
+from dashboard.i18n import day, number, t
 from queries.filters import MetricFilter, Period, Scope
 from queries.metrics import metrics_document
 from queries.places import canonical_service, municipalities, services_of_municipality
@@ -20,7 +22,9 @@ class MetricsRequestError(ValueError):
     """A request the metrics command refuses, with the reason in the user's language."""
 
 
-def resolve_filter(engine: Engine, start: date, end: date, service: str | None, municipality: str | None) -> MetricFilter:
+def resolve_filter(
+    engine: Engine, start: date, end: date, service: str | None, municipality: str | None
+) -> MetricFilter:
     """The filter for the command's arguments, or MetricsRequestError saying what is wrong."""
     if start > end:
         raise MetricsRequestError(t("metrics.error.from_after_to", start=start, end=end))
@@ -44,28 +48,28 @@ def resolve_filter(engine: Engine, start: date, end: date, service: str | None, 
     return MetricFilter(Period(start, end), services, municipalities)
 
 
-def _value(value, kind: str) -> str:
-    if value is None:
-        return t("metrics.none")
-    if kind == "rate":
-        return percent(value, digits=1)
-    if kind == "hours":
-        return t("metrics.hours", value=number(value, digits=1))
-    return number(value)
-
-
+# The contract's JSON keys and the registered figures they publish; the command prints shares to a tenth.
+INTERVENTION_ROWS = (("total", "interventions"), ("arrests", "arrests"), ("repeat", "repeat"))
 OUTREACH_ROWS = (
-    ("cohort", "metrics.cohort", "count"),
-    ("attempted", "metrics.attempted", "count"),
-    ("reached", "metrics.reached", "count"),
-    ("accepted", "metrics.accepted", "count"),
-    ("already_in_help", "metrics.already_in_help", "count"),
-    ("reach_rate", "metrics.reach_rate", "rate"),
-    ("acceptance_rate", "metrics.acceptance_rate", "rate"),
-    ("median_hours_to_first_attempt", "metrics.median_hours", "hours"),
-    ("within_24h_share", "metrics.within_24h", "rate"),
-    ("within_48h_share", "metrics.within_48h", "rate"),
+    ("cohort", "cohort"),
+    ("attempted", "attempted"),
+    ("reached", "reached"),
+    ("accepted", "accepted"),
+    ("already_in_help", "already_in_help"),
+    ("reach_rate", "reach_rate"),
+    ("acceptance_rate", "acceptance_rate"),
+    ("median_hours_to_first_attempt", "median_hours"),
+    ("within_24h_share", "within_24h_share"),
+    ("within_48h_share", "within_48h_share"),
 )
+SHARE_DIGITS = 1
+
+
+def _row(key: str, value: float | None) -> tuple[str, str]:
+    """A registered figure's label and value as the command prints them."""
+    language = settings.language()
+    digits = SHARE_DIGITS if unit(key) == "share" else None
+    return label(key, language), formatted(unit(key), value, language, digits)
 
 
 def render_table(document: dict, municipality_names: dict[str, str]) -> str:
@@ -77,29 +81,29 @@ def render_table(document: dict, municipality_names: dict[str, str]) -> str:
     sections = [
         (
             t("metrics.section.interventions"),
-            [(t(f"metrics.{key}"), _value(interventions[key], "count")) for key in ("total", "arrests", "repeat")],
+            [_row(key, interventions[field]) for field, key in INTERVENTION_ROWS],
         ),
         (
             t("metrics.section.outreach"),
-            [(t(label), _value(outreach[key], kind)) for key, label, kind in OUTREACH_ROWS],
+            [_row(key, outreach[field]) for field, key in OUTREACH_ROWS],
         ),
         (
             t("metrics.section.by_municipality"),
             [
-                (f"{code} {municipality_names.get(code, '')}".rstrip(), _value(count, "count"))
+                (f"{code} {municipality_names.get(code, '')}".rstrip(), number(count))
                 for code, count in interventions["by_municipality"].items()
             ],
         ),
         (
             t("metrics.section.by_week"),
-            [(week, _value(count, "count")) for week, count in interventions["by_week"].items()],
+            [(week, number(count)) for week, count in interventions["by_week"].items()],
         ),
     ]
-    width = max(len(label) for _title, rows in sections for label, _value_text in rows)
+    width = max(len(name) for _title, rows in sections for name, _value_text in rows)
     lines = [t("metrics.title", start=start, end=end), t("metrics.scope", scope=described or t("metrics.scope.all"))]
     for title, rows in sections:
         lines += ["", title]
-        lines += [f"  {label.ljust(width)}  {value.rjust(10)}" for label, value in rows]
+        lines += [f"  {name.ljust(width)}  {value.rjust(10)}" for name, value in rows]
     return "\n".join(lines) + "\n"
 
 

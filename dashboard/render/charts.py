@@ -12,7 +12,9 @@ import pydeck as pdk
 from babel.dates import get_day_names, get_month_names, get_period_names
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
+from dashboard.figures import label, marker
 from dashboard.i18n import LOCALES, number, percent, t
+from queries.timeliness import FUNNEL_BREAKDOWN, FUNNEL_STAGES, NEVER
 
 # One hue for volumes; Okabe–Ito colours (colour-blind safe) for categories.
 VOLUME_SCHEME = "blues"
@@ -25,9 +27,6 @@ WEEKLY_SERIES = (  # (column, catalogue key, colour, dash)
     ("rolling_average", "chart.rolling_average", DARK_BLUE, [1, 0]),
     ("last_year", "chart.last_year", GREY, [5, 4]),
 )
-FUNNEL_STAGES = ("arrests", "attempted", "reached", "accepted", "declined", "already_in_help")
-FUNNEL_BREAKDOWN = ("declined", "already_in_help")
-DELAY_BUCKETS = ("0-6", "6-12", "12-24", "24-48", "48-72", "72-168", "168+", "never")
 TIMING_COLOURS = {"on_time": BLUE, "late": ORANGE, "never": LIGHT_GREY}
 OUTCOME_COLOURS = {
     "accepted": BLUE,
@@ -259,22 +258,9 @@ def delay_chart(
         _count_and_share(members, members / total if total else None, language) for members in data["members"]
     ]
     data["label_at"] = data["members"]
-    buckets = [t(f"chart.bucket.{bucket}", language) for bucket in DELAY_BUCKETS]
-    target_bucket, position = _bucket_position(target_hours)
-    target = pd.DataFrame(
-        {
-            "bucket_label": [t(f"chart.bucket.{target_bucket}", language)],
-            "target_hours": [target_hours],
-            "target_label": [t("chart.target", language, value=_hours(target_hours, language))],
-        }
-    )
-    target_y = alt.Y("bucket_label:N", sort=buckets, scale=_band_scale(buckets), bandPosition=position)
-    rule = alt.Chart(target).mark_rule(color=TARGET_COLOUR, strokeWidth=2).encode(y=target_y)
-    rule_label = (
-        alt.Chart(target)
-        .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_COLOUR, fontWeight="bold", fontSize=13)
-        .encode(y=target_y, x=alt.value("width"), text="target_label:N")
-    )
+    buckets = list(data["bucket_label"])
+    place = _bucket_position(target_hours, data["bucket"], data["lower_hours"], data["upper_hours"])
+    target = _target_layers(target_hours, buckets, language, place, "bucket_label") if place else ()
     chart = _labelled_bars(
         data,
         category="bucket_label",
@@ -294,7 +280,7 @@ def delay_chart(
             alt.Tooltip("label:N", title=t("chart.members_and_share_of_cohort", language)),
         ],
         room=data["members"].max() if len(data) else 0,
-        extra_layers=(rule, rule_label),
+        extra_layers=target,
     )
     summary = " · ".join(
         t(key, language, value=_hours(hours, language))
@@ -386,23 +372,16 @@ def repeat_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
 
 # The funder report: built from suppressed frames, where a hidden count is an empty value with a marker.
 
-REPORT_FUNNEL_PATH = ("cohort", "attempted", "reached", "accepted")
 MARKER_COLOUR = "#595959"  # dark enough to read on white (contrast 7:1)
-
-
-def _marker_text(hidden: str | None, threshold: int, language: str) -> str:
-    if hidden == "small":
-        return t("report.small", language, threshold=threshold)
-    return t("report.masked", language) if hidden else ""
 
 
 def report_weekly_chart(frame: pd.DataFrame, language: str, threshold: int) -> alt.LayerChart:
     """Interventions per week as columns; a hidden week shows its marker instead of a column."""
     data = _with_iso_days(frame[["week", "week_start", "interventions", "interventions_hidden"]], "week_start")
     data["interventions"] = data["interventions"].astype(object).where(data["interventions"].notna(), None)
-    data["shown"] = [_marker_text(hidden, threshold, language) or number(value, language)
+    data["shown"] = [marker(hidden, threshold, language) or number(value, language)
                      for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
-    data["marker"] = [_marker_text(hidden, threshold, language) for hidden in data["interventions_hidden"]]
+    data["marker"] = [marker(hidden, threshold, language) for hidden in data["interventions_hidden"]]
     data = data.drop(columns=["interventions_hidden"])
     # Each column spans its week, Monday to Saturday, so columns never overlap and a day of gap parts them.
     monday = pd.to_datetime(frame["week_start"])
@@ -435,7 +414,7 @@ def report_bars_chart(frame: pd.DataFrame, language: str, threshold: int, label_
     data["value"] = pd.Series(values, dtype=object)
     data["category_label"] = [t(f"{label_prefix}.{key}", language) for key in data["key"]]
     data["label"] = [
-        _marker_text(hidden, threshold, language) if hidden else
+        marker(hidden, threshold, language) if hidden else
         _count_and_share(value, value / total if shares else None, language)
         for value, hidden in zip(values, data["hidden"])
     ]
@@ -443,20 +422,21 @@ def report_bars_chart(frame: pd.DataFrame, language: str, threshold: int, label_
     order = [t(f"{label_prefix}.{key}", language) for key in data["key"]]
     if kind == "funnel":
         sections = {t("chart.funnel.path", language): BLUE, t("chart.funnel.breakdown", language): ORANGE}
-        data["colour"] = [t("chart.funnel.path" if key in REPORT_FUNNEL_PATH else "chart.funnel.breakdown", language)
+        data["colour"] = [t("chart.funnel.breakdown" if key in FUNNEL_BREAKDOWN else "chart.funnel.path", language)
                           for key in data["key"]]
         title = t("chart.funnel.section", language)
     elif kind == "delays":
         sections = {t(f"chart.timing.{timing}", language): colour for timing, colour in TIMING_COLOURS.items()}
-        uppers = {key: upper for key, _lower, upper in _DELAY_BOUNDS}
-        data["colour"] = [t(f"chart.timing.{_timing(key, uppers.get(key), target_hours or 24.0)}", language)
-                          for key in data["key"]]
+        data["colour"] = [t(f"chart.timing.{_timing(key, upper, target_hours or 24.0)}", language)
+                          for key, upper in zip(frame["key"], frame["upper_hours"])]
         title = t("chart.timing", language)
     else:
         sections = {t(f"chart.outcome.{key}", language): colour for key, colour in OUTCOME_COLOURS.items()}
         data["colour"] = data["category_label"]
         title = t("chart.outcome", language)
-    extra = _target_layers(target_hours, order, language) if kind == "delays" and target_hours else ()
+    place = (_bucket_position(target_hours, frame["key"], frame["lower_hours"], frame["upper_hours"])
+             if kind == "delays" and target_hours else None)
+    extra = _target_layers(target_hours, order, language, place, "category_label") if place else ()
     data = data.drop(columns=["hidden"])
     chart = _labelled_bars(
         data,
@@ -466,25 +446,24 @@ def report_bars_chart(frame: pd.DataFrame, language: str, threshold: int, label_
         value_title=None,  # the labels beside the bars say what is counted
         colour=alt.Color("colour:N", title=title, scale=alt.Scale(domain=list(sections), range=list(sections.values())),
                          legend=None if kind == "outcomes" else alt.Legend()),
-        tooltip=[alt.Tooltip("category_label:N", title=title), alt.Tooltip("label:N", title=t("chart.members", language))],
+        tooltip=[alt.Tooltip("category_label:N", title=title),
+                 alt.Tooltip("label:N", title=t("chart.members", language))],
         room=max([value for value in values if value is not None], default=0),
         extra_layers=extra,
     )
     return _finished(chart, language)
 
 
-_DELAY_BOUNDS = tuple((bucket, None, None if bucket in ("168+", "never") else float(bucket.split("-")[1]))
-                      for bucket in DELAY_BUCKETS)
-
-
-def _target_layers(target_hours: float, order: list[str], language: str) -> tuple[alt.Chart, alt.Chart]:
-    """The target rule across the delay bars, at its place within its bucket, with its label."""
-    target_bucket, position = _bucket_position(target_hours)
+def _target_layers(target_hours: float, order: list[str], language: str, place: tuple[str, float],
+                   category: str) -> tuple[alt.Chart, alt.Chart]:
+    """The target rule across the delay bars, at its place (bucket, position within it), with its label."""
+    target_bucket, position = place
     target = pd.DataFrame({
-        "category_label": [t(f"chart.bucket.{target_bucket}", language)],
+        category: [t(f"chart.bucket.{target_bucket}", language)],
+        "target_hours": [target_hours],
         "target_label": [t("chart.target", language, value=_hours(target_hours, language))],
     })
-    target_y = alt.Y("category_label:N", sort=order, scale=_band_scale(order), bandPosition=position)
+    target_y = alt.Y(f"{category}:N", sort=order, scale=_band_scale(order), bandPosition=position)
     rule = alt.Chart(target).mark_rule(color=TARGET_COLOUR, strokeWidth=2).encode(y=target_y)
     label = (alt.Chart(target)
              .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_COLOUR, fontWeight="bold", fontSize=13)
@@ -506,10 +485,10 @@ def report_map_charts(frame: pd.DataFrame, language: str, threshold: int,
     data = frame[["code", "name", "police_service", "population", "latitude", "longitude", "interventions",
                   "interventions_hidden", "rate_per_1000"]].copy()
     data["name"] = _distinct_names(data)
-    data["interventions_text"] = [_marker_text(hidden, threshold, language) or number(value, language)
+    data["interventions_text"] = [marker(hidden, threshold, language) or number(value, language)
                                   for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
     # A rate on a hidden count is itself hidden ("x"): it is not below 5.
-    data["rate_text"] = [_marker_text("masked", threshold, language) if hidden else
+    data["rate_text"] = [marker("masked", threshold, language) if hidden else
                          (t("metrics.none", language) if pd.isna(rate) else number(rate, language, 2))
                          for rate, hidden in zip(data["rate_per_1000"], data["interventions_hidden"])]
     data["interventions"] = pd.Series([None if pd.isna(value) else int(value) for value in data["interventions"]],
@@ -543,7 +522,7 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
             for lon, lat in _positions(shapes[code].get("coordinates", [])) if code in shapes else ():
                 west, east, south, north = min(west, lon), max(east, lon), min(south, lat), max(north, lat)
     projection = _mercator_fitted(west, east, south, north, MAP_WIDTH, MAP_HEIGHT)
-    rate_title, count_title = t("metrics.rate", language), t("chart.interventions", language)
+    rate_title, count_title = label("rate_per_1000", language), t("chart.interventions", language)
     colour_scale = alt.Scale(scheme=VOLUME_SCHEME, domain=[0, top_rate])
     texts = (("name", t("table.name", language)), ("interventions_text", count_title), ("rate_text", rate_title))
     layers = []
@@ -598,7 +577,8 @@ def _mercator_fitted(west: float, east: float, south: float, north: float, width
     spread_x = max(math.radians(east - west), 1e-6)
     spread_y = max(y(north) - y(south), 1e-6)
     return {"type": "mercator", "scale": min(width / spread_x, height / spread_y), "translate": [width / 2, height / 2],
-            "center": [(west + east) / 2, math.degrees(2 * math.atan(math.exp((y(north) + y(south)) / 2)) - math.pi / 2)]}
+            "center": [(west + east) / 2,
+                       math.degrees(2 * math.atan(math.exp((y(north) + y(south)) / 2)) - math.pi / 2)]}
 
 
 def _finished(chart: alt.TopLevelMixin, language: str, fill: bool = True) -> alt.TopLevelMixin:
@@ -753,19 +733,23 @@ def _hours(hours: float, language: str) -> str:
 
 def _timing(bucket: str, upper_hours: float | None, target_hours: float) -> str:
     """Whether a delay bucket lies within the target, after it, or is the never-attempted bucket."""
-    if bucket == "never":
+    if bucket == NEVER:
         return "never"
     within = upper_hours is not None and not pd.isna(upper_hours) and upper_hours <= target_hours
     return "on_time" if within else "late"
 
 
-def _bucket_position(hours: float) -> tuple[str, float]:
-    """The delay bucket holding a number of hours, and where in it (0 = its start, 1 = its end)."""
-    for bucket in DELAY_BUCKETS[:-2]:
-        lower, upper = (float(bound) for bound in bucket.split("-"))
+def _bucket_position(hours: float, buckets: Iterable[str], lowers: Iterable[float | None],
+                     uppers: Iterable[float | None]) -> tuple[str, float] | None:
+    """The delay bucket holding a number of hours and where in it (0 = its start, 1 = its end); None without one."""
+    for bucket, lower, upper in zip(buckets, lowers, uppers):
+        if lower is None or pd.isna(lower):
+            continue  # members never attempted: no place on the hours scale
+        if upper is None or pd.isna(upper):
+            return bucket, 0.0
         if hours < upper:
             return bucket, max(hours - lower, 0.0) / (upper - lower)
-    return "168+", 0.0
+    return None
 
 
 def _count_and_share(count: float, share: float | None, language: str) -> str:

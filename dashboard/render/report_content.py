@@ -5,60 +5,21 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from dashboard.figures import FIGURES, SECTIONS, definition, formatted, in_section, label, marker
+from dashboard.figures import plain as plain_number
 from dashboard.i18n import day, number, percent, t
 from dashboard.render import charts
 from queries.filters import MetricFilter, Period
 from queries.periods import calendar_period
-from queries.report import Figure, Report
-from queries.suppression import MASKED, SMALL
-
-# (section, ((figure, kind), ...)): kind decides the format, count, rate (per 1,000), share or hours.
-SECTIONS = (
-    ("volume", (("interventions", "count"), ("arrests", "count"), ("rate_per_1000", "rate"), ("repeat", "count"),
-                ("contact_bans", "count"))),
-    ("outreach", (("cohort", "count"), ("attempted", "count"), ("reached", "count"), ("accepted", "count"),
-                  ("declined", "count"), ("already_in_help", "count"), ("reach_rate", "share"),
-                  ("acceptance_rate", "share"))),
-    ("timeliness", (("median_hours", "hours"), ("p90_hours", "hours"), ("within_24h_share", "share"),
-                    ("within_48h_share", "share"))),
-)
-LABELS = {
-    "interventions": "metrics.total", "arrests": "metrics.arrests", "rate_per_1000": "metrics.rate",
-    "repeat": "metrics.repeat", "contact_bans": "metrics.contact_bans", "cohort": "metrics.cohort",
-    "attempted": "metrics.attempted", "reached": "metrics.reached", "accepted": "metrics.accepted",
-    "declined": "report.label.declined", "already_in_help": "metrics.already_in_help",
-    "reach_rate": "metrics.reach_rate", "acceptance_rate": "metrics.acceptance_rate",
-    "median_hours": "metrics.median_hours", "p90_hours": "report.label.p90_hours",
-    "within_24h_share": "metrics.within_24h", "within_48h_share": "metrics.within_48h",
-}
-DEFINITIONS = {
-    "interventions": "definition.total", "arrests": "definition.arrests", "rate_per_1000": "definition.rate",
-    "repeat": "definition.repeat", "contact_bans": "definition.contact_bans", "cohort": "definition.cohort",
-    "attempted": "definition.attempted", "reached": "definition.reached", "accepted": "definition.accepted",
-    "declined": "report.definition.declined", "already_in_help": "definition.already_in_help",
-    "reach_rate": "report.definition.reach_rate", "acceptance_rate": "report.definition.acceptance_rate",
-    "median_hours": "definition.hours", "p90_hours": "report.definition.p90",
-    "within_24h_share": "report.definition.within_24h", "within_48h_share": "report.definition.within_48h",
-}
-FUNNEL = ("cohort", "attempted", "reached", "accepted", "declined", "already_in_help")
+from queries.report import FUNNEL, Figure, Report
+from queries.suppression import MASKED
 
 
-def marker(hidden: str, threshold: int, language: str) -> str:
-    """The text that stands for a hidden figure: "< 5" or "x"."""
-    return t("report.small", language, threshold=threshold) if hidden == SMALL else t("report.masked", language)
-
-
-def value_text(figure: Figure, kind: str, threshold: int, language: str) -> str:
-    """A figure as shown: formatted, its suppression marker, or a dash when undefined."""
+def value_text(figure: Figure, unit: str, threshold: int, language: str) -> str:
+    """A figure as shown: formatted in its unit, its suppression marker, or a dash when undefined."""
     if figure.hidden:
         return marker(figure.hidden, threshold, language)
-    if figure.value is None:
-        return t("metrics.none", language)
-    if kind == "share":
-        return percent(figure.value, language)
-    if kind == "hours":
-        return t("metrics.hours", language, value=number(figure.value, language, 1))
-    return number(figure.value, language, 2 if kind == "rate" else 0)
+    return formatted(unit, figure.value, language)
 
 
 def change_text(current: Figure, earlier: Figure, kind: str, language: str) -> str:
@@ -76,12 +37,6 @@ def change_text(current: Figure, earlier: Figure, kind: str, language: str) -> s
         return t("metrics.none", language)
     change = round((current.value - earlier.value) / earlier.value, 2)
     return ("+" if change >= 0 else "") + percent(change, language)
-
-
-def definition(figure: str, language: str) -> str:
-    """One sentence saying what a figure counts."""
-    text = t(DEFINITIONS[figure], language)
-    return text[0].upper() + text[1:]
 
 
 def like_funders_reports(flt: MetricFilter, funder_period: str) -> bool:
@@ -129,25 +84,24 @@ def intro(report: Report, language: str) -> str:
     return t(key, language, below=report.threshold - 1)
 
 
-def _plain_figure(figure: Figure, kind: str, threshold: int, language: str) -> str:
+def _plain_figure(figure: Figure, unit: str, threshold: int, language: str) -> str:
     """A figure for a spreadsheet: a bare number in the unit of its row, or its marker."""
     if figure.hidden or figure.value is None:
-        return value_text(figure, kind, threshold, language)
-    return _plain(figure.value * 100 if kind == "share" else figure.value, language,
-                  {"count": 0, "rate": 2, "share": 1, "hours": 1}[kind])
+        return value_text(figure, unit, threshold, language)
+    return plain_number(unit, figure.value, language)
 
 
 def plain_figure_table(report: Report, language: str) -> pd.DataFrame:
     """Every figure with its unit, as bare numbers a spreadsheet reads; changes are left to the spreadsheet."""
     rows = [
         {
-            "figure": t(LABELS[figure], language),
-            "unit": t(f"report.unit.{kind}", language),
-            **{name: _plain_figure(report.figures[figure][name], kind, report.threshold, language)
+            "figure": label(published.key, language),
+            "unit": t(f"report.unit.{published.unit}", language),
+            **{name: _plain_figure(report.figures[published.key][name], published.unit, report.threshold, language)
                for name in ("current", *compared_periods(report))},
-            "definition": definition(figure, language),
+            "definition": definition(published.key, language),
         }
-        for _section, figures in SECTIONS for figure, kind in figures
+        for published in FIGURES
     ]
     frame = pd.DataFrame(rows)
     frame.columns = [t(f"report.column.{name}", language) for name in frame.columns]
@@ -157,15 +111,15 @@ def plain_figure_table(report: Report, language: str) -> pd.DataFrame:
 def figure_table(report: Report, section: str, language: str, definitions: bool = False) -> pd.DataFrame:
     """A section's figures against the previous period and last year, as text, with their definitions if asked."""
     rows = []
-    for figure, kind in dict(SECTIONS)[section]:
-        values = report.figures[figure]
-        row = {"figure": t(LABELS[figure], language),
-               "current": value_text(values["current"], kind, report.threshold, language)}
+    for published in in_section(section):
+        values, unit = report.figures[published.key], published.unit
+        row = {"figure": label(published.key, language),
+               "current": value_text(values["current"], unit, report.threshold, language)}
         for name in compared_periods(report):
-            row[name] = value_text(values[name], kind, report.threshold, language)
-            row[f"change_{name}"] = change_text(values["current"], values[name], kind, language)
+            row[name] = value_text(values[name], unit, report.threshold, language)
+            row[f"change_{name}"] = change_text(values["current"], values[name], unit, language)
         if definitions:
-            row["definition"] = definition(figure, language)
+            row["definition"] = definition(published.key, language)
         rows.append(row)
     frame = pd.DataFrame(rows)
     frame.columns = [t(f"report.column.{name}", language) for name in frame.columns]
@@ -210,25 +164,19 @@ def _message(language: str, key: str, **values: str | None) -> str:
     return t("report.message.hidden", language)
 
 
-def _plain(value: float, language: str, digits: int = 0) -> str:
-    """A number for a spreadsheet: no thousands separator, the language's decimal mark."""
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language == "fr" else text
-
-
 def tables(report: Report, language: str, plain: bool = False) -> dict[str, pd.DataFrame]:
     """Every table of the report, as shown (or, plain, as numbers a spreadsheet reads), markers in hidden cells."""
     threshold = report.threshold
 
-    def written(value: float, language: str, digits: int = 0) -> str:
-        return _plain(value, language, digits) if plain else number(value, language, digits)
+    def written(value: float, language: str, unit: str = "count") -> str:
+        return plain_number(unit, value, language) if plain else formatted(unit, value, language)
 
     def _cells(frame: pd.DataFrame, column: str, threshold: int, language: str) -> list[str]:
         return [marker(hidden, threshold, language) if hidden else written(value, language)
                 for value, hidden in zip(frame[column], frame[f"{column}_hidden"])]
 
     figures = plain_figure_table(report, language) if plain else pd.concat(
-        [figure_table(report, section, language, definitions=True) for section, _ in SECTIONS], ignore_index=True)
+        [figure_table(report, section, language, definitions=True) for section in SECTIONS], ignore_index=True)
     weekly = pd.DataFrame({
         "week": report.weekly["week"],
         "week_start": [value.isoformat() for value in report.weekly["week_start"]],
@@ -242,7 +190,7 @@ def tables(report: Report, language: str, plain: bool = False) -> dict[str, pd.D
         "interventions": _cells(places, "interventions", threshold, language),
         "rate_per_1000": [
             marker(MASKED, threshold, language) if hidden else
-            t("metrics.none", language) if pd.isna(rate) else written(rate, language, 2)
+            t("metrics.none", language) if pd.isna(rate) else written(rate, language, "rate")
             for rate, hidden in zip(places["rate_per_1000"], places["interventions_hidden"])
         ],
     })
@@ -286,7 +234,8 @@ def file_stem(report: Report, language: str) -> str:
     return f"{t('report.file.stem', language)}-{readable}"
 
 
-def map_charts(report: Report, language: str, shapes: dict[str, dict] | None = None) -> list[tuple[str, alt.LayerChart]]:
+def map_charts(report: Report, language: str,
+               shapes: dict[str, dict] | None = None) -> list[tuple[str, alt.LayerChart]]:
     """The report's maps, one per police service (the busiest first), from its suppressed frame only."""
     return charts.report_map_charts(report.municipalities, language, report.threshold, shapes)
 

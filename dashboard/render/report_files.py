@@ -38,6 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from dashboard.figures import FIGURES, SECTIONS, definition, in_section, label, unit
 from dashboard.i18n import day, number, t
 from dashboard.render import report_content as content
 from queries.report import Report
@@ -52,11 +53,9 @@ PALE = "#EAF2F8"
 PIXEL_SCALE = 2  # PNG pixels per CSS pixel: sharp in print and on a projector
 
 TABLE_FILES = ("figures", "weekly", "municipalities", "outcomes", "delays")
-KEY_FIGURES = {  # figures a slide shows large, with their kind
-    "headline": (("interventions", "count"), ("reach_rate", "share"), ("acceptance_rate", "share"),
-                 ("within_24h_share", "share")),
-    "timeliness": (("median_hours", "hours"), ("p90_hours", "hours"), ("within_24h_share", "share"),
-                   ("within_48h_share", "share")),
+KEY_FIGURES = {  # figures a page or slide shows large
+    "headline": ("interventions", "reach_rate", "acceptance_rate", "within_24h_share"),
+    "timeliness": ("median_hours", "p90_hours", "within_24h_share", "within_48h_share"),
 }
 
 
@@ -287,7 +286,7 @@ def _pdf_story(report: Report, language: str, scope: str, target_hours: float, s
                                     ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
                                     ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.HexColor(BLUE)),
                                     ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.HexColor(BLUE))]))
-    message_table = Table([[para(messages[section], "message")] for section, _figures in content.SECTIONS],
+    message_table = Table([[para(messages[section], "message")] for section in SECTIONS],
                           colWidths=[TEXT_WIDTH], hAlign="LEFT")
     message_table.setStyle(TableStyle([("LINEBEFORE", (0, 0), (0, -1), 3, colors.HexColor(BLUE)),
                                        ("LEFTPADDING", (0, 0), (-1, -1), 12), ("TOPPADDING", (0, 0), (-1, -1), 5),
@@ -336,9 +335,9 @@ def _pdf_story(report: Report, language: str, scope: str, target_hours: float, s
                       _text_table(tables["outcomes"], styles, [0.5 * TEXT_WIDTH, 0.2 * TEXT_WIDTH])]),
     ]
     story.append(h1("report.section.definitions"))
-    for section, figures in content.SECTIONS:
-        rows = [[para(t(content.LABELS[figure], language), "term"), para(content.definition(figure, language))]
-                for figure, _kind in figures]
+    for section in SECTIONS:
+        rows = [[para(label(figure.key, language), "term"), para(definition(figure.key, language))]
+                for figure in in_section(section)]
         story.append(para(t(f"report.section.{section}", language), "h2"))
         story.append(_definition_table(rows))
     story += [para(t("report.label.suppression", language), "h2"),
@@ -349,10 +348,10 @@ def _pdf_story(report: Report, language: str, scope: str, target_hours: float, s
 def _key_figure_strip(report: Report, language: str, styles: dict[str, ParagraphStyle]) -> Table:
     """The headline's figures side by side, large, each over its label."""
     figures = KEY_FIGURES["headline"]
-    cells = [[Paragraph(_markup(content.value_text(report.figures[figure]["current"], kind, report.threshold,
+    cells = [[Paragraph(_markup(content.value_text(report.figures[key]["current"], unit(key), report.threshold,
                                                    language)), styles["figure_value"]),
-              Paragraph(_markup(t(content.LABELS[figure], language)), styles["figure_label"])]
-             for figure, kind in figures]
+              Paragraph(_markup(label(key, language)), styles["figure_label"])]
+             for key in figures]
     strip = Table([cells], colWidths=[TEXT_WIDTH / len(figures)] * len(figures), hAlign="LEFT")
     strip.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 12),
                                ("LINEBEFORE", (1, 0), (-1, -1), 0.5, colors.HexColor(RULE))]))
@@ -381,9 +380,9 @@ def _numbered_canvas(footer: str, header: str) -> type[Canvas]:
             self._startPage()
 
         def save(self):
-            for number, page in enumerate(self._pages, start=1):
+            for page_number, page in enumerate(self._pages, start=1):
                 self.__dict__.update(page)
-                self._decorate(number, len(self._pages))
+                self._decorate(page_number, len(self._pages))
                 super().showPage()
             super().save()
 
@@ -537,14 +536,14 @@ def _map_slide(deck, maps: list[tuple[str, bytes]], footer: str, language: str) 
     _text_box(slide, SIDE, CAPTION_TOP, CONTENT_WIDTH, Inches(0.35), [t("report.caption.map", language)], 12, MUTED)
 
 
-def _key_figures(slide, report: Report, figures: Sequence[tuple[str, str]], language: str, left: int, top: int,
+def _key_figures(slide, report: Report, figures: Sequence[str], language: str, left: int, top: int,
                  width: int) -> None:
     """Large figures over their labels, stacked."""
-    for index, (figure, kind) in enumerate(figures):
-        value = content.value_text(report.figures[figure]["current"], kind, report.threshold, language)
+    for index, figure in enumerate(figures):
+        value = content.value_text(report.figures[figure]["current"], unit(figure), report.threshold, language)
         y = top + index * Inches(1.15)
         _text_box(slide, left, y, width, Inches(0.7), [value], 32, BLUE, bold=True)
-        _text_box(slide, left, y + Inches(0.65), width, Inches(0.4), [t(content.LABELS[figure], language)], 13, MUTED)
+        _text_box(slide, left, y + Inches(0.65), width, Inches(0.4), [label(figure, language)], 13, MUTED)
 
 
 def _definition_columns(entries: list[tuple[str, str]], lines_per_column: float) -> list[list[tuple[str, str]]]:
@@ -571,11 +570,11 @@ def _definitions_box(slide, entries: list[tuple[str, str]], left: int, width: in
     frame = box.text_frame
     frame.word_wrap = True
     frame.margin_left = frame.margin_right = 0
-    for index, (label, text) in enumerate(entries):
+    for index, (term, text) in enumerate(entries):
         paragraph = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
         paragraph.space_after = Pt(8)
         heading = paragraph.add_run()
-        heading.text = label
+        heading.text = term
         _styled(heading, DEFINITION_POINTS, NAVY, bold=True)
         paragraph.add_line_break()
         body = paragraph.add_run()
@@ -632,7 +631,7 @@ def report_pptx(report: Report, language: str, scope: str, target_hours: float, 
 
     slide = _slide(deck, t("report.section.headline", language), footer)
     _text_box(slide, SIDE, BODY_TOP, Inches(7.4), BODY_BOTTOM - BODY_TOP,
-              [messages[section] for section, _figures in content.SECTIONS], 24, INK, spacing=24)
+              [messages[section] for section in SECTIONS], 24, INK, spacing=24)
     _key_figures(slide, report, KEY_FIGURES["headline"], language, Inches(8.9), BODY_TOP_WITHOUT_MESSAGE,
                  Inches(3.8))
 
@@ -654,8 +653,7 @@ def report_pptx(report: Report, language: str, scope: str, target_hours: float, 
     _chart_slide(deck, t("report.section.outcomes", language), footer, None, png("outcomes", 640, _slide_bars),
                  t("report.caption.outcomes", language), language)
 
-    entries = [(t(content.LABELS[figure], language), content.definition(figure, language))
-               for _section, figures in content.SECTIONS for figure, _kind in figures]
+    entries = [(label(figure.key, language), definition(figure.key, language)) for figure in FIGURES]
     entries.append((t("report.label.suppression", language), content.suppression_definition(report, language)))
     columns = _definition_columns(entries, lines_per_column=22)
     gap = Inches(0.5)

@@ -73,7 +73,9 @@ def params_from_choice(choice: FilterChoice) -> dict[str, str]:
     return params
 
 
-def metric_filter(choice: FilterChoice, today: date, services: Mapping[str, str], places: Mapping[str, str]) -> MetricFilter:
+def metric_filter(
+    choice: FilterChoice, today: date, services: Mapping[str, str], places: Mapping[str, str]
+) -> MetricFilter:
     """The filter for a choice, keeping only the services and municipalities offered to this viewer."""
     if choice.preset in ("custom", "quarter", "year") and choice.start and choice.end:
         period = Period(choice.start, choice.end)

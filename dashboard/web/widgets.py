@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from auth.viewer import Viewer
+from dashboard.figures import DIGITS, definition, formatted, short_label, unit
 from dashboard.i18n import day, number, percent
 from dashboard.web.audit import filter_description
 from dashboard.web.cache import engine
@@ -16,6 +17,7 @@ from queries import trends
 from queries.audit import record_event
 from queries.filters import MetricFilter
 from queries.localtime import LOCAL_TIMEZONE
+from queries.outreach import OutreachSummary
 
 
 def identity(viewer: Viewer, flt: MetricFilter | None = None) -> None:
@@ -45,34 +47,37 @@ def signed_change(current: float, previous: float, digits: int = 0) -> str:
     return text_value
 
 
-TILES = (
-    ("interventions", "metrics.total", 0),
-    ("arrests", "metrics.arrests", 0),
-    ("rate_per_1000", "metrics.rate", 2),
-    ("repeat", "metrics.repeat", 0),
-    ("contact_bans", "metrics.contact_bans", 0),
+HEADLINE_TILES = ("interventions", "arrests", "rate_per_1000", "repeat", "contact_bans")
+# Outreach tiles: (registered figure, the OutreachSummary field that holds it).
+OUTREACH_TILES = (
+    ("cohort", "cohort"),
+    ("reach_rate", "reach_rate"),
+    ("acceptance_rate", "acceptance_rate"),
+    ("median_hours", "median_hours_to_first_attempt"),
+    ("within_24h_share", "within_24h_share"),
+    ("within_48h_share", "within_48h_share"),
 )
 
 
 def headline_tiles(headline: trends.Headline) -> None:
     """The five headline figures, each against the previous period and the same period last year."""
-    columns = st.columns(len(TILES))
-    for column, (field, label, digits) in zip(columns, TILES):
-        current, previous, last_year = (getattr(figures, field) for figures in
+    for column, key in zip(st.columns(len(HEADLINE_TILES)), HEADLINE_TILES):
+        current, previous, last_year = (getattr(period, key) for period in
                                         (headline.current, headline.previous, headline.last_year))
+        title, digits = short_label(key, language()), DIGITS[unit(key)]
         if current is None:
-            column.metric(tr(label), tr("metrics.none"))
+            column.metric(title, tr("metrics.none"))
             continue
         column.metric(
-            tr(label),
-            number(current, language(), digits),
+            title,
+            formatted(unit(key), current, language()),
             delta=None if previous is None else signed_change(current, previous, digits),
             delta_color="off",
-            help=tr(f"tile.help.{field}") + " " + tr("tile.vs_previous"),
+            help=definition(key, language()) + " " + tr("tile.vs_previous"),
         )
         if last_year is not None:
-            column.caption(tr("tile.vs_last_year", value=number(last_year, language(), digits),
-                                change=signed_change(current, last_year, digits)))
+            column.caption(tr("tile.vs_last_year", value=formatted(unit(key), last_year, language()),
+                              change=signed_change(current, last_year, digits)))
 
 
 def municipality_table_for_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -84,24 +89,11 @@ def municipality_table_for_display(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def _rate(value: float | None) -> str:
-    return tr("metrics.none") if value is None else percent(value, language())
-
-
-def outreach_tiles(summary) -> None:
+def outreach_tiles(summary: OutreachSummary) -> None:
     """Cohort, reach, acceptance, median delay and the within-24 h / 48 h shares."""
-    median = summary.median_hours_to_first_attempt
-    tiles = (
-        ("tile.cohort", number(summary.cohort, language()), "tile.help.cohort"),
-        ("metrics.reach_rate", _rate(summary.reach_rate), "tile.help.reach_rate"),
-        ("metrics.acceptance_rate", _rate(summary.acceptance_rate), "tile.help.acceptance_rate"),
-        ("tile.median_hours", tr("metrics.none") if median is None
-         else tr("metrics.hours", value=number(median, language(), 1)), "tile.help.median_hours"),
-        ("tile.within_24h", _rate(summary.within_24h_share), "tile.help.within_24h"),
-        ("tile.within_48h", _rate(summary.within_48h_share), "tile.help.within_48h"),
-    )
-    for column, (label, value, help_key) in zip(st.columns(len(tiles)), tiles):
-        column.metric(tr(label), value, help=tr(help_key))
+    for column, (key, field) in zip(st.columns(len(OUTREACH_TILES)), OUTREACH_TILES):
+        column.metric(short_label(key, language()), formatted(unit(key), getattr(summary, field), language()),
+                      help=definition(key, language()))
 
 
 def victim_tiles(frame: pd.DataFrame) -> None:
@@ -109,7 +101,8 @@ def victim_tiles(frame: pd.DataFrame) -> None:
     interventions, followed, attempts, reached = (int(frame[name].sum()) for name in
                                                   ("interventions", "followed_up", "attempts", "reached"))
     tiles = (
-        ("victims.followed_up", number(followed, language()), _rate(followed / interventions if interventions else None)),
+        ("victims.followed_up", number(followed, language()),
+         percent(followed / interventions, language()) if interventions else None),
         ("victims.reached", number(reached, language()), None),
         ("victims.attempts", number(attempts, language()), None),
     )
