@@ -14,7 +14,9 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements.txt
+.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+# The project itself, editable: `streamlit run dashboard/app.py` then finds dashboard, queries and auth from anywhere.
+.venv/bin/python -m pip install --quiet --no-deps -e .
 
 .venv/bin/python -m dashboard init-db
 if [ "${1:-}" != "--no-demo" ]; then

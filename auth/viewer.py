@@ -15,17 +15,18 @@ logger = logging.getLogger(__name__)
 ROLES = ("captain", "director", "worker", "funder", "admin")
 ALL_SERVICES = "*"
 
-# Also the order of the navigation: a role's first page is its home page.
-PAGES = ("queue", "overview", "outreach", "report", "data", "audit", "definitions")
+# Also the order of the navigation: a role's first page is its home page. Each is a script of pages/; the
+# worker's queue and the admin's data page join this list with their scripts.
+PAGES = ("overview", "outreach", "report", "audit", "definitions")
 
 PAGES_BY_ROLE: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "captain": frozenset({"overview", "outreach", "definitions"}),
         "director": frozenset({"overview", "outreach", "report", "definitions"}),
-        "worker": frozenset({"queue", "overview", "outreach", "definitions"}),
+        "worker": frozenset({"overview", "outreach", "definitions"}),
         # Suppressed figures only: the report is the one query a funder's scope may run (queries.report).
         "funder": frozenset({"report", "definitions"}),
-        "admin": frozenset({"data", "audit", "definitions"}),
+        "admin": frozenset({"audit", "definitions"}),
     }
 )
 

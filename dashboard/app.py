@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root the packages live in.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from auth import session  # noqa: E402
-from auth.viewer import pages_for  # noqa: E402
-from dashboard.web.language import language_switch, tr  # noqa: E402
+from auth import session
+from auth.viewer import pages_for
+from dashboard.settings import PROJECT_ROOT
+from dashboard.web.language import language_switch, tr
 
 PAGES_DIR = PROJECT_ROOT / "pages"
 PAGE_ICONS = {

@@ -679,3 +679,17 @@ def test_the_reports_weekly_columns_span_their_week_and_hidden_weeks_show_their_
         assert rows[week]["shown"] == rows[week]["marker"]
     text = unit_with(spec, "text")
     assert text["encoding"]["x"]["field"] == "week_middle" and text["encoding"]["text"]["field"] == "marker"
+
+
+def test_the_target_is_placed_by_the_frame_s_own_bounds_not_by_bucket_names():
+    # Bounds in the frame are the query layer's: a bucket 24–48 named otherwise still holds 36 h halfway.
+    frame = delay_frame()
+    frame.loc[frame["bucket"] == "24-48", "lower_hours"] = 30.0
+    spec = charts.delay_chart(frame, "en", target_hours=36, median_hours=None, p90_hours=None).to_dict()
+    assert unit_with(spec, "rule")["encoding"]["y"]["bandPosition"] == pytest.approx(6 / 18)
+
+
+def test_a_delay_frame_without_bounds_draws_no_target_rule():
+    frame = delay_frame().iloc[0:0]
+    spec = charts.delay_chart(frame, "en", target_hours=24, median_hours=None, p90_hours=None).to_dict()
+    assert not [unit for unit in layers_of(spec) if mark_type(unit) == "rule"]

@@ -18,6 +18,7 @@ from auth.viewer import (
     pages_for,
     viewer_from_claims,
 )
+from dashboard.settings import PROJECT_ROOT
 from queries.filters import Scope
 
 KEYCLOAK = ClaimSettings(
@@ -139,15 +140,15 @@ def test_claims_become_roles_and_services(token, settings, roles, services, all_
         (["sergeant"], ()),
         (["captain"], ("overview", "outreach", "definitions")),
         (["director"], ("overview", "outreach", "report", "definitions")),
-        (["worker"], ("queue", "overview", "outreach", "definitions")),
+        (["worker"], ("overview", "outreach", "definitions")),
         (["funder"], ("report", "definitions")),
-        (["admin"], ("data", "audit", "definitions")),
+        (["admin"], ("audit", "definitions")),
         (["captain", "director"], ("overview", "outreach", "report", "definitions")),
-        (["worker", "admin"], ("queue", "overview", "outreach", "data", "audit", "definitions")),
+        (["worker", "admin"], ("overview", "outreach", "audit", "definitions")),
         (["funder", "captain"], ("overview", "outreach", "report", "definitions")),
         (list(ROLES), PAGES),
-        ("Worker, FUNDER", ("queue", "overview", "outreach", "report", "definitions")),
-        ([" ADMIN "], ("data", "audit", "definitions")),
+        ("Worker, FUNDER", ("overview", "outreach", "report", "definitions")),
+        ([" ADMIN "], ("audit", "definitions")),
     ],
 )
 def test_pages_by_role(roles, pages):
@@ -175,6 +176,11 @@ def test_pages_for_denies_a_viewer_built_by_hand_with_an_unknown_role():
 def test_every_role_has_pages_and_every_page_a_role():
     assert set(PAGES_BY_ROLE) == set(ROLES)
     assert set().union(*PAGES_BY_ROLE.values()) == set(PAGES)
+
+
+def test_every_page_a_role_may_open_has_a_script():
+    scripts = {path.stem for path in (PROJECT_ROOT / "pages").glob("*.py")}
+    assert set(PAGES) <= scripts, f"no script in pages/ for {sorted(set(PAGES) - scripts)}"
 
 
 @pytest.mark.parametrize(
