@@ -151,3 +151,18 @@ def test_render_is_pure():
         elif chain := shortest_path(graph, module, with_streamlit):
             wrong.append(f"{spelled(graph, chain)}, which imports {with_streamlit[chain[-1]].target}")
     assert not wrong, "dashboard/render/ reaches Streamlit:\n  " + "\n  ".join(wrong)
+
+
+def test_ingest_never_prints():
+    """dashboard/ingest/ returns reports: no print(), no sys.stdout or sys.stderr (the commands print)."""
+    wrong = []
+    for module, path in project_modules().items():
+        if not inside(module, "dashboard.ingest"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            printing = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+            stream = (isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr")
+                      and isinstance(node.value, ast.Name) and node.value.id == "sys")
+            if printing or stream:
+                wrong.append(f"{module} (line {node.lineno})")
+    assert not wrong, "dashboard/ingest/ prints:\n  " + "\n  ".join(wrong)

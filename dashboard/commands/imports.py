@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
 
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error, problem_table
@@ -26,6 +29,11 @@ def import_problem_table(problems: list[Problem]) -> str:
     return problem_table(header, [(str(p.line), p.column, _shortened(p.value), p.reason) for p in problems])
 
 
+def progress_bars() -> Callable[..., tqdm]:
+    """tqdm's bars on standard error, when it is a terminal someone watches."""
+    return partial(tqdm, file=sys.stderr, unit=" " + t("import.progress.unit"), disable=not sys.stderr.isatty())
+
+
 def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None) -> int:
     """Import one file, print what happened, return the exit status."""
     try:
@@ -37,7 +45,7 @@ def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool
         error(t("import.error.unreadable", path=path, error=failure.strerror or failure))
         return EXIT_USAGE
     try:
-        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, show_progress=True)
+        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, progress=progress_bars())
     except SQLAlchemyError as failure:
         error(t("import.error.database", error=str(failure).splitlines()[0]))
         return EXIT_INVALID

@@ -6,7 +6,6 @@ import csv
 import getpass
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -30,6 +29,7 @@ from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
 
 IDENTIFIER_MAX_LENGTH = 64
 WRITE_CHUNK = 5_000
+SILENT = partial(tqdm, disable=True)
 RECORDED_PROBLEMS = 200
 REASON_SEPARATOR = " ; "
 BOOLEANS = {
@@ -412,18 +412,16 @@ def import_file(
     *,
     skip_invalid: bool = False,
     imported_by: str | None = None,
-    show_progress: bool = False,
+    progress: Callable[..., tqdm] = SILENT,
 ) -> ImportReport:
     """Check a whole file, then write its valid rows in one transaction, or nothing if any row is invalid.
 
-    Given a connection rather than an engine, it works inside the caller's transaction.
+    Given a connection rather than an engine, it works inside the caller's transaction. `progress` makes the bars
+    that follow the checking and the writing (tqdm's signature); none is shown unless the caller passes one.
     """
     started, clock = _now(), time.perf_counter()
     spec = KINDS[kind]
     report = ImportReport(kind, file_name)
-    progress = partial(
-        tqdm, file=sys.stderr, unit=" " + t("import.progress.unit"), disable=not (show_progress and sys.stderr.isatty())
-    )
     try:
         table = read_table(data, spec.columns, spec.required)
     except CsvFileError as error:
