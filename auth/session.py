@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import streamlit as st
 
+from auth.policy import SessionPolicy, cookie_secret_problem, session_refusal, signed_in_at
 from auth.viewer import ClaimSettings, Viewer, claim_settings_from, pages_for, viewer_from_claims
+from dashboard import settings
+from dashboard.web.audit import record_session_event
 
 logger = logging.getLogger(__name__)
+
+REFUSAL_KEY = "relais_session_refusal"
+ACTIVITY_KEY = "relais_last_activity"
+SIGNED_IN_KEY = "relais_signed_in"
+
+# Last activity of each sign-in (subject, sign-in time) in this server process, shared by its sessions: reloading
+# the page starts a new session, and must not restart an idle clock. Replicas each keep their own (sticky sessions).
+_last_seen: dict[tuple[str, float], float] = {}
+_last_seen_lock = threading.Lock()
 
 
 def _secrets_section(name: str):
@@ -25,17 +39,65 @@ def auth_configured() -> bool:
     return bool(section) and bool(section.get("server_metadata_url"))
 
 
+def cookie_problem() -> str | None:
+    """Why the configured cookie secret must not be trusted to sign identities, or None."""
+    return cookie_secret_problem((_secrets_section("auth") or {}).get("cookie_secret"))
+
+
 def claim_settings() -> ClaimSettings:
     """How claims map to roles and services: [relais.claims] in the secrets, else the defaults."""
     relais = _secrets_section("relais") or {}
     return claim_settings_from(relais.get("claims"))
 
 
+def session_policy() -> SessionPolicy:
+    """The configured session lifetime."""
+    hours, minutes = settings.session_limits()
+    return SessionPolicy(max_hours=hours, idle_minutes=minutes)
+
+
+def _sign_in_key(claims: dict) -> tuple[str, float]:
+    return str(claims.get("sub", "")), signed_in_at(claims) or 0.0
+
+
+def _forget_old_sign_ins(now: float, policy: SessionPolicy) -> None:
+    oldest = now - policy.max_hours * 3600
+    for key in [key for key in _last_seen if key[1] < oldest]:
+        del _last_seen[key]
+
+
 def current_viewer() -> Viewer | None:
-    """The signed-in viewer, or None when nobody is signed in."""
-    if not st.user.get("is_logged_in", False):
+    """The signed-in viewer, or None when nobody is signed in or the sign-in is too old or idle (see refusal)."""
+    if not st.user.get("is_logged_in", False) or cookie_problem():
         return None
-    return viewer_from_claims(st.user.to_dict(), claim_settings())
+    claims = st.user.to_dict()
+    now, policy, key = time.time(), session_policy(), _sign_in_key(claims)
+    with _last_seen_lock:
+        last = max(st.session_state.get(ACTIVITY_KEY, 0.0), _last_seen.get(key, 0.0)) or None
+        refusal = session_refusal(claims, now, last, policy)
+        if refusal is None:
+            _last_seen[key] = now
+            _forget_old_sign_ins(now, policy)
+    if refusal is not None:
+        viewer = viewer_from_claims(claims, claim_settings())
+        if st.session_state.get(REFUSAL_KEY) != refusal:
+            logger.info("session of %r refused: %s", viewer.subject, refusal)
+            record_session_event(viewer, "session_refused", {"reason": refusal})
+        st.session_state[REFUSAL_KEY] = refusal
+        return None
+    st.session_state[ACTIVITY_KEY] = now
+    st.session_state.pop(REFUSAL_KEY, None)
+    viewer = viewer_from_claims(claims, claim_settings())
+    if st.session_state.get(SIGNED_IN_KEY) != key:
+        # Once per session and sign-in: a new tab of the same sign-in is a new session, and recorded as one.
+        record_session_event(viewer, "sign_in", {"signed_in_at": key[1]})
+        st.session_state[SIGNED_IN_KEY] = key
+    return viewer
+
+
+def refusal() -> str | None:
+    """Why this browser's sign-in was refused at the last rerun ('undated', 'expired', 'idle'), or None."""
+    return st.session_state.get(REFUSAL_KEY)
 
 
 def log_in() -> None:
@@ -45,6 +107,8 @@ def log_in() -> None:
 
 def log_out() -> None:
     """End the session here (the provider's session ends on its own page)."""
+    if st.user.get("is_logged_in", False):
+        record_session_event(viewer_from_claims(st.user.to_dict(), claim_settings()), "sign_out", None)
     st.logout()
 
 
@@ -53,5 +117,7 @@ def viewer_for_page(page: str) -> Viewer:
     viewer = current_viewer() if auth_configured() else None
     if viewer is None or page not in pages_for(viewer):
         logger.warning("page %r refused to %r", page, viewer and viewer.subject)
+        if viewer is not None:
+            record_session_event(viewer, "refused", {"page": page})
         st.stop()
     return viewer

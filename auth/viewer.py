@@ -35,8 +35,10 @@ _SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
 
 
 def _key(value: str) -> str:
-    """A claim value as compared: surrounding spaces stripped, case folded."""
-    return value.strip().casefold()
+    """A claim value as compared: surrounding spaces stripped, case folded only when it is ASCII."""
+    # Folding other scripts merges look-alikes ("ſps".upper() is "SPS"): only ASCII is folded, the rest kept exact.
+    value = value.strip()
+    return value.lower() if value.isascii() else value
 
 
 def _aliases(mapping: Mapping[str, str], setting: str, target: Callable[[str], str]) -> Mapping[str, str]:
@@ -140,16 +142,21 @@ class Viewer:
         return bool(self.subject) and bool(self.roles) and (self.all_services or bool(self.police_services))
 
 
-def _claim(claims: Mapping[str, object], name: str) -> object:
-    """A claim by its exact name, else by a dotted path into nested objects (Keycloak's realm_access.roles)."""
-    if name in claims:
-        return claims[name]
+def _nested(claims: Mapping[str, object], path: list[str]) -> object:
     value: object = claims
-    for part in name.split("."):
+    for part in path:
         if not isinstance(value, Mapping) or part not in value:
             return None
         value = value[part]
     return value
+
+
+def _claim(claims: Mapping[str, object], name: str) -> object:
+    """A claim by a dotted path into nested objects (Keycloak's realm_access.roles), else by its exact name."""
+    # The nested path first: a top-level claim spelled "realm_access.roles" must not shadow the provider's own.
+    if "." in name and (value := _nested(claims, name.split("."))) is not None:
+        return value
+    return claims.get(name)
 
 
 def _claim_values(value: object, claim: str, subject: str) -> list[str]:
@@ -179,7 +186,8 @@ def _roles(claims: Mapping[str, object], settings: ClaimSettings, subject: str) 
     unknown: list[str] = []
     for value in _claim_values(_claim(claims, settings.roles_claim), settings.roles_claim, subject):
         key = _key(value)
-        role = settings.role_aliases.get(key, key)
+        # With aliases configured, only aliased values count: another application's "admin" is not ours.
+        role = settings.role_aliases.get(key) if settings.role_aliases else key
         if role in ROLES:
             roles.add(role)
         else:
@@ -194,8 +202,11 @@ def _services(claims: Mapping[str, object], settings: ClaimSettings, subject: st
     codes: set[str] = set()
     unknown: list[str] = []
     for value in _claim_values(_claim(claims, settings.services_claim), settings.services_claim, subject):
-        code = settings.service_aliases.get(_key(value), value.upper())
-        if code == ALL_SERVICES or _SERVICE_CODE.fullmatch(code):
+        if settings.service_aliases:
+            code = settings.service_aliases.get(_key(value))
+        else:
+            code = value.upper() if value.isascii() else None
+        if code is not None and (code == ALL_SERVICES or _SERVICE_CODE.fullmatch(code)):
             codes.add(code)
         else:
             unknown.append(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from auth import session
+from auth.policy import COOKIE_SECRET_RECIPE
 from auth.viewer import pages_for
 from dashboard.settings import PROJECT_ROOT
 from dashboard.web.language import language_switch, tr
@@ -43,9 +44,15 @@ def main() -> None:
     if not session.auth_configured():
         _centered(tr("app.unconfigured.title"), tr("app.unconfigured.body"))
         return
+    if problem := session.cookie_problem():
+        _centered(tr("app.cookie_secret.title"), tr(f"app.cookie_secret.{problem}", recipe=COOKIE_SECRET_RECIPE))
+        return
     viewer = session.current_viewer()
     if viewer is None:
-        _centered(tr("app.login.title"), tr("app.login.body"))
+        refusal = session.refusal()
+        policy = session.session_policy()
+        _centered(tr("app.login.title"), tr(f"app.session.{refusal}" if refusal else "app.login.body",
+                                            hours=f"{policy.max_hours:g}", minutes=f"{policy.idle_minutes:g}"))
         st.button(tr("app.login.button"), on_click=session.log_in, type="primary")
         return
     keys = [key for key in pages_for(viewer) if key in PAGE_ICONS]

@@ -285,6 +285,78 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Police–community dashboard on domestic violence. Sign in with your organisation's account.",
     ),
     "app.login.button": ("Se connecter", "Sign in"),
+    "app.session.expired": (
+        "Votre connexion date de plus de {hours} heures : reconnectez-vous pour continuer. Vos rôles sont alors "
+        "relus auprès du fournisseur d'identité.",
+        "You signed in more than {hours} hours ago: sign in again to continue. Your roles are then read again "
+        "from the identity provider.",
+    ),
+    "app.session.idle": (
+        "Aucune activité depuis plus de {minutes} minutes : reconnectez-vous pour continuer.",
+        "No activity for more than {minutes} minutes: sign in again to continue.",
+    ),
+    "app.session.undated": (
+        "Le jeton d'identité ne dit pas quand il a été émis (`iat`) : Relais ne peut pas en limiter la durée et le "
+        "refuse. Reconnectez-vous ; si cela se répète, l'administrateur du fournisseur doit corriger le jeton.",
+        "The identity token does not say when it was issued (`iat`): Relais cannot bound its lifetime and refuses "
+        "it. Sign in again; if this happens again, the provider's administrator must fix the token.",
+    ),
+    "audit.verify.intact": (
+        "Journal d'audit intact : {rows} lignes chaînées. Dernier maillon : ligne {id}, empreinte {hash} "
+        "(notez-le ailleurs : une réécriture complète de la chaîne changerait cette empreinte).",
+        "Audit trail intact: {rows} chained rows. Last link: row {id}, hash {hash} "
+        "(keep it elsewhere: rewriting the whole chain would change this hash).",
+    ),
+    "import.error.audit": (
+        "l'importation n'a pas pu être inscrite au journal d'audit : {error}",
+        "the import could not be written to the audit trail: {error}",
+    ),
+    "audit.verify.empty": ("Journal d'audit vide.", "The audit trail is empty."),
+    "audit.verify.broken.link": (
+        "Chaîne rompue à la ligne {id} (après {rows} lignes intactes) : elle ne suit pas la ligne qui la précède ; "
+        "une ligne a été retirée ou insérée.",
+        "Chain broken at row {id} (after {rows} intact rows): it does not follow the row before it; a row was "
+        "removed or inserted.",
+    ),
+    "audit.verify.broken.content": (
+        "Chaîne rompue à la ligne {id} (après {rows} lignes intactes) : son contenu ne correspond plus à son "
+        "empreinte ; elle a été réécrite.",
+        "Chain broken at row {id} (after {rows} intact rows): its content no longer matches its hash; it was "
+        "rewritten.",
+    ),
+    "serve.cookie_secret.missing": (
+        "aucun cookie_secret dans la section [auth] des secrets : Relais ne démarre pas sans lui. Créez-en un : {recipe}",
+        "no cookie_secret in the [auth] section of the secrets: Relais does not start without one. Make one: {recipe}",
+    ),
+    "serve.cookie_secret.short": (
+        "le cookie_secret des secrets compte moins de 32 caractères ; quiconque le devine signe un témoin avec "
+        "n'importe quel rôle. Relais refuse de démarrer. Créez-en un : {recipe}",
+        "the cookie_secret in the secrets is shorter than 32 characters; whoever guesses it signs a cookie with any "
+        "role. Relais refuses to start. Make one: {recipe}",
+    ),
+    "serve.cookie_secret.example": (
+        "le cookie_secret des secrets est celui de secrets.example.toml, connu de tous. Relais refuse de démarrer. "
+        "Créez-en un : {recipe}",
+        "the cookie_secret in the secrets is the one of secrets.example.toml, known to everyone. Relais refuses to "
+        "start. Make one: {recipe}",
+    ),
+    "app.cookie_secret.title": ("Configuration non sûre", "Unsafe configuration"),
+    "app.cookie_secret.missing": (
+        "`cookie_secret` manque dans la section `[auth]` des secrets. Créez-en un avec `{recipe}`.",
+        "`cookie_secret` is missing from the `[auth]` section of the secrets. Make one with `{recipe}`.",
+    ),
+    "app.cookie_secret.short": (
+        "Le `cookie_secret` de la section `[auth]` compte moins de 32 caractères : quiconque le devine peut signer "
+        "un témoin de connexion avec n'importe quel rôle. Remplacez-le par le résultat de `{recipe}`.",
+        "The `cookie_secret` of the `[auth]` section is shorter than 32 characters: whoever guesses it can sign an "
+        "identity cookie with any role. Replace it with the output of `{recipe}`.",
+    ),
+    "app.cookie_secret.example": (
+        "Le `cookie_secret` de la section `[auth]` est celui de `secrets.example.toml`, connu de tous : quiconque "
+        "peut signer un témoin de connexion avec n'importe quel rôle. Remplacez-le par le résultat de `{recipe}`.",
+        "The `cookie_secret` of the `[auth]` section is the one in `secrets.example.toml`, known to everyone: anyone "
+        "can sign an identity cookie with any role. Replace it with the output of `{recipe}`.",
+    ),
     "app.logout": ("Se déconnecter", "Sign out"),
     "app.signed_in_as": ("Connecté : {name}", "Signed in: {name}"),
     "app.no_access.title": ("Aucun accès", "No access"),
@@ -384,6 +456,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.period": ("Période", "Period"),
     "audit.action.view": ("consultation", "view"),
     "audit.action.export": ("téléchargement", "download"),
+    "audit.action.search": ("recherche dans le journal", "audit log search"),
+    "audit.action.sign_in": ("connexion", "sign-in"),
+    "audit.action.sign_out": ("déconnexion", "sign-out"),
+    "audit.action.session_refused": ("session refusée (expirée ou inactive)", "session refused (expired or idle)"),
+    "audit.action.refused": ("page refusée", "page refused"),
+    "audit.action.metrics": ("commande metrics", "metrics command"),
+    "audit.action.import": ("importation", "import"),
+    "audit.action.retention": ("destruction (conservation)", "destruction (retention)"),
+    "audit.action.rekey": ("changement de clé des pseudonymes", "pseudonym re-keying"),
+    "audit.column.services": ("Services", "Services"),
     "audit.subject": ("Personne", "Person"),
     "audit.action": ("Action", "Action"),
     "audit.all": ("Toutes", "All"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ SETTINGS = (
     ),
     Setting("RELAIS_LANGUAGE", "fr", "Language of the command line's messages: fr or en."),
     Setting("RELAIS_USER", "", "Name recorded as the importer of a file (defaults to the system user)."),
+    Setting("RELAIS_SESSION_HOURS", "12",
+            "Longest a sign-in is honoured, from the provider's sign-in time (the ID token's auth_time or iat); "
+            "then the person signs in again, and roles removed at the provider take effect."),
+    Setting("RELAIS_IDLE_MINUTES", "60", "A session without any click for this long must sign in again."),
     Setting("RELAIS_TARGET_HOURS", "24", "Outreach target: hours from arrest to first attempt (the chart's rule)."),
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
     Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",
@@ -57,6 +62,19 @@ def language() -> str:
     return "en" if get("RELAIS_LANGUAGE").lower().startswith("en") else "fr"
 
 
+def _positive(name: str) -> float:
+    try:
+        value = float(get(name))
+    except ValueError:
+        return float(_BY_NAME[name].default)
+    return value if value > 0 else float(_BY_NAME[name].default)
+
+
+def session_limits() -> tuple[float, float]:
+    """The longest a sign-in is honoured, in hours, and the idle timeout, in minutes."""
+    return _positive("RELAIS_SESSION_HOURS"), _positive("RELAIS_IDLE_MINUTES")
+
+
 def outreach_target() -> tuple[float, float]:
     """The outreach target: hours to first attempt, and the share of the cohort expected within them."""
     try:
@@ -79,3 +97,16 @@ def suppression_threshold() -> int:
 def funder_period() -> str:
     """The kind of period funders' reports cover: quarter unless year is asked for."""
     return "year" if get("RELAIS_FUNDER_PERIOD").lower().startswith(("year", "ann")) else "quarter"
+
+
+def os_user() -> str:
+    """The operating system's name for whoever runs this process, or '?' when it has none."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "?"
+
+
+def operator() -> str:
+    """Who runs a command, as recorded: RELAIS_USER, else the operating system's user."""
+    return get("RELAIS_USER") or os_user()

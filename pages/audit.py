@@ -5,12 +5,12 @@ from datetime import timedelta
 import streamlit as st
 
 from auth.session import viewer_for_page
-from dashboard.web.audit import record_view
+from dashboard.web.audit import record_search, record_view
 from dashboard.web.cache import engine
 from dashboard.web.language import tr
 from dashboard.web.sidebar import local_today
 from dashboard.web.widgets import identity, local_time
-from queries.audit import AuditFilter, audit_events, audit_subjects
+from queries.audit import AUDIT_ACTIONS, AuditFilter, audit_events, audit_subjects
 
 viewer = viewer_for_page("audit")
 record_view(viewer, "audit")
@@ -24,10 +24,11 @@ subjects = audit_subjects(engine(), viewer.scope)
 everyone = tr("audit.all")
 subject = middle.selectbox(tr("audit.subject"), [None, *subjects], format_func=lambda s: s or everyone)
 action = right.selectbox(
-    tr("audit.action"), [None, "view", "export"],
+    tr("audit.action"), [None, *AUDIT_ACTIONS],
     format_func=lambda action: tr(f"audit.action.{action}") if action else everyone
 )
 start, end = (period[0], period[-1]) if period else (today, today)
+record_search(viewer, {"from": start.isoformat(), "to": end.isoformat(), "subject": subject, "action": action})
 events = audit_events(engine(), AuditFilter(start, end, subject, action), viewer.scope)
 if events.empty:
     st.info(tr("audit.empty"))
@@ -36,7 +37,8 @@ else:
         occurred_at=events["occurred_at"].map(local_time),
         roles=events["roles"].map(lambda roles: ", ".join(tr(f"role.{role}") for role in roles.split(",") if role)),
         action=events["action"].map(lambda action: tr(f"audit.action.{action}")),
-        page=events["page"].map(lambda page: tr(f"page.{page}") if page else ""),
+        services=events["services"].map(lambda services: services if isinstance(services, str) else ""),
+        page=events["page"].map(lambda page: tr(f"page.{page}") if isinstance(page, str) else ""),
     )
     shown.columns = [tr(f"audit.column.{name}") for name in events.columns]
     st.dataframe(shown, hide_index=True, width="stretch")

@@ -34,8 +34,8 @@ class Scope:
 
     @property
     def exact_figures(self) -> bool:
-        """Whether queries may return unsuppressed figures to this scope (not to a funder without another role)."""
-        return self.for_release or not self.roles or bool(self.roles & EXACT_FIGURE_ROLES)
+        """Whether queries may return unsuppressed figures to this scope: not to a funder alone, nor without a role."""
+        return self.for_release or bool(self.roles & EXACT_FIGURE_ROLES)
 
     @classmethod
     def everything(cls) -> Scope:
@@ -43,9 +43,9 @@ class Scope:
         return cls(all_services=True, roles=frozenset({"captain", "director", "worker", "funder", "admin"}))
 
     @classmethod
-    def of(cls, *services: str) -> Scope:
-        """The given services only, with no role beyond aggregate figures."""
-        return cls(services=frozenset(services))
+    def of(cls, *services: str, role: str = "captain") -> Scope:
+        """The given services only, read with one role (a captain's exact aggregate figures by default)."""
+        return cls(services=frozenset(services), roles=frozenset({role}))
 
     def allows(self, service: str) -> bool:
         """Whether data of this service may be read."""

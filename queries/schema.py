@@ -180,7 +180,9 @@ outreach_attempt = Table(
     Index("ix_outreach_attempt_date", "attempted_date"),
 )
 
-# Append-only: the migrations add triggers that refuse UPDATE and DELETE on this table.
+# Append-only: the migrations add triggers that refuse UPDATE, DELETE, an INSERT over an existing id (SQLite's
+# INSERT OR REPLACE) and TRUNCATE (PostgreSQL). Each row carries the hash of the row before it and its own, so a
+# row removed or rewritten by someone who could bypass the triggers breaks the chain (`audit verify`).
 audit_event = Table(
     "audit_event",
     metadata,
@@ -188,10 +190,14 @@ audit_event = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("subject", Text, nullable=False),
     Column("roles", Text, nullable=False),
+    Column("services", Text, nullable=True, comment="the viewer's police services, comma-separated, or *"),
     Column("action", String(32), nullable=False),
     Column("page", Text, nullable=True),
     Column("filters", Text, nullable=True, comment="JSON"),
     Column("detail", Text, nullable=True, comment="JSON"),
+    # Unique: two writers that read the same last row cannot both chain to it; the second retries.
+    Column("previous_hash", String(64), nullable=False, unique=True),
+    Column("row_hash", String(64), nullable=False),
     Index("ix_audit_event_occurred_at", "occurred_at"),
     Index("ix_audit_event_subject", "subject", "occurred_at"),
 )

@@ -21,7 +21,8 @@ def service_conditions(service_column, flt: MetricFilter, scope: Scope) -> list[
 
 def intervention_conditions(table: Table, flt: MetricFilter, scope: Scope) -> list[ColumnElement]:
     """Scope, service and municipality conditions on an intervention table (or alias)."""
-    # Every figure is counted from interventions: a scope that may only see suppressed figures stops here.
+    # Every figure is counted from interventions: a scope that may only see suppressed figures, or that carries no
+    # role at all (a Scope built by mistake), stops here.
     if not scope.exact_figures:
         raise PermissionError("this viewer may read suppressed figures only (queries.report)")
     conditions = service_conditions(table.c.police_service, flt, scope)

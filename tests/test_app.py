@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import date
 
 import pytest
@@ -31,11 +32,16 @@ PAGES_DIR = settings.PROJECT_ROOT / "pages"
 PAGE_TITLES = {key: t(f"page.{key}", "fr") for key in ("overview", "outreach", "report", "audit", "definitions")}
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "test-only",
+    "cookie_secret": "test-only, never served: 0123456789abcdef",
     "client_id": "relais-test",
     "client_secret": "test-only",
     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
 }
+
+
+def signed_in() -> dict:
+    """What st.user holds of any signed-in person: the flag, and the ID token's issue time (now)."""
+    return {"is_logged_in": True, "iat": int(time.time())}
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +55,7 @@ def app_for(claims: dict | None, database_url: str, monkeypatch, script: str = A
     monkeypatch.setenv("DATABASE_URL", database_url)
     test = AppTest.from_file(script, default_timeout=60)
     test.secrets["auth"] = AUTH
-    test.user = {"is_logged_in": True, **claims} if claims is not None else {"is_logged_in": False}
+    test.user = {**signed_in(), **claims} if claims is not None else {"is_logged_in": False}
     return test.run()
 
 
@@ -118,7 +124,7 @@ def loaded(engine):
 @pytest.mark.parametrize("services", [["RIPRSL"], ["SPS"], ["*"]])
 def test_overview_shows_the_query_layers_figures_for_the_viewers_services(loaded, database_url, monkeypatch, services):
     test = app_for({"sub": "c", "roles": ["captain"], "police_services": services}, database_url, monkeypatch)
-    scope = Scope(all_services=True) if services == ["*"] else Scope.of(*services)
+    scope = Scope(all_services=True, roles=frozenset({"captain"})) if services == ["*"] else Scope.of(*services)
     current = headline(loaded, default_filter(), scope).current
     assert current.interventions == intervention_totals(loaded, default_filter(), scope).total > 0
     expected = [number(current.interventions, "fr"), number(current.arrests, "fr"),
@@ -140,11 +146,17 @@ def test_page_views_are_audited_once_per_view(engine, database_url, monkeypatch)
     test.switch_page(str(PAGES_DIR / "definitions.py")).run()
     with engine.connect() as connection:
         rows = connection.execute(select(audit_event).order_by(audit_event.c.id)).all()
-    assert [(row.subject, row.roles, row.action, row.page) for row in rows] == [
-        ("alice", "captain", "view", "overview"),
-        ("alice", "captain", "view", "definitions"),
+    assert [(row.subject, row.roles, row.services, row.action, row.page) for row in rows] == [
+        ("alice", "captain", "RIPRSL", "sign_in", None),
+        ("alice", "captain", "RIPRSL", "view", "overview"),
+        ("alice", "captain", "RIPRSL", "view", "definitions"),
     ]
-    assert json.loads(rows[0].filters)["from"] == default_filter().period.start.isoformat()
+    assert json.loads(rows[1].filters)["from"] == default_filter().period.start.isoformat()
+
+
+def _audit_rows(engine):
+    with engine.connect() as connection:
+        return connection.execute(select(audit_event).order_by(audit_event.c.id)).all()
 
 
 def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
@@ -152,18 +164,26 @@ def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
     test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch)
     assert not test.exception and titles(test) == ["Journal d'audit"]
     shown = test.dataframe[0].value
-    assert list(zip(shown["Personne"], shown["Page"])) == [("root", "Journal d'audit"), ("alice", "Vue d'ensemble")]
-    assert list(shown["Action"]) == ["consultation", "consultation"]
-    assert list(shown["Rôles"]) == ["administration", "capitaine"]
+    # Newest first: the administrator's own search of the trail, view and sign-in, then alice's.
+    assert list(zip(shown["Personne"], shown["Action"], shown["Page"], shown["Services"])) == [
+        ("root", "recherche dans le journal", "Journal d'audit", "*"),
+        ("root", "consultation", "Journal d'audit", "*"),
+        ("root", "connexion", "", "*"),
+        ("alice", "consultation", "Vue d'ensemble", "RIPRSL"),
+        ("alice", "connexion", "", "RIPRSL"),
+    ]
+    assert list(shown["Rôles"]) == ["administration"] * 3 + ["capitaine"] * 2
     test.selectbox[0].set_value("alice").run()
-    assert list(test.dataframe[0].value["Personne"]) == ["alice"]
+    assert list(test.dataframe[0].value["Personne"]) == ["alice", "alice"]
+    searches = [json.loads(row.filters) for row in _audit_rows(engine) if row.action == "search"]
+    assert [search["subject"] for search in searches] == [None, "alice"]
 
 
 def test_a_copied_link_opens_the_same_view(loaded, database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     test = AppTest.from_file(APP, default_timeout=60)
     test.secrets["auth"] = AUTH
-    test.user = {"is_logged_in": True, "sub": "c", "roles": ["captain"], "police_services": ["RIPRSL", "SPS"]}
+    test.user = {**signed_in(), "sub": "c", "roles": ["captain"], "police_services": ["RIPRSL", "SPS"]}
     test.query_params.update({"period": "custom", "from": "2024-03-04", "to": "2024-03-17", "service": "RIPRSL",
                               "m": "57005"})
     test.run()
@@ -196,7 +216,7 @@ def test_every_page_renders_in_both_languages(loaded, database_url, monkeypatch,
     monkeypatch.setenv("DATABASE_URL", database_url)
     test = AppTest.from_file(APP, default_timeout=60)
     test.secrets["auth"] = AUTH
-    test.user = {"is_logged_in": True, "sub": "p", "roles": roles, "police_services": ["*"]}
+    test.user = {**signed_in(), "sub": "p", "roles": roles, "police_services": ["*"]}
     test.query_params["lang"] = language
     test.session_state["language"] = language
     test.run()
@@ -288,7 +308,7 @@ def test_the_director_is_warned_when_a_report_is_not_of_the_funders_kind(last_qu
     monkeypatch.setenv("DATABASE_URL", database_url)
     test = AppTest.from_file(APP, default_timeout=60)
     test.secrets["auth"] = AUTH
-    test.user = {"is_logged_in": True, "sub": "d", "roles": ["director"], "police_services": ["*"]}
+    test.user = {**signed_in(), "sub": "d", "roles": ["director"], "police_services": ["*"]}
     test.run()
     test.switch_page(str(PAGES_DIR / "report.py"))
     for name, value in params.items():

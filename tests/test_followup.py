@@ -61,7 +61,7 @@ def test_outcomes_by_month_of_one_service(loaded):
 def test_outcomes_by_month_of_an_empty_period(loaded):
     frame = outcomes_by_month(loaded, MetricFilter(EMPTY), Scope.everything())
     assert list(frame["month_start"]) == [date(2030, 1, 1)] * 5 and list(frame["members"]) == [0] * 5
-    assert outcomes_by_month(loaded, MetricFilter(QUARTER), Scope())["members"].sum() == 0
+    assert outcomes_by_month(loaded, MetricFilter(QUARTER), Scope.of())["members"].sum() == 0
 
 
 def test_referrals_by_month(loaded):
@@ -183,5 +183,5 @@ def test_repeat_after_outreach_of_one_service(loaded):
 def test_repeat_after_outreach_of_an_empty_period(loaded):
     frame = repeat_after_outreach(loaded, MetricFilter(EMPTY), Scope.everything(), as_of=date(2032, 1, 1))
     assert list(frame["members"]) == [0, 0, 0] and frame["share"].isna().all()
-    nobody = repeat_after_outreach(loaded, MetricFilter(QUARTER), Scope(), as_of=date(2026, 6, 1))
+    nobody = repeat_after_outreach(loaded, MetricFilter(QUARTER), Scope.of(), as_of=date(2026, 6, 1))
     assert list(nobody["members"]) == [0, 0, 0]

@@ -148,7 +148,7 @@ def test_contact_bans_in_force(loaded):
 
 @pytest.mark.parametrize(
     ("scope", "expected_total"),
-    [(Scope.of("RIPRSL"), 10), (Scope.of("SPS"), 1), (Scope.of("RIPRSL", "SPS"), 11), (Scope(), 0)],
+    [(Scope.of("RIPRSL"), 10), (Scope.of("SPS"), 1), (Scope.of("RIPRSL", "SPS"), 11), (Scope.of(), 0)],
 )
 def test_scope_confines_every_figure(loaded, scope, expected_total):
     document = metrics_document(loaded, MetricFilter(MARCH), scope)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import exc, func, insert, select, update
+from sqlalchemy import exc, func, select, update
 
+from queries.audit import record_event
 from queries.migrate import upgrade_to_head
 from queries.reference import load_reference
 from queries.schema import audit_event, membership, metadata, municipality, police_service
@@ -41,12 +40,7 @@ def test_upgrade_and_reference_load_are_repeatable(engine):
 
 
 def test_audit_rows_cannot_be_changed_or_deleted(engine):
-    with engine.begin() as connection:
-        connection.execute(
-            insert(audit_event).values(
-                occurred_at=datetime.now(UTC), subject="alice", roles="captain", action="view"
-            )
-        )
+    record_event(engine, subject="alice", roles=("captain",), action="view")
     with pytest.raises(exc.DatabaseError), engine.begin() as connection:
         connection.execute(update(audit_event).values(subject="mallory"))
     with pytest.raises(exc.DatabaseError), engine.begin() as connection:

@@ -37,7 +37,7 @@ def test_a_viewer_of_one_service_gets_exactly_that_service(loaded, query, servic
     # Asking for the other service through the filter cannot widen the scope: the answer is empty.
     other = "SPS" if service == "RIPRSL" else "RIPRSL"
     asked = query(loaded, MetricFilter(MARCH, services=(other,)), viewer.scope)
-    assert _same(asked, query(loaded, MetricFilter(MARCH), Scope()))
+    assert _same(asked, query(loaded, MetricFilter(MARCH), Scope.of()))
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.__name__)
@@ -52,10 +52,18 @@ def test_a_funder_alone_is_refused_every_exact_figure_before_any_sql(loaded, que
 
 def test_the_empty_scope_reads_nothing(loaded):
     flt = MetricFilter(MARCH)
-    assert intervention_totals(loaded, flt, Scope()).total == 0
-    assert interventions_by_municipality(loaded, flt, Scope()).empty
-    assert set(interventions_by_week(loaded, flt, Scope())["interventions"]) == {0}
-    assert outreach_summary(loaded, flt, Scope()).cohort == 0
+    assert intervention_totals(loaded, flt, Scope.of()).total == 0
+    assert interventions_by_municipality(loaded, flt, Scope.of()).empty
+    assert set(interventions_by_week(loaded, flt, Scope.of())["interventions"]) == {0}
+    assert outreach_summary(loaded, flt, Scope.of()).cohort == 0
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.__name__)
+@pytest.mark.parametrize("scope", [Scope(all_services=True), Scope(services=frozenset({"RIPRSL", "SPS"}))])
+def test_a_scope_without_a_role_is_refused_before_any_sql(loaded, query, scope):
+    """Fail closed: a Scope built without roles (by mistake) reads nothing, rather than every exact figure."""
+    with pytest.raises(PermissionError):
+        query(loaded, MetricFilter(MARCH), scope)
 
 
 def test_the_regie_never_shows_saguenay(loaded):

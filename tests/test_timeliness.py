@@ -67,7 +67,7 @@ def test_delay_distribution_of_one_service(loaded):
 
 
 def test_delay_distribution_of_an_empty_period(loaded):
-    for flt, scope in ((MetricFilter(EMPTY), Scope.everything()), (MetricFilter(QUARTER), Scope())):
+    for flt, scope in ((MetricFilter(EMPTY), Scope.everything()), (MetricFilter(QUARTER), Scope.of())):
         frame = delay_distribution(loaded, flt, scope)
         assert list(frame["bucket"]) == BUCKETS and list(frame["members"]) == [0] * 8
 
@@ -112,7 +112,7 @@ def test_delay_percentiles_when_nobody_was_attempted(loaded):
     for flt, scope in (
         (MetricFilter(Period(date(2025, 1, 31), date(2025, 1, 31))), Scope.everything()),
         (MetricFilter(EMPTY), Scope.everything()),
-        (MetricFilter(QUARTER), Scope()),
+        (MetricFilter(QUARTER), Scope.of()),
     ):
         result = delay_percentiles(loaded, flt, scope)
         assert (result.median_hours, result.p90_hours, result.attempted) == (None, None, 0)
@@ -191,4 +191,4 @@ def test_funnel_of_one_service(loaded):
 
 def test_funnel_of_an_empty_period(loaded):
     assert list(funnel(loaded, MetricFilter(EMPTY), Scope.everything())["members"]) == [0] * 6
-    assert list(funnel(loaded, MetricFilter(QUARTER), Scope())["members"]) == [0] * 6
+    assert list(funnel(loaded, MetricFilter(QUARTER), Scope.of())["members"]) == [0] * 6

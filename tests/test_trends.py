@@ -130,7 +130,7 @@ def test_scope_population_follows_membership(loaded):
     assert scope_population(loaded, MetricFilter(PERIOD, municipalities=("57040", "59030")), Scope.of("RIPRSL")) == (
         24104 + 509
     )
-    assert scope_population(loaded, flt, Scope()) == 0
+    assert scope_population(loaded, flt, Scope.of()) == 0
     # Verchères (5759 residents, no intervention) joins the Régie on 2025-03-01: in the period, not before it.
     with loaded.begin() as connection:
         connection.execute(
@@ -149,11 +149,11 @@ def test_headline_of_a_place_without_residents_has_no_rate(uninhabited):
 
 
 def test_headline_of_an_empty_period_or_scope(loaded):
-    for flt, scope in ((MetricFilter(EMPTY), Scope.everything()), (MetricFilter(PERIOD), Scope())):
+    for flt, scope in ((MetricFilter(EMPTY), Scope.everything()), (MetricFilter(PERIOD), Scope.of())):
         figures = headline(loaded, flt, scope)
         for part in (figures.current, figures.previous, figures.last_year):
             assert (part.interventions, part.arrests, part.repeat, part.contact_bans) == (0, 0, 0, 0)
-    assert headline(loaded, MetricFilter(PERIOD), Scope()).current.rate_per_1000 is None
+    assert headline(loaded, MetricFilter(PERIOD), Scope.of()).current.rate_per_1000 is None
     assert headline(loaded, MetricFilter(EMPTY), Scope.everything()).current.rate_per_1000 == 0.0
 
 
@@ -164,7 +164,7 @@ def test_headline_of_one_service(loaded):
     assert (figures.previous.interventions, figures.last_year.interventions) == (1, 1)
     assert figures.current.population == SAGUENAY_RESIDENTS
     asked = headline(loaded, MetricFilter(PERIOD, services=("RIPRSL",)), Scope.of("SPS"))
-    assert asked == headline(loaded, MetricFilter(PERIOD), Scope())
+    assert asked == headline(loaded, MetricFilter(PERIOD), Scope.of())
 
 
 # Interventions per local ISO week, every service:
@@ -205,7 +205,7 @@ def test_weekly_trend_of_one_service(loaded):
     assert list(frame["rolling_average"]) == pytest.approx([0.5, 0.25, 0.25, 0.25])
     assert list(frame["last_year"]) == [1, 0, 0, 0]
     asked = weekly_trend(loaded, MetricFilter(PERIOD, services=("RIPRSL",)), Scope.of("SPS"))
-    assert asked.equals(weekly_trend(loaded, MetricFilter(PERIOD), Scope()))
+    assert asked.equals(weekly_trend(loaded, MetricFilter(PERIOD), Scope.of()))
 
 
 def test_weekly_trend_of_an_empty_period(loaded):
@@ -214,7 +214,7 @@ def test_weekly_trend_of_an_empty_period(loaded):
         {"week": "2030-W02", "week_start": date(2030, 1, 7), "interventions": 0, "rolling_average": 0.0,
          "last_year": 0}
     ]
-    assert list(weekly_trend(loaded, MetricFilter(PERIOD), Scope())["rolling_average"]) == [0.0] * 4
+    assert list(weekly_trend(loaded, MetricFilter(PERIOD), Scope.of())["rolling_average"]) == [0.0] * 4
 
 
 def test_municipality_weeks_fills_the_heat_map(loaded):
@@ -236,7 +236,7 @@ def test_municipality_weeks_covers_every_place_in_scope(loaded):
     assert list(saguenay["code"]) == ["94068"] * 4 and list(saguenay["interventions"]) == [1, 0, 0, 0]
     asked = municipality_weeks(loaded, MetricFilter(PERIOD, services=("RIPRSL",)), Scope.of("SPS"))
     assert asked.empty and list(asked.columns) == list(everything.columns)
-    assert municipality_weeks(loaded, MetricFilter(PERIOD), Scope()).empty
+    assert municipality_weeks(loaded, MetricFilter(PERIOD), Scope.of()).empty
     quiet = municipality_weeks(loaded, MetricFilter(EMPTY), Scope.everything())
     assert len(quiet) == 18 and set(quiet["week"]) == {"2030-W02"} and set(quiet["interventions"]) == {0}
 
@@ -283,7 +283,7 @@ def test_municipality_table_of_one_service(loaded):
 def test_municipality_table_of_an_empty_period(loaded):
     frame = municipality_table(loaded, MetricFilter(EMPTY), Scope.everything())
     assert len(frame) == 18 and set(frame["interventions"]) == {0} and frame["change_share"].isna().all()
-    assert municipality_table(loaded, MetricFilter(PERIOD), Scope()).empty
+    assert municipality_table(loaded, MetricFilter(PERIOD), Scope.of()).empty
 
 
 def test_municipality_table_without_residents(uninhabited):

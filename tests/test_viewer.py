@@ -73,10 +73,19 @@ def claims(roles=None, services=("RIPRSL",), **extra):
         (claims(None, None), ClaimSettings(), set(), set(), False, False),
         # Keycloak group paths, through aliases, under a renamed claim
         (
-            {"sub": "alice", "groups": ["/relais/captain", "/other/group"], "police_services": ["RIPRSL"]},
+            {"sub": "alice", "groups": ["/relais/captain", "/other"], "police_services": ["/relais/services/sps"]},
             KEYCLOAK,
             {"captain"},
-            {"RIPRSL"},
+            set(),
+            False,
+            False,
+        ),
+        # With service aliases configured, a raw code no longer counts beside them.
+        (
+            {"sub": "alice", "groups": ["/relais/captain"], "police_services": ["RIPRSL", "/relais/services/saguenay"]},
+            KEYCLOAK,
+            {"captain"},
+            {"SPS"},
             False,
             True,
         ),
@@ -97,13 +106,31 @@ def claims(roles=None, services=("RIPRSL",), **extra):
             True,
         ),
         # The renamed claim is the only one read.
-        (claims(["captain"]), KEYCLOAK, set(), {"RIPRSL"}, False, False),
-        # Entra ID app roles arrive in "roles"; our own values keep working beside the aliases.
+        (claims(["captain"]), KEYCLOAK, set(), set(), False, False),
+        # Entra ID app roles arrive in "roles"; with aliases configured, only aliased values count: a raw
+        # "admin" or "director" may be another application's role of the same name.
         (claims(["Relais.Captain", "relais.funder"]), ENTRA, {"captain", "funder"}, {"RIPRSL"}, False, True),
-        (claims(["Relais.Worker", "director"]), ENTRA, {"director"}, {"RIPRSL"}, False, True),
+        (claims(["Relais.Worker", "director"]), ENTRA, set(), {"RIPRSL"}, False, False),
+        (claims(["admin", "Relais.Funder"]), ENTRA, {"funder"}, {"RIPRSL"}, False, True),
+        # Only ASCII is case folded: "ſ" (long s) folds to "s" and would make "ſps" the code SPS.
+        (claims(["captain"], ["ſps"]), ClaimSettings(), {"captain"}, set(), False, False),
+        (claims(["ſcaptain", "captaın"]), ClaimSettings(), set(), {"RIPRSL"}, False, False),
+        (claims(["Relais.Captain"]), ClaimSettings(role_aliases={"Relais.Captaın": "captain"}), set(), {"RIPRSL"},
+         False, False),
+        (claims(["captain"], ["ＳＰＳ"]), ClaimSettings(), {"captain"}, set(), False, False),
         # Keycloak realm roles live in a nested object: a dotted claim name reaches them.
         (
             {"sub": "alice", "realm_access": {"roles": ["offline_access", "worker"]}, "police_services": ["SPS"]},
+            ClaimSettings(roles_claim="realm_access.roles"),
+            {"worker"},
+            {"SPS"},
+            False,
+            True,
+        ),
+        # A top-level claim spelled like the dotted path does not shadow the nested one.
+        (
+            {"sub": "alice", "realm_access": {"roles": ["worker"]}, "realm_access.roles": ["admin"],
+             "police_services": ["SPS"]},
             ClaimSettings(roles_claim="realm_access.roles"),
             {"worker"},
             {"SPS"},

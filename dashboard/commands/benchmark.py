@@ -76,7 +76,7 @@ TARGET_WARM_MS = 300
 DEFAULT_RERUNS = 5
 BENCHMARK_AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "benchmark-only",
+    "cookie_secret": "benchmark-only, never served: 0123456789abcdef",
     "client_id": "relais-benchmark",
     "client_secret": "benchmark-only",
     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
@@ -209,7 +209,7 @@ def _checked_run(test: AppTest, page: str) -> float:
 def _signed_in(claims: dict) -> AppTest:
     test = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_SECONDS)
     test.secrets["auth"] = BENCHMARK_AUTH
-    test.user = {"is_logged_in": True, "name": claims["sub"], **claims}
+    test.user = {"is_logged_in": True, "name": claims["sub"], "iat": int(time.time()), **claims}
     _checked_run(test, "app")
     return test
 

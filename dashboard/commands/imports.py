@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from dashboard.commands.audit import record_command
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error, problem_table
 from dashboard.i18n import number, t
@@ -34,6 +35,14 @@ def progress_bars() -> Callable[..., tqdm]:
     return partial(tqdm, file=sys.stderr, unit=" " + t("import.progress.unit"), disable=not sys.stderr.isatty())
 
 
+def _record_import(engine: Engine, kind: str, path: Path, detail: dict) -> None:
+    try:
+        record_command(engine, "import", {"kind": kind, "file": path.name}, detail)
+    except SQLAlchemyError as failure:
+        # The import's own outcome is printed either way; a database that refuses the audit row is said too.
+        error(t("import.error.audit", error=str(failure).splitlines()[0]))
+
+
 def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None) -> int:
     """Import one file, print what happened, return the exit status."""
     try:
@@ -48,7 +57,11 @@ def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool
         report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, progress=progress_bars())
     except SQLAlchemyError as failure:
         error(t("import.error.database", error=str(failure).splitlines()[0]))
+        _record_import(engine, kind, path, {"status": "failed", "error": str(failure).splitlines()[0]})
         return EXIT_INVALID
+    _record_import(engine, kind, path, {"status": report.status, "batch_id": report.batch_id,
+                                        "rows_read": report.rows_read, "accepted": report.accepted,
+                                        "replaced": report.replaced, "rejected": len(report.rejected)})
     if report.status == "rejected":
         print(import_problem_table(report.problems), file=sys.stderr)
         if report.file_problem:

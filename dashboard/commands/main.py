@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_app.add_argument("--port", type=int, default=8501)
     demo_app.add_argument("--provider-port", type=int, default=9400)
 
+    audit = commands.add_parser("audit", help="check the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken link")
+
     benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
     targets = benchmark.add_subparsers(dest="target", required=True)
     speed = targets.add_parser("import", help="time the import of a generated interventions file")
@@ -121,6 +125,12 @@ def _geo(args) -> int:
     return run_geo_import_command(default_engine(), args.file)
 
 
+def _audit(_args) -> int:
+    from dashboard.commands.audit import run_audit_verify_command
+
+    return run_audit_verify_command(default_engine())
+
+
 def _serve(args) -> int:
     from dashboard.commands.serve import run_serve_command
 
@@ -140,6 +150,7 @@ HANDLERS = {
     "demo-data": _demo_data,
     "benchmark": _benchmark,
     "geo": _geo,
+    "audit": _audit,
     "serve": _serve,
     "demo": _demo,
 }

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from dashboard import settings
+from dashboard.commands.audit import record_command
 from dashboard.commands.exits import EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error
 from dashboard.figures import formatted, label, unit
@@ -118,6 +119,10 @@ def run_metrics_command(
         return EXIT_USAGE
     # The command line is run by operators with database access: it sees every service.
     document = metrics_document(engine, flt, Scope.everything())
+    record_command(engine, "metrics", {"from": start.isoformat(), "to": end.isoformat(), "services": list(flt.services),
+                                       "municipalities": list(flt.municipalities)},
+                   {"format": "json" if as_json else "table", "interventions": document["interventions"]["total"],
+                    "cohort": document["outreach"]["cohort"]})
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:

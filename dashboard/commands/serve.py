@@ -10,12 +10,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from auth.policy import COOKIE_SECRET_RECIPE, cookie_secret_problem
 from dashboard import settings
+from dashboard.commands.exits import EXIT_USAGE
+from dashboard.commands.printing import error
 from dashboard.demo.users import DEMO_USERS, DemoUser
 from dashboard.i18n import t
 
@@ -122,8 +126,30 @@ def _upgrade_database():
     return engine
 
 
+def secrets_files() -> list[Path]:
+    """The secrets files Streamlit reads for the app, first to last (later ones take precedence)."""
+    named = os.environ.get("STREAMLIT_SECRETS_FILES", "").strip()
+    if named:
+        return [Path(part.strip()).expanduser() for part in named.split(",") if part.strip()]
+    return [Path.home() / ".streamlit" / "secrets.toml", PROJECT_ROOT / ".streamlit" / "secrets.toml",
+            APP_SCRIPT.parent / ".streamlit" / "secrets.toml"]
+
+
+def configured_cookie_secret() -> object:
+    """The [auth] cookie_secret the app would sign identities with, or None."""
+    secret = None
+    for path in secrets_files():
+        if path.is_file():
+            with path.open("rb") as file:
+                secret = tomllib.load(file).get("auth", {}).get("cookie_secret", secret)
+    return secret
+
+
 def run_serve_command(port: int) -> int:
     """Serve the app against DATABASE_URL and the provider configured in the secrets, until interrupted."""
+    if problem := cookie_secret_problem(configured_cookie_secret()):
+        error(t(f"serve.cookie_secret.{problem}", recipe=COOKIE_SECRET_RECIPE))
+        return EXIT_USAGE
     _upgrade_database()
     try:
         return subprocess.call(app_command(port), cwd=PROJECT_ROOT)

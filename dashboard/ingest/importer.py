@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import hashlib
 import json
 import time
@@ -359,13 +358,7 @@ def _now() -> datetime:
 
 
 def _importer_name(imported_by: str | None) -> str:
-    name = imported_by or settings.get("RELAIS_USER")
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "?"
+    return imported_by or settings.operator()
 
 
 def _batch_values(report: ImportReport, data: bytes, imported_by: str | None, started: datetime) -> dict[str, Any]:

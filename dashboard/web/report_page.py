@@ -11,11 +11,10 @@ import streamlit as st
 from auth.viewer import Viewer
 from dashboard import settings
 from dashboard.render import report_content
-from dashboard.web.audit import filter_description
-from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, engine, query
+from dashboard.web.audit import audited_file, filter_description
+from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, query
 from dashboard.web.language import language, tr
 from dashboard.web.sidebar import local_today
-from queries.audit import record_event
 from queries.filters import MetricFilter, Scope
 from queries.report import funder_report
 
@@ -76,13 +75,13 @@ def report_downloads(viewer: Viewer, flt: MetricFilter, built, scope_text: str) 
     stem = report_content.file_stem(built, language())
     for column, (kind, mime, extension) in zip(st.columns(len(REPORT_FILES)), REPORT_FILES):
         file_name = f"{stem}.{extension}"
+        details = {**filter_description(flt), "file": file_name, "language": language()}
         column.download_button(
             tr(f"report.download.{kind}"),
-            data=lambda kind=kind: _report_file(arguments[0], kind, *arguments[1:]),
+            data=audited_file(lambda kind=kind: _report_file(arguments[0], kind, *arguments[1:]), viewer, "report",
+                              details),
             file_name=file_name, mime=mime, icon=":material/download:", key=f"report_download_{kind}",
-            on_click=record_event, args=(engine(),), width="stretch",
-            kwargs={"subject": viewer.subject, "roles": viewer.roles, "action": "export", "page": "report",
-                    "filters": {**filter_description(flt), "file": file_name, "language": language()}},
+            on_click="ignore", width="stretch",
         )
 
 

@@ -10,11 +10,9 @@ import streamlit as st
 from auth.viewer import Viewer
 from dashboard.figures import DIGITS, definition, formatted, short_label, unit
 from dashboard.i18n import day, number, percent
-from dashboard.web.audit import filter_description
-from dashboard.web.cache import engine
+from dashboard.web.audit import audited_file, filter_description
 from dashboard.web.language import language, tr
 from queries import trends
-from queries.audit import record_event
 from queries.filters import MetricFilter
 from queries.localtime import LOCAL_TIMEZONE
 from queries.outreach import OutreachSummary
@@ -122,12 +120,13 @@ def localized_numbers(frame: pd.DataFrame) -> dict:
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, viewer: Viewer, page: str, flt: MetricFilter) -> None:
-    """A CSV download of an aggregated table, audited when clicked; `;` and a BOM in French for spreadsheets."""
+    """A CSV download of an aggregated table, audited when the file is made; `;` and a BOM in French."""
     french = language() == "fr"
-    data = frame.to_csv(index=False, sep=";" if french else ",", decimal="," if french else ".").encode("utf-8-sig")
+    separator, decimal = (";", ",") if french else (",", ".")
     details = {**filter_description(flt), "file": file_name}
     st.download_button(
-        tr("download.csv"), data, file_name=file_name, mime="text/csv", icon=":material/download:",
-        on_click=record_event, args=(engine(),),
-        kwargs={"subject": viewer.subject, "roles": viewer.roles, "action": "export", "page": page, "filters": details},
+        tr("download.csv"),
+        audited_file(lambda: frame.to_csv(index=False, sep=separator, decimal=decimal).encode("utf-8-sig"),
+                     viewer, page, details),
+        file_name=file_name, mime="text/csv", icon=":material/download:", on_click="ignore",
     )

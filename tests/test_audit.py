@@ -1,0 +1,236 @@
+"""The audit trail is append-only on both databases, chained by hash, verified by a command, and its PostgreSQL
+role layout leaves the app only INSERT and SELECT on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, exc, func, insert, select, text, update
+
+from dashboard.database import build_engine
+from dashboard.scratch import scratch_postgres_url
+from dashboard.settings import PROJECT_ROOT
+from queries.audit import GENESIS_HASH, chained_hash, record_event, verify_chain
+from queries.migrate import alembic_config, upgrade_to_head
+from queries.schema import audit_event
+
+ROLES_SCRIPT = PROJECT_ROOT / "queries" / "sql" / "postgresql_roles.sql"
+
+
+def _record(engine, count: int, subject: str = "alice") -> None:
+    for index in range(count):
+        record_event(engine, subject=subject, roles=("captain",), services="RIPRSL", action="view",
+                     page="overview", filters={"n": index})
+
+
+def _rows(engine):
+    with engine.connect() as connection:
+        return connection.execute(select(audit_event).order_by(audit_event.c.id)).all()
+
+
+def _without_triggers(engine, statement: str) -> None:
+    """What someone with the file or a superuser could do: change the table past its triggers."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            connection.exec_driver_sql(statement)
+        else:
+            names = [row[0] for row in connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")]
+            saved = [row[0] for row in connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")]
+            for name in names:
+                connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+            connection.exec_driver_sql(statement)
+            for sql in saved:
+                connection.exec_driver_sql(sql)
+
+
+def test_each_row_chains_to_the_one_before(engine):
+    _record(engine, 3)
+    rows = _rows(engine)
+    assert [row.previous_hash for row in rows] == [GENESIS_HASH, rows[0].row_hash, rows[1].row_hash]
+    for row, previous in zip(rows, [GENESIS_HASH, rows[0].row_hash, rows[1].row_hash]):
+        assert row.row_hash == chained_hash(previous, row._asdict())
+    check = verify_chain(engine)
+    assert (check.rows, check.broken_id, check.last_id, check.last_hash) == (3, None, rows[2].id, rows[2].row_hash)
+    assert {row.services for row in rows} == {"RIPRSL"}
+
+
+def test_an_empty_trail_verifies(engine):
+    check = verify_chain(engine)
+    assert (check.rows, check.broken_id, check.last_id) == (0, None, None)
+
+
+def test_insert_or_replace_cannot_rewrite_a_row(engine):
+    _record(engine, 2)
+    first = _rows(engine)[0]
+    values = {**first._asdict(), "subject": "mallory"}
+    if engine.dialect.name == "sqlite":
+        with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(insert(audit_event).prefix_with("OR REPLACE").values(**values))
+    else:
+        from sqlalchemy.dialects.postgresql import insert as upsert
+
+        statement = upsert(audit_event).values(**values)
+        statement = statement.on_conflict_do_update(index_elements=["id"], set_={"subject": "mallory"})
+        with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+    assert _rows(engine)[0].subject == "alice"
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event"])
+def test_update_and_delete_are_refused(engine, statement):
+    _record(engine, 1)
+    with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.exec_driver_sql(statement)
+    assert [row.subject for row in _rows(engine)] == ["alice"]
+
+
+def test_truncate_is_refused_on_postgresql(postgres_engine):
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        connection.exec_driver_sql("TRUNCATE audit_event")
+    _record(postgres_engine, 1)
+    with pytest.raises(exc.DatabaseError, match="append-only"), postgres_engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE audit_event")
+    assert len(_rows(postgres_engine)) == 1
+
+
+def test_a_rewritten_row_breaks_the_chain_at_that_row(engine):
+    _record(engine, 4)
+    second = _rows(engine)[1].id
+    _without_triggers(engine, f"UPDATE audit_event SET subject = 'mallory' WHERE id = {second}")
+    check = verify_chain(engine)
+    assert (check.rows, check.broken_id, check.reason) == (1, second, "content")
+
+
+def test_a_removed_row_breaks_the_chain_at_the_next_row(engine):
+    _record(engine, 4)
+    rows = _rows(engine)
+    _without_triggers(engine, f"DELETE FROM audit_event WHERE id = {rows[1].id}")
+    check = verify_chain(engine)
+    assert (check.rows, check.broken_id, check.reason) == (1, rows[2].id, "link")
+
+
+def test_concurrent_writers_keep_one_chain(engine):
+    """Writers that read the same last row cannot fork the chain: the unique previous hash makes one retry."""
+    url = engine.url.render_as_string(hide_password=False)
+    failures = []
+
+    def write(subject: str) -> None:
+        own = build_engine(url)
+        try:
+            _record(own, 10, subject)
+        except Exception as failure:
+            failures.append(failure)
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=write, args=(f"writer{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    check = verify_chain(engine)
+    assert (check.rows, check.broken_id) == (40, None)
+
+
+def _verify_command(database_url: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en"}
+    return subprocess.run([sys.executable, "-m", "dashboard", "audit", "verify"], cwd=PROJECT_ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_verify_command_reports_the_first_broken_link(engine, database_url):
+    _record(engine, 3)
+    rows = _rows(engine)
+    intact = _verify_command(database_url)
+    assert intact.returncode == 0, intact.stderr
+    assert f"3 chained rows. Last link: row {rows[2].id}, hash {rows[2].row_hash}" in intact.stdout
+    _without_triggers(engine, f"UPDATE audit_event SET page = 'definitions' WHERE id = {rows[2].id}")
+    broken = _verify_command(database_url)
+    assert broken.returncode == 1
+    assert f"Chain broken at row {rows[2].id} (after 2 intact rows)" in broken.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_chains_rows_written_before_it(backend, tmp_path):
+    """Rows of an older schema get their hashes when the chain's migration runs, and the triggers stay."""
+
+    def at_revision(engine, revision: str) -> None:
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def check(engine) -> None:
+        at_revision(engine, "0002")
+        with engine.begin() as connection:
+            for subject in ("alice", "bob"):
+                connection.execute(text("INSERT INTO audit_event (occurred_at, subject, roles, action)"
+                                        " VALUES (:moment, :subject, 'captain', 'view')"),
+                                   {"moment": datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC), "subject": subject})
+        upgrade_to_head(engine)
+        check = verify_chain(engine)
+        assert (check.rows, check.broken_id) == (2, None)
+        with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(update(audit_event).values(subject="mallory"))
+        _record(engine, 1)
+        assert verify_chain(engine).rows == 3
+
+    if backend == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        check(engine)
+        engine.dispose()
+    else:
+        with scratch_postgres_url() as url:
+            engine = build_engine(url)
+            check(engine)
+            engine.dispose()
+
+
+def test_the_app_role_may_only_insert_and_select_audit_rows():
+    """The role layout of queries/sql/postgresql_roles.sql, applied to a database migrated by its owner."""
+    with scratch_postgres_url() as url:
+        superuser = create_engine(url, isolation_level="AUTOCOMMIT")
+        with superuser.connect() as connection:
+            connection.exec_driver_sql(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'relais_owner') THEN "
+                "CREATE ROLE relais_owner LOGIN; END IF; END $$")
+            database = connection.exec_driver_sql("SELECT current_database()").scalar()
+            connection.exec_driver_sql(f'ALTER DATABASE "{database}" OWNER TO relais_owner')
+            connection.exec_driver_sql("ALTER SCHEMA public OWNER TO relais_owner")
+        owner = build_engine(superuser.url.set(username="relais_owner").render_as_string(hide_password=False))
+        upgrade_to_head(owner)
+        script = subprocess.run(
+            ["psql", "-v", "ON_ERROR_STOP=1", "-q", "-h", superuser.url.host, "-p", str(superuser.url.port),
+             "-U", superuser.url.username, "-d", database, "-f", str(ROLES_SCRIPT)],
+            capture_output=True, text=True, timeout=60)
+        assert script.returncode == 0, script.stderr
+        app = build_engine(superuser.url.set(username="relais_app").render_as_string(hide_password=False))
+        try:
+            _record(app, 2)
+            assert verify_chain(app).rows == 2
+            for statement in ("UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event",
+                              "TRUNCATE audit_event", "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+                              "DROP TRIGGER audit_event_append_only ON audit_event"):
+                with pytest.raises(exc.ProgrammingError, match="permission denied|must be owner"), \
+                        app.begin() as connection:
+                    connection.exec_driver_sql(statement)
+            # The data tables stay writable: the importer and the worker's form need them.
+            with app.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM intervention")
+            with app.connect() as connection:
+                assert connection.scalar(select(func.count()).select_from(audit_event)) == 2
+        finally:
+            app.dispose()
+            owner.dispose()
+            superuser.dispose()

@@ -1,0 +1,162 @@
+"""Sessions end: a sign-in older than the maximum age or idle too long is refused and sent back to st.login; a
+guessable cookie secret refuses every sign-in, and `serve` refuses to start with one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from auth import session
+from auth.policy import SessionPolicy, cookie_secret_problem, session_refusal
+from dashboard import settings
+from queries.schema import audit_event
+from tests.test_app import APP, AUTH, titles
+
+NOW = 1_800_000_000.0
+POLICY = SessionPolicy(max_hours=12, idle_minutes=60)
+CAPTAIN = {"sub": "alice", "roles": ["captain"], "police_services": ["RIPRSL"]}
+
+
+@pytest.mark.parametrize(
+    ("claims", "last_activity", "refusal"),
+    [
+        ({"iat": NOW - 60}, None, None),
+        ({"iat": NOW - 12 * 3600}, None, None),
+        ({"iat": NOW - 12 * 3600 - 1}, None, "expired"),
+        ({"iat": NOW - 3600, "exp": NOW + 3600}, NOW - 60 * 60, None),
+        ({"iat": NOW - 3600}, NOW - 60 * 60 - 1, "idle"),
+        # The sign-in's age comes first: an old token is expired, whatever the activity.
+        ({"iat": NOW - 13 * 3600}, NOW - 10, "expired"),
+        ({}, None, "undated"),
+        ({"iat": "1800000000"}, None, "undated"),
+        ({"iat": True}, None, "undated"),
+        # A token from the future beyond clock skew is not to be trusted to bound anything.
+        ({"iat": NOW + 3600}, None, "undated"),
+        ({"iat": NOW + 60}, None, None),
+        # auth_time is when the person typed a password; iat is when the provider last vouched for the roles.
+        ({"iat": NOW - 60, "auth_time": NOW - 48 * 3600}, None, None),
+    ],
+)
+def test_session_refusal(claims, last_activity, refusal):
+    assert session_refusal(claims, NOW, last_activity, POLICY) == refusal
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (None, "missing"),
+        ("", "missing"),
+        (42, "missing"),
+        ("x" * 31, "short"),
+        ("x" * 32, None),
+        ("a long random string: python -c 'import secrets; print(secrets.token_hex(32))'", "example"),
+        ("REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'", "example"),
+    ],
+)
+def test_cookie_secret_problem(secret, problem):
+    assert cookie_secret_problem(secret) == problem
+
+
+def test_the_example_secret_of_the_repository_is_refused():
+    import tomllib
+
+    example = tomllib.loads((settings.PROJECT_ROOT / "secrets.example.toml").read_text(encoding="utf-8"))
+    assert cookie_secret_problem(example["auth"]["cookie_secret"]) == "example"
+
+
+def _app(database_url, monkeypatch, claims, auth=AUTH) -> AppTest:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(APP, default_timeout=60)
+    test.secrets["auth"] = auth
+    test.user = {"is_logged_in": True, **claims}
+    return test.run()
+
+
+def _actions(engine) -> list[tuple[str, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_event.c.action, audit_event.c.detail).order_by(audit_event.c.id))
+        return [(row.action, row.detail) for row in rows]
+
+
+@pytest.fixture(autouse=True)
+def fresh_sign_ins():
+    session._last_seen.clear()
+
+
+def test_a_fresh_sign_in_opens_the_home_page(engine, database_url, monkeypatch):
+    test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 60})
+    assert not test.exception and titles(test) == ["Vue d'ensemble"]
+
+
+def test_an_old_sign_in_is_sent_back_to_the_provider(engine, database_url, monkeypatch):
+    monkeypatch.setenv("RELAIS_SESSION_HOURS", "2")
+    test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 2 * 3600 - 60})
+    assert not test.exception and titles(test) == ["Relais"]
+    assert "plus de 2 heures" in test.markdown[0].value
+    assert [button.label for button in test.button] == ["Se connecter"]
+    assert _actions(engine) == [("session_refused", '{"reason": "expired"}')]
+
+
+def test_a_token_without_issue_time_is_refused(engine, database_url, monkeypatch):
+    test = _app(database_url, monkeypatch, CAPTAIN)
+    assert titles(test) == ["Relais"] and "`iat`" in test.markdown[0].value
+
+
+def test_an_idle_session_is_refused_and_a_reload_does_not_revive_it(engine, database_url, monkeypatch):
+    issued = int(time.time()) - 3 * 3600
+    claims = {**CAPTAIN, "iat": issued}
+    test = _app(database_url, monkeypatch, claims)
+    assert titles(test) == ["Vue d'ensemble"]
+    # The last click was an hour and a minute ago: the next one is refused.
+    an_hour_ago = time.time() - 61 * 60
+    test.session_state[session.ACTIVITY_KEY] = an_hour_ago
+    session._last_seen[("alice", float(issued))] = an_hour_ago
+    test.run()
+    assert titles(test) == ["Relais"] and "60 minutes" in test.markdown[0].value
+    # A new tab (a new session, no activity of its own) of the same sign-in is still refused.
+    reloaded = _app(database_url, monkeypatch, claims)
+    assert titles(reloaded) == ["Relais"]
+    # Signing in again issues a new token, and a new session.
+    again = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
+    assert titles(again) == ["Vue d'ensemble"]
+    assert [action for action, _ in _actions(engine)].count("session_refused") == 2
+
+
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [("test-only", "moins de 32 caractères"),
+     ("a long random string: python -c 'import secrets; print(secrets.token_hex(32))'", "secrets.example.toml")],
+)
+def test_a_guessable_cookie_secret_refuses_every_sign_in(engine, database_url, monkeypatch, secret, words):
+    forged = {**CAPTAIN, "roles": ["admin"], "police_services": ["*"], "iat": int(time.time())}
+    test = _app(database_url, monkeypatch, forged, auth={**AUTH, "cookie_secret": secret})
+    assert not test.exception and titles(test) == ["Configuration non sûre"]
+    assert words in test.markdown[0].value and "token_urlsafe(48)" in test.markdown[0].value
+    assert not test.button and _actions(engine) == []
+
+
+def _serve(tmp_path, secret: str) -> subprocess.CompletedProcess:
+    secrets_file = tmp_path / "secrets.toml"
+    secrets_file.write_text(f'[auth]\ncookie_secret = "{secret}"\n', encoding="utf-8")
+    environment = {**os.environ, "STREAMLIT_SECRETS_FILES": str(secrets_file), "RELAIS_LANGUAGE": "en",
+                   "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+    return subprocess.run([sys.executable, "-m", "dashboard", "serve", "--port", "9"], cwd=settings.PROJECT_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [("short", "shorter than 32 characters"),
+     ("REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'", "secrets.example.toml")],
+)
+def test_serve_refuses_to_start_with_a_guessable_cookie_secret(tmp_path, secret, words):
+    result = _serve(tmp_path, secret)
+    assert result.returncode == 2
+    assert words in result.stderr and 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in result.stderr
+    assert not (tmp_path / "never.db").exists()
