@@ -78,6 +78,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "plus de valeurs que de colonnes dans l'en-tête",
         "more values than the header has columns",
     ),
+    "import.file.demo_data": (
+        "la base contient {count} interventions de démonstration : les données réelles ne s'y mêlent pas. "
+        "Ajoutez --replace-demo pour retirer les données de démonstration avant l'importation",
+        "the database holds {count} demo interventions: real data does not mix with them. Add --replace-demo to "
+        "remove the demo data before the import",
+    ),
+    "import.file.real_data": (
+        "la base contient {count} interventions réelles : les données de démonstration ne s'y mêlent pas",
+        "the database holds {count} real interventions: demo data does not mix with them",
+    ),
+    "import.reason.timestamp_range": (
+        "date hors des limites (l'an 1 à l'an 9999, en heure locale comme en UTC)",
+        "date out of range (year 1 to 9999, in local time as in UTC)",
+    ),
+    "import.reason.control_character": (
+        "caractère de contrôle (NUL, tabulation, retour…) refusé dans une valeur",
+        "control character (NUL, tab, carriage return…) refused in a value",
+    ),
+    "import.reason.other_service": (
+        "ligne d'un autre service de police que celui de l'importation ({service})",
+        "row of another police service than the import's ({service})",
+    ),
     "import.file.not_utf8": (
         "le fichier n'est pas en UTF-8 (premier caractère invalide à la ligne {line}) : "
         "enregistrez-le au format « CSV UTF-8 »",
@@ -307,6 +329,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Audit trail intact: {rows} chained rows. Last link: row {id}, hash {hash} "
         "(keep it elsewhere: rewriting the whole chain would change this hash).",
     ),
+    "import.error.service_required": (
+        "la base connaît plusieurs services de police ({services}) : dites de quel service est ce fichier avec "
+        "--service CODE",
+        "the database knows several police services ({services}): say whose file this is with --service CODE",
+    ),
     "import.error.audit": (
         "l'importation n'a pas pu être inscrite au journal d'audit : {error}",
         "the import could not be written to the audit trail: {error}",
@@ -323,6 +350,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "empreinte ; elle a été réécrite.",
         "Chain broken at row {id} (after {rows} intact rows): its content no longer matches its hash; it was "
         "rewritten.",
+    ),
+    "demo.error.real_data_served": (
+        "la base {url} contient {count} interventions réelles : la démonstration, où chacun se connecte sous "
+        "l'identité de son choix, ne la sert pas. Pointez DATABASE_URL vers une autre base",
+        "the database {url} holds {count} real interventions: the demo, where anyone signs in as whoever they "
+        "like, does not serve it. Point DATABASE_URL at another database",
     ),
     "serve.cookie_secret.missing": (
         "aucun cookie_secret dans la section [auth] des secrets : Relais ne démarre pas sans lui. Créez-en un : {recipe}",
@@ -540,6 +573,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.iso_week": ("Semaine ISO", "ISO week"),
     "chart.week_start": ("Semaine du", "Week of"),
     "chart.month": ("Mois", "Month"),
+    "chart.month_start": ("Mois", "Month"),
+    "chart.quarter": ("Trimestre (début)", "Quarter (start)"),
+    "chart.quarter_start": ("Trimestre commençant en", "Quarter starting in"),
+    "overview.heatmap.monthly": (
+        "Sur une période de plus d'un an, une colonne par mois ; de plus de trois ans, une par trimestre.",
+        "Over more than a year, one column per month; over more than three years, one per quarter.",
+    ),
+    "filter.clamped": (
+        "Le lien demandait des dates hors de la plage offerte ({first} au {last}) : la période a été ramenée à "
+        "{start} – {end}.",
+        "The link asked for dates outside the range offered ({first} to {last}): the period was brought back to "
+        "{start} – {end}.",
+    ),
     "chart.series": ("Série", "Series"),
     "chart.interventions": ("Interventions", "Interventions"),
     "chart.rolling_average": ("Moyenne mobile sur 4 semaines", "4-week rolling average"),

@@ -38,7 +38,11 @@ st.caption(tr(f"chart.map.caption.{measure}") + (" " + tr("chart.map.caption.bou
 
 table = cache.query(trends.municipality_table, flt, scope)
 st.subheader(tr("overview.heatmap"))
-cache.chart(charts.heatmap_chart, trends.municipality_weeks, flt, scope)
+if trends.heat_unit(flt.period) == "week":
+    cache.chart(charts.heatmap_chart, trends.municipality_weeks, flt, scope)
+else:
+    cache.chart(charts.monthly_heatmap_chart, trends.municipality_months, flt, scope)
+    st.caption(tr("overview.heatmap.monthly"))
 if len(table) > cache.HEATMAP_ROWS:
     st.caption(tr("overview.heatmap.busiest", shown=cache.HEATMAP_ROWS, total=number(len(table), language())))
 

@@ -50,7 +50,13 @@ def parse_timestamp(text: str) -> datetime:
             raise TimestampError("offset")
         sign = -1 if offset[0] == "-" else 1
         local = moment.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
-    return local.astimezone(UTC)
+    try:
+        utc = local.astimezone(UTC)
+        # Stored beside it: the local date, and the ISO week of that date, which must exist too.
+        week_label(local_date(utc))
+    except (OverflowError, ValueError) as error:
+        raise TimestampError("range") from error
+    return utc
 
 
 def epoch_microseconds(moment: datetime) -> int:

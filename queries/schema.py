@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -60,6 +61,8 @@ SUBJECT_ROLES = ("offender", "victim")
 OUTCOMES = ("no_answer", "accepted", "declined", "already_in_help")
 REACHED_OUTCOMES = ("accepted", "declined", "already_in_help")
 CHANNELS = ("phone", "in_person", "sms", "other")
+# "failed": the database refused the writes; the batch row is written on its own afterwards.
+BATCH_STATUSES = ("imported", "partial", "rejected", "failed")
 REFERRALS = ("men_program", "therapy", "addiction", "shelter", "victim_assistance", "legal", "other")
 
 
@@ -115,8 +118,9 @@ import_batch = Table(
     Column("rows_accepted", Integer, nullable=False),
     Column("rows_rejected", Integer, nullable=False),
     Column("problems", Text, nullable=True, comment="JSON list of the first problems found"),
+    Column("demo", Boolean, nullable=False, server_default=false(), comment="synthetic demo data"),
     CheckConstraint(_one_of("kind", ("interventions", "outreach")), name="kind"),
-    CheckConstraint(_one_of("status", ("imported", "partial", "rejected")), name="status"),
+    CheckConstraint(_one_of("status", BATCH_STATUSES), name="status"),
     Index("ix_import_batch_started_at", "started_at"),
 )
 
@@ -142,6 +146,8 @@ intervention = Table(
     Column("subject_key", Text, nullable=True),
     Column("contact_ban", Boolean, nullable=False),
     Column("batch_id", Integer, ForeignKey("import_batch.id"), nullable=True),
+    # Demo and real rows never mix: `import` refuses a database with demo rows unless told to remove them.
+    Column("demo", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("police_service", "event_id"),
     CheckConstraint(
         "(arrest AND arrested_us IS NOT NULL AND arrested_us >= occurred_us)"
@@ -159,7 +165,7 @@ outreach_attempt = Table(
     "outreach_attempt",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("attempt_id", String(64), nullable=False, unique=True),
+    Column("attempt_id", String(64), nullable=False),
     Column("intervention_id", Integer, nullable=False),
     Column("police_service", String(16), nullable=False),
     Column("event_id", String(64), nullable=False),
@@ -171,6 +177,8 @@ outreach_attempt = Table(
     Column("channel", String(16), nullable=True),
     Column("referral", String(24), nullable=True),
     Column("batch_id", Integer, ForeignKey("import_batch.id"), nullable=True),
+    Column("demo", Boolean, nullable=False, server_default=false()),
+    UniqueConstraint("police_service", "attempt_id"),
     ForeignKeyConstraint(["intervention_id"], ["intervention.id"], ondelete="CASCADE"),
     CheckConstraint(_one_of("subject_role", SUBJECT_ROLES), name="subject_role"),
     CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, Subquery, and_, exists, func, or_, select, true
+from sqlalchemy import Connection, Engine, Select, Subquery, and_, exists, extract, func, or_, select, true
 
 from queries.expressions import count_if
 from queries.filters import MetricFilter, Period, Scope
@@ -21,6 +21,9 @@ from queries.scoping import intervention_conditions, served_in_period
 ROLLING_WEEKS = 4
 # 52 weeks: the same weekdays one year before, so ISO week N is compared with ISO week N of the year before.
 YEAR_OF_WEEKS = timedelta(days=364)
+# Past these, a heat map of weeks (or months) has more columns than a screen shows, and more cells than Vega takes.
+HEAT_WEEKS = 53
+HEAT_MONTHS = 36
 HEADLINE_FIGURES = ("interventions", "arrests", "repeat", "contact_bans", "population")
 
 
@@ -189,6 +192,63 @@ def municipality_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scop
     frame["interventions"] = frame["interventions"].fillna(0).astype("int64")
     frame.insert(3, "week_start", [week_monday(label) for label in frame["week"]])
     return frame.reset_index(drop=True)
+
+
+def municipality_months_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Per municipality in scope, its interventions per calendar month that has any (one row with no month if none)."""
+    year, month = extract("year", intervention.c.occurred_date), extract("month", intervention.c.occurred_date)
+    counts = (
+        select(intervention.c.municipality_code, year.label("year"), month.label("month"),
+               func.count().label("interventions"))
+        .where(_in_period(intervention, flt.period), *intervention_conditions(intervention, flt, scope))
+        .group_by(intervention.c.municipality_code, year, month)
+        .subquery("counts")
+    )
+    return (
+        select(municipality.c.code, municipality.c.name, counts.c.year, counts.c.month, counts.c.interventions)
+        .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
+        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.municipality_code.is_not(None)))
+    )
+
+
+def heat_unit(period: Period) -> str:
+    """The heat map's column for a period: weeks up to a year, months up to three years, quarters beyond."""
+    weeks = len(weeks_overlapping(period.start, period.end))
+    if weeks <= HEAT_WEEKS:
+        return "week"
+    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
+    return "month" if months <= HEAT_MONTHS else "quarter"
+
+
+def _months_overlapping(period: Period, unit: str) -> list[date]:
+    """First days of every month (or quarter) that overlaps the period, in order."""
+    step = 3 if unit == "quarter" else 1
+    first = period.start.month - (period.start.month - 1) % step
+    day, starts = date(period.start.year, first, 1), []
+    while day <= period.end:
+        starts.append(day)
+        month = day.month - 1 + step
+        day = date(day.year + month // 12, month % 12 + 1, 1)
+    return starts
+
+
+def municipality_months(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Every municipality in scope × every month (quarter, beyond three years) of the period, zeros included."""
+    unit = "quarter" if heat_unit(flt.period) == "quarter" else "month"
+    counted = fetch_frame(bind, municipality_months_statement(flt, scope))
+    starts = _months_overlapping(flt.period, unit)
+    places = counted[["code", "name"]].drop_duplicates().sort_values("code")
+    grid = places.merge(pd.DataFrame({"start": starts}), how="cross")
+    counted = counted.dropna(subset=["year"])
+    step = 3 if unit == "quarter" else 1
+    # Months roll up into their quarter here: the counts are already aggregated per month by the database.
+    counted = counted.assign(start=[date(int(year), int(month) - (int(month) - 1) % step, 1)
+                                    for year, month in zip(counted["year"], counted["month"])])
+    summed = counted.groupby(["code", "name", "start"], as_index=False)["interventions"].sum()
+    frame = grid.merge(summed, on=["code", "name", "start"], how="left")
+    frame["interventions"] = frame["interventions"].fillna(0).astype("int64")
+    frame["unit"] = unit
+    return frame[["code", "name", "unit", "start", "interventions"]].reset_index(drop=True)
 
 
 def municipality_table_statement(flt: MetricFilter, scope: Scope) -> Select:

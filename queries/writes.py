@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from queries.schema import import_batch, intervention, membership, outreach_attempt
@@ -16,7 +16,8 @@ from queries.schema import import_batch, intervention, membership, outreach_atte
 # Under SQLite's smallest bound-parameter limit (999), so one IN list always fits in one statement.
 LOOKUP_CHUNK = 900
 INTERVENTION_KEY = ("police_service", "event_id")
-ATTEMPT_KEY = ("attempt_id",)
+# Attempt ids are the worker's log's, unique within a police service only.
+ATTEMPT_KEY = ("police_service", "attempt_id")
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,18 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
         yield items[start : start + size]
 
 
-def _intervention_key_conditions(keys: Iterable[tuple[str, str]]) -> Iterator[ColumnElement[bool]]:
-    event_ids: dict[str, set[str]] = defaultdict(set)
-    for service, event_id in keys:
-        event_ids[service].add(event_id)
-    for service, ids in event_ids.items():
+def _key_conditions(table: Table, column: str, keys: Iterable[tuple[str, str]]) -> Iterator[ColumnElement[bool]]:
+    """Conditions matching these (police_service, identifier) keys, one service and chunk at a time."""
+    identifiers: dict[str, set[str]] = defaultdict(set)
+    for service, identifier in keys:
+        identifiers[service].add(identifier)
+    for service, ids in identifiers.items():
         for chunk in chunks(sorted(ids), LOOKUP_CHUNK):
-            yield and_(intervention.c.police_service == service, intervention.c.event_id.in_(chunk))
+            yield and_(table.c.police_service == service, table.c[column].in_(chunk))
+
+
+def _intervention_key_conditions(keys: Iterable[tuple[str, str]]) -> Iterator[ColumnElement[bool]]:
+    return _key_conditions(intervention, "event_id", keys)
 
 
 def service_memberships(connection: Connection) -> dict[tuple[str, str], list[tuple[date | None, date | None]]]:
@@ -92,12 +98,29 @@ def count_stored_interventions(connection: Connection, keys: Iterable[tuple[str,
     )
 
 
-def count_stored_attempts(connection: Connection, attempt_ids: Iterable[str]) -> int:
-    """How many of these attempt ids are already stored."""
+def count_stored_attempts(connection: Connection, keys: Iterable[tuple[str, str]]) -> int:
+    """How many of these (service, attempt_id) keys are already stored."""
     return sum(
-        connection.scalar(select(func.count()).where(outreach_attempt.c.attempt_id.in_(chunk)))
-        for chunk in chunks(sorted(set(attempt_ids)), LOOKUP_CHUNK)
+        connection.scalar(select(func.count()).select_from(outreach_attempt).where(condition))
+        for condition in _key_conditions(outreach_attempt, "attempt_id", keys)
     )
+
+
+def demo_row_count(connection: Connection) -> int:
+    """Interventions loaded as demo data."""
+    return connection.scalar(select(func.count()).select_from(intervention).where(intervention.c.demo))
+
+
+def real_row_count(connection: Connection) -> int:
+    """Interventions that are not demo data."""
+    return connection.scalar(select(func.count()).select_from(intervention).where(~intervention.c.demo))
+
+
+def delete_demo_rows(connection: Connection) -> None:
+    """Remove the demo data: its attempts, its interventions, then the import batches that wrote them."""
+    connection.execute(delete(outreach_attempt).where(outreach_attempt.c.demo))
+    connection.execute(delete(intervention).where(intervention.c.demo))
+    connection.execute(delete(import_batch).where(import_batch.c.demo))
 
 
 def upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:
@@ -114,7 +137,7 @@ def upsert_interventions(connection: Connection, rows: Sequence[dict[str, Any]])
 
 
 def upsert_attempts(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert these outreach attempts, replacing the stored one of the same attempt_id."""
+    """Insert these outreach attempts, replacing the stored one of the same (police_service, attempt_id)."""
     upsert(connection, outreach_attempt, ATTEMPT_KEY, rows)
 
 

@@ -327,3 +327,36 @@ def test_a_deployment_can_give_funders_years_instead(last_quarter, database_url,
     assert not test.exception
     assert [box.key for box in test.selectbox] == ["report_year"]
     assert test.selectbox(key="report_year").options[0] == str(ui_today().year - 1)
+
+
+def test_a_link_with_dates_out_of_range_is_brought_back_with_a_message(loaded, database_url, monkeypatch):
+    """?from=0001-01-01 crashed the date picker; a repeated ?m= code is chosen once; a period of every year since
+    2000 draws its heat map by quarter instead of failing on Vega's 5,000 rows."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    today = ui_today()
+    test = AppTest.from_file(APP, default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {**signed_in(), "sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
+    test.query_params.update({"period": "custom", "from": "0001-01-01", "to": "9999-12-31", "m": "57040,57040,57005"})
+    test.run()
+    assert not test.exception
+    assert test.date_input(key="filter_dates").value == (date(2000, 1, 1), today)
+    assert test.multiselect(key="filter_places").value == ["57040", "57005"]
+    assert len(test.warning) == 1 and "1 janv. 2000" in test.warning[0].value
+    # Beloeil: E0, E1, E2, E13, E14, E15; Chambly: E3, E4, E5 (tests/hand_made.py).
+    assert test.metric[0].value == "9"
+    assert t("overview.heatmap.monthly", "fr") in [caption.value for caption in test.caption]
+    assert test.query_params["from"] == "2000-01-01" and test.query_params["m"] == "57040,57005"
+
+
+def test_the_report_brings_a_link_with_dates_out_of_range_back(loaded, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    # The report page itself, opened by a link: no other page has rewritten the URL before it.
+    test = AppTest.from_file(str(PAGES_DIR / "report.py"), default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {**signed_in(), "sub": "d", "roles": ["director"], "police_services": ["*"]}
+    test.query_params.update({"period": "custom", "from": "0001-01-01", "to": ui_today().isoformat()})
+    test.run()
+    assert not test.exception
+    assert test.date_input(key="report_dates").value == (date(2000, 1, 1), ui_today())
+    assert any("1 janv. 2000" in warning.value for warning in test.warning)

@@ -67,6 +67,18 @@ def heatmap_frame(weeks: int = 12) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def monthly_heatmap_frame(months: int = 18, unit: str = "month") -> pd.DataFrame:
+    """Interventions per municipality and month (or quarter), as queries.trends.municipality_months returns them."""
+    rng = random.Random(11)
+    step = 3 if unit == "quarter" else 1
+    starts = [date(2024 + (index * step) // 12, (index * step) % 12 + 1, 1) for index in range(months)]
+    return pd.DataFrame([
+        {"code": place["code"], "name": place["name"], "unit": unit, "start": start,
+         "interventions": max(0, round(rng.gauss(int(place["population_2021"]) / 4_000, 2)))}
+        for place in municipalities() for start in starts
+    ])
+
+
 def map_frame(with_geometry: bool = False) -> pd.DataFrame:
     """Interventions and rate per 1,000 per municipality; one population unknown, so one rate is NaN."""
     rng = random.Random(3)
@@ -188,6 +200,7 @@ DELAY_FIGURES = {"target_hours": 24, "median_hours": 18.5, "p90_hours": 61.0}
 BUILDERS = {  # name: (builder, sample frame, figures, the mark drawing the frame's rows)
     "weekly": (charts.weekly_chart, weekly_frame, {}, "line"),
     "heatmap": (charts.heatmap_chart, heatmap_frame, {}, "rect"),
+    "monthly_heatmap": (charts.monthly_heatmap_chart, monthly_heatmap_frame, {}, "rect"),
     "funnel": (charts.funnel_chart, funnel_frame, {}, "bar"),
     "delay": (charts.delay_chart, delay_frame, DELAY_FIGURES, "bar"),
     "trend": (charts.within_24h_trend_chart, trend_frame, {"target_share": 0.8}, "line"),
@@ -274,7 +287,7 @@ def test_the_spec_inlines_exactly_the_aggregated_rows(name):
     assert len(rows) == len(frame)
     for column in frame.columns:
         expected = frame[column].tolist()
-        if column in {"week_start", "month_start"}:
+        if column in {"week_start", "month_start", "start"}:
             expected = [day.isoformat() for day in expected]
         assert [row[column] for row in rows] == [None if pd.isna(value) else value for value in expected]
     assert all_inlined_rows(spec) - len(frame) <= 1  # the target line's one row
@@ -693,3 +706,20 @@ def test_a_delay_frame_without_bounds_draws_no_target_rule():
     frame = delay_frame().iloc[0:0]
     spec = charts.delay_chart(frame, "en", target_hours=24, median_hours=None, p90_hours=None).to_dict()
     assert not [unit for unit in layers_of(spec) if mark_type(unit) == "rule"]
+
+
+@pytest.mark.parametrize(("unit", "months", "end"), [("month", 1, "2024-02-01"), ("quarter", 3, "2024-04-01")])
+def test_monthly_heatmap_cells_span_their_month_or_quarter(unit, months, end):
+    spec = charts.monthly_heatmap_chart(monthly_heatmap_frame(4, unit), "fr").to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    first = next(row for row in rows if row["start"] == "2024-01-01")
+    assert first["end"] == end
+    assert spec["encoding"]["x"]["title"] == t("chart.quarter" if unit == "quarter" else "chart.month", "fr")
+
+
+def test_map_tooltip_names_are_escaped():
+    """The pydeck tooltip is HTML: a name from an imported file must stay text."""
+    frame = map_frame()
+    frame.loc[0, "name"] = '<img src=x onerror="alert(1)">'
+    data = deck_json(charts.municipality_map(frame, "fr", "count"))["layers"][0]["data"]
+    assert data[0]["name"] == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"

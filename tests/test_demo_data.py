@@ -21,12 +21,13 @@ from dashboard.commands import exits
 from dashboard.commands.demo_data import run_demo_data_command
 from dashboard.commands.main import main as cli_main
 from dashboard.database import build_engine
-from dashboard.demo.data import delete_demo_rows, demo_counts, generate
+from dashboard.demo.data import demo_counts, generate, load_demo_files
 from dashboard.ingest.importer import import_file
 from dashboard.settings import PROJECT_ROOT
 from queries.localtime import LOCAL_TIMEZONE, parse_timestamp
 from queries.reference import REFERENCE_DIR
 from queries.schema import import_batch, intervention, outreach_attempt
+from queries.writes import delete_demo_rows
 
 SEED = 42
 FULL_END = date(2025, 12, 31)
@@ -506,14 +507,30 @@ REAL_INTERVENTION = (
 ).encode("utf-8")
 
 
-def test_deleting_demo_rows_keeps_real_rows(engine):
-    _import(engine, generate(SEED, SHORT_END))
-    import_file(engine, "interventions", REAL_INTERVENTION, "real.csv")
-    with engine.begin() as connection:
-        delete_demo_rows(connection)
+def test_real_rows_are_refused_beside_demo_rows_unless_they_replace_them(engine):
+    load_demo_files(engine, generate(SEED, SHORT_END))
+    refused = import_file(engine, "interventions", REAL_INTERVENTION, "real.csv")
+    assert (refused.status, refused.file_problem, refused.written) == ("rejected", True, False)
+    assert "--replace-demo" in refused.problems[0].reason
+    replaced = import_file(engine, "interventions", REAL_INTERVENTION, "real.csv", replace_demo=True)
+    assert (replaced.status, replaced.accepted) == ("imported", 1)
     with engine.connect() as connection:
         assert connection.scalars(select(intervention.c.event_id)).all() == ["2024-000123"]
         assert connection.scalar(select(func.count()).select_from(outreach_attempt)) == 0
+        assert connection.scalar(select(func.count()).select_from(import_batch).where(import_batch.c.demo)) == 0
+
+
+def test_demo_rows_are_refused_beside_real_rows_and_recognised_by_their_flag(engine):
+    """A real event number that looks like a demo one is still real: the flag decides, not the spelling."""
+    looks_like_demo = REAL_INTERVENTION.replace(b"2024-000123", b"demo-2024-000123")
+    import_file(engine, "interventions", looks_like_demo, "real.csv")
+    refused = import_file(engine, "interventions", REAL_INTERVENTION, "demo.csv", demo=True)
+    assert (refused.status, refused.file_problem) == ("rejected", True)
+    with engine.begin() as connection:
+        delete_demo_rows(connection)
+    with engine.connect() as connection:
+        assert connection.execute(select(intervention.c.event_id, intervention.c.demo)).all() == [
+            ("demo-2024-000123", False)]
 
 
 def _snapshot(engine) -> tuple[list, list, int]:

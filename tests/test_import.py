@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import exc, insert, select, update
 
 from dashboard.i18n import t
 from dashboard.ingest import importer
@@ -603,10 +603,16 @@ def test_repeated_attempt_ids_and_reimports(engine, interventions):
 # --- the command line -----------------------------------------------------------------------------
 
 
-def run_command(database_url: str, *arguments: str, language: str = "fr") -> subprocess.CompletedProcess:
+# The command imports one police service's file at a time: the French export, all of it Saguenay's.
+SAGUENAY_EXPORT = FRENCH_EXPORT.replace("2024-0001;riprsl;57040;", "2024-0001;sps;94068;")
+
+
+def run_command(database_url: str, *arguments: str, language: str = "fr",
+                service: str | None = "SPS") -> subprocess.CompletedProcess:
     environment = os.environ | {"DATABASE_URL": database_url, "RELAIS_LANGUAGE": language}
+    chosen = ("--service", service) if service else ()
     return subprocess.run(
-        [sys.executable, "-m", "dashboard", "import", *map(str, arguments)],
+        [sys.executable, "-m", "dashboard", "import", *map(str, arguments), *chosen],
         cwd=PROJECT_ROOT,
         env=environment,
         capture_output=True,
@@ -618,7 +624,7 @@ def run_command(database_url: str, *arguments: str, language: str = "fr") -> sub
 def test_command_imports_a_valid_file(engine, database_url, tmp_path):
     path = tmp_path / "interventions.csv"
     path.write_bytes(
-        FRENCH_EXPORT.encode("utf-8").replace(
+        SAGUENAY_EXPORT.encode("utf-8").replace(
             b"2024-0003;SPS;94068;2024-05-03 08:00;o;", b"2024-0003;SPS;94068;2024-05-03 08:00;n;"
         )
     )
@@ -635,7 +641,7 @@ def test_command_imports_a_valid_file(engine, database_url, tmp_path):
 
 def test_command_prints_every_problem_and_writes_nothing(engine, database_url, tmp_path):
     path = tmp_path / "interventions.csv"
-    path.write_bytes(FRENCH_EXPORT.encode("utf-8").replace(b"2024-05-01 22:15;OUI", b"2024-05-01 22:15;peut-etre"))
+    path.write_bytes(SAGUENAY_EXPORT.encode("utf-8").replace(b"2024-05-01 22:15;OUI", b"2024-05-01 22:15;peut-etre"))
     result = run_command(database_url, "interventions", path, language="en")
     assert result.returncode == 1
     lines = result.stderr.splitlines()
@@ -648,7 +654,7 @@ def test_command_prints_every_problem_and_writes_nothing(engine, database_url, t
 
 def test_command_skip_invalid_sets_rows_aside(engine, database_url, tmp_path):
     path, rejects = tmp_path / "interventions.csv", tmp_path / "rejects.csv"
-    path.write_bytes(FRENCH_EXPORT.encode("utf-8"))
+    path.write_bytes(SAGUENAY_EXPORT.encode("utf-8"))
     result = run_command(database_url, "interventions", path, "--skip-invalid", "--rejects", rejects)
     assert result.returncode == 0, result.stderr
     assert "2 ligne(s) importée(s)" in result.stdout
@@ -694,3 +700,94 @@ def test_a_replacement_cannot_move_the_arrest_after_stored_attempts(engine):
     ]
     earlier = first.replace("2024-05-01 21:00", "2024-05-01 22:00")
     assert import_file(engine, "interventions", earlier.encode(), "earlier.csv").written
+
+
+SAGUENAY_INTERVENTION = {**INTERVENTION, "police_service": "SPS", "municipality_code": "94068"}
+
+
+def test_attempt_ids_are_unique_per_service_only(engine):
+    """An SPS file's attempt A1 is another attempt than RIPRSL's A1: neither overwrites the other."""
+    import_rows(engine, "interventions", [INTERVENTION, SAGUENAY_INTERVENTION])
+    import_rows(engine, "outreach", [ATTEMPT])
+    saguenay = import_rows(engine, "outreach", [{**ATTEMPT, "police_service": "SPS", "outcome": "declined"}],
+                           service="SPS")
+    assert (saguenay.status, saguenay.accepted, saguenay.replaced) == ("imported", 1, 0)
+    assert stored(engine, outreach_attempt, "police_service", "attempt_id", "outcome") == [
+        ("RIPRSL", "A1", "accepted"), ("SPS", "A1", "declined")]
+    again = import_rows(engine, "outreach", [{**ATTEMPT, "outcome": "no_answer"}], service="RIPRSL")
+    assert (again.accepted, again.replaced) == (1, 1)
+    assert stored(engine, outreach_attempt, "police_service", "outcome") == [("RIPRSL", "no_answer"),
+                                                                             ("SPS", "declined")]
+
+
+def test_a_repeated_attempt_id_in_a_file_is_an_error_within_one_service_only():
+    file_key = importer.KINDS["outreach"].file_key
+    first, other = file_key(ATTEMPT), file_key({**ATTEMPT, "police_service": "sps"})
+    assert first == ("RIPRSL", "A1") and other == ("SPS", "A1")
+
+
+def test_an_import_confined_to_a_service_refuses_rows_of_another(engine):
+    report = import_rows(engine, "interventions", [INTERVENTION, SAGUENAY_INTERVENTION], service="SPS")
+    assert report.status == "rejected"
+    assert [(problem.line, problem.column, problem.value) for problem in report.problems] == [
+        (2, "police_service", "RIPRSL")]
+    assert "(SPS)" in report.problems[0].reason
+    assert stored(engine, intervention, "id") == []
+
+
+def test_the_command_needs_a_service_when_the_database_knows_several(engine, database_url, tmp_path):
+    path = tmp_path / "interventions.csv"
+    path.write_bytes(csv_bytes([INTERVENTION, SAGUENAY_INTERVENTION]))
+    unsaid = run_command(database_url, "interventions", path, language="en", service=None)
+    assert unsaid.returncode == 2
+    assert "several police services (RIPRSL, SPS): say whose file this is with --service CODE" in unsaid.stderr
+    wrong = run_command(database_url, "interventions", path, language="en", service="riprsl")
+    assert wrong.returncode == 1 and "row of another police service than the import's (RIPRSL)" in wrong.stderr
+    assert stored(engine, intervention, "id") == []
+
+
+def test_a_run_the_database_fails_leaves_a_failed_batch_row(engine):
+    """Rows refused by the database itself (here a trigger) roll back, and the run is still recorded."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON intervention"
+                                       " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        else:
+            connection.exec_driver_sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+                                       " BEGIN RAISE EXCEPTION 'disk on fire'; END $$")
+            connection.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON intervention"
+                                       " FOR EACH ROW EXECUTE FUNCTION refuse()")
+    try:
+        with pytest.raises(exc.DatabaseError, match="disk on fire"):
+            import_rows(engine, "interventions", [INTERVENTION])
+        assert [(batch["status"], batch["rows_read"], batch["rows_accepted"]) for batch in batches(engine)] == [
+            ("failed", 1, 0)]
+        assert stored(engine, intervention, "id") == []
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TRIGGER refuse" + (" ON intervention" if engine.dialect.name ==
+                                                                 "postgresql" else ""))
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("DROP FUNCTION refuse()")
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31 23:00-05:00", "0001-01-01 00:00+05:00", "9999-12-31 23:30"])
+def test_timestamps_out_of_range_are_row_problems(engine, moment):
+    report = import_rows(engine, "interventions", [intervention_row(occurred_at=moment, arrest="non", arrested_at="")])
+    assert report.status == "rejected"
+    assert problems_of(report) == [(2, "occurred_at", moment, t("import.reason.timestamp_range"))]
+    assert [batch["status"] for batch in batches(engine)] == ["rejected"]
+
+
+@pytest.mark.parametrize("column", ["event_id", "police_service", "municipality_code", "subject_key", "arrest"])
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\t", "\n", "\x7f", "\x85"])
+def test_control_characters_are_refused_in_every_field(engine, column, character):
+    row = intervention_row()
+    row[column] = row[column][:1] + character + row[column][1:]
+    report = import_rows(engine, "interventions", [row])
+    assert report.status == "rejected"
+    shown = f"\\x{ord(character):02x}"
+    assert [(problem.column, problem.reason) for problem in report.problems] == [
+        (column, t("import.reason.control_character"))]
+    assert shown in report.problems[0].value and character not in report.problems[0].value
+    assert stored(engine, intervention, "id") == []

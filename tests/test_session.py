@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 
 import pytest
 from sqlalchemy import select
@@ -160,3 +161,32 @@ def test_serve_refuses_to_start_with_a_guessable_cookie_secret(tmp_path, secret,
     assert result.returncode == 2
     assert words in result.stderr and 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in result.stderr
     assert not (tmp_path / "never.db").exists()
+
+
+def test_the_demo_refuses_a_database_with_real_interventions(engine, database_url, tmp_path):
+    from dashboard.ingest.importer import import_file
+    from tests.test_import import INTERVENTION, csv_bytes
+
+    import_file(engine, "interventions", csv_bytes([INTERVENTION]), "real.csv")
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en"}
+    result = subprocess.run([sys.executable, "-m", "dashboard", "demo", "--port", "9", "--provider-port", "9"],
+                            cwd=settings.PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "holds 1 real interventions: the demo" in result.stderr
+
+
+def test_the_demo_app_answers_this_machine_only(monkeypatch):
+    from dashboard.commands import serve
+
+    started = []
+
+    def running(command, *_args, **_options):
+        started.append(command)
+        return nullcontext()
+
+    monkeypatch.setattr(serve, "_running", running)
+    with serve.running_app(8555, {}):
+        pass
+    command = started[0]
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert "--server.address" not in serve.app_command(8555)

@@ -13,6 +13,8 @@ from queries.interventions import intervention_totals, interventions_by_municipa
 from queries.schema import membership, municipality
 from queries.trends import (
     headline,
+    heat_unit,
+    municipality_months,
     municipality_table,
     municipality_weeks,
     previous_period,
@@ -289,3 +291,51 @@ def test_municipality_table_of_an_empty_period(loaded):
 def test_municipality_table_without_residents(uninhabited):
     frame = municipality_table(uninhabited, MetricFilter(PERIOD, municipalities=("99001",)), Scope.of("RIPRSL"))
     assert list(frame["code"]) == ["99001"] and math.isnan(frame.loc[0, "rate_per_1000"])
+
+
+@pytest.fixture
+def contract_data(engine):
+    from tests.hand_made import load_hand_made
+
+    return load_hand_made(engine)
+
+
+@pytest.mark.parametrize(
+    ("period", "unit"),
+    [
+        (Period(date(2024, 1, 1), date(2024, 12, 31)), "week"),  # 53 ISO weeks overlap 2024 (2024-W01 to 2025-W01)
+        (Period(date(2024, 1, 1), date(2025, 1, 6)), "month"),
+        (Period(date(2022, 1, 1), date(2024, 12, 31)), "month"),  # 36 months
+        (Period(date(2022, 1, 1), date(2025, 1, 1)), "quarter"),
+        (Period(date(2019, 1, 1), date(2024, 12, 31)), "quarter"),
+    ],
+)
+def test_heat_unit(period, unit):
+    assert heat_unit(period) == unit
+
+
+def test_municipality_months_count_each_month_of_a_long_period(contract_data):
+    """tests/hand_made.py by hand: Beloeil (57040) has E0 (3 March, local), E1, E2, E13, E14, E15 in March 2024;
+    Chambly (57005) E3, E4 and E5 (18 March); Mont-Saint-Hilaire (59010) E8 in March 2023 and E7 in March 2024."""
+    flt = MetricFilter(Period(date(2023, 1, 15), date(2024, 12, 31)), municipalities=("57005", "57040", "59010"))
+    frame = municipality_months(contract_data, flt, Scope.of("RIPRSL"))
+    assert list(frame.columns) == ["code", "name", "unit", "start", "interventions"]
+    months = [date(2023 + (index // 12), index % 12 + 1, 1) for index in range(24)]
+    assert list(frame["start"]) == months * 3 and set(frame["unit"]) == {"month"}
+    counts = frame.set_index(["code", "start"])["interventions"]
+    assert counts[("57040", date(2024, 3, 1))] == 6 and counts[("57005", date(2024, 3, 1))] == 3
+    assert counts[("59010", date(2023, 3, 1))] == 1 and counts[("59010", date(2024, 3, 1))] == 1
+    assert frame["interventions"].sum() == 11
+
+
+def test_municipality_months_roll_up_into_quarters_beyond_three_years(contract_data):
+    flt = MetricFilter(Period(date(2019, 1, 1), date(2024, 12, 31)))
+    frame = municipality_months(contract_data, flt, Scope.of("RIPRSL"))
+    assert set(frame["unit"]) == {"quarter"} and len(frame) == 17 * 24
+    counts = frame.set_index(["code", "start"])["interventions"]
+    # Q1 2023: E8 (59010), E9 (59020), E11 (57035); Q1 2024: every other RIPRSL intervention, 12 of them.
+    assert counts.xs(date(2023, 1, 1), level="start").sum() == 3
+    assert counts.xs(date(2024, 1, 1), level="start").sum() == 12
+    assert frame["interventions"].sum() == 15
+    saguenay = municipality_months(contract_data, flt, Scope.of("SPS"))
+    assert saguenay["interventions"].sum() == 1 and set(saguenay["code"]) == {"94068"}

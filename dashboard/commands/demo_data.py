@@ -18,12 +18,12 @@ from dashboard.demo.data import (
     demo_counts,
     generate,
     load_demo_files,
-    real_intervention_count,
     schema_ready,
     write_files,
     yesterday,
 )
 from dashboard.i18n import day, number, t
+from queries.writes import real_row_count
 
 
 def counts_table(counts: list[YearCounts]) -> str:
@@ -50,7 +50,7 @@ def run_demo_data_command(engine: Engine, seed: int, write_csv_dir: Path | None,
         error(t("demo.error.no_schema", url=url))
         return EXIT_INVALID
     with engine.connect() as connection:
-        real = real_intervention_count(connection)
+        real = real_row_count(connection)
     if real:
         error(t("demo.error.real_data", count=number(real)))
         return EXIT_INVALID

@@ -12,10 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from dashboard.commands.audit import record_command
-from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError
 from dashboard.commands.printing import error, problem_table
 from dashboard.i18n import number, t
 from dashboard.ingest.importer import Problem, import_file, write_rejects
+from queries.reference import known_services
 
 VALUE_WIDTH = 40
 
@@ -43,8 +44,24 @@ def _record_import(engine: Engine, kind: str, path: Path, detail: dict) -> None:
         error(t("import.error.audit", error=str(failure).splitlines()[0]))
 
 
-def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None) -> int:
-    """Import one file, print what happened, return the exit status."""
+def import_service(engine: Engine, asked: str | None) -> str | None:
+    """The service an import is confined to: the one asked for, or the only one known; UsageError otherwise."""
+    with engine.connect() as connection:
+        known = sorted(known_services(connection))
+    if asked is None:
+        if len(known) > 1:
+            raise UsageError(t("import.error.service_required", services=", ".join(known)))
+        return known[0] if known else None
+    for code in known:
+        if code.upper() == asked.strip().upper():
+            return code
+    raise UsageError(t("metrics.error.unknown_service", code=asked))
+
+
+def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None, *,
+                       service: str | None = None, replace_demo: bool = False) -> int:
+    """Import one file of one police service, print what happened, return the exit status."""
+    service = import_service(engine, service)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -54,7 +71,8 @@ def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool
         error(t("import.error.unreadable", path=path, error=failure.strerror or failure))
         return EXIT_USAGE
     try:
-        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, progress=progress_bars())
+        report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, progress=progress_bars(),
+                             service=service, replace_demo=replace_demo)
     except SQLAlchemyError as failure:
         error(t("import.error.database", error=str(failure).splitlines()[0]))
         _record_import(engine, kind, path, {"status": "failed", "error": str(failure).splitlines()[0]})

@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("file", type=Path)
     importing.add_argument("--skip-invalid", action="store_true", help="write the valid rows, set the others aside")
     importing.add_argument("--rejects", type=Path, help="where to write the invalid rows (with --skip-invalid)")
+    importing.add_argument("--service", metavar="CODE",
+                           help="the police service whose file it is; rows of any other are refused "
+                                "(required when the database knows several services)")
+    importing.add_argument("--replace-demo", action="store_true",
+                           help="remove the demo data first (real data is refused beside it)")
 
     metrics = commands.add_parser("metrics", help="print the metrics of a period")
     metrics.add_argument("--from", dest="start", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -96,7 +101,8 @@ def _import(args) -> int:
 
     if bool(args.skip_invalid) != bool(args.rejects):
         raise UsageError(t("cli.usage.skip_invalid_needs_rejects"))
-    return run_import_command(default_engine(), args.kind, args.file, args.skip_invalid, args.rejects)
+    return run_import_command(default_engine(), args.kind, args.file, args.skip_invalid, args.rejects,
+                              service=args.service, replace_demo=args.replace_demo)
 
 
 def _metrics(args) -> int:

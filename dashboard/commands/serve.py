@@ -100,17 +100,20 @@ def write_demo_secrets(directory: Path, app_port: int, issuer: str) -> Path:
     return path
 
 
-def app_command(port: int) -> list[str]:
-    """The command line that serves the app on a port."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(port),
+def app_command(port: int, address: str | None = None) -> list[str]:
+    """The command line that serves the app on a port (on every interface unless an address is given)."""
+    bound = ["--server.address", address] if address else []
+    return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(port), *bound,
             "--server.headless", "true", "--browser.gatherUsageStats", "false"]
 
 
 @contextmanager
 def running_app(port: int, environment: dict[str, str], log: Path | None = None) -> Iterator[str]:
     """The Streamlit app on a port with this environment; yields its URL."""
+    # The demo's users sign in without a password: like its provider, the app answers this machine only.
     url = f"http://localhost:{port}"
-    with _running(app_command(port), url + "/_stcore/health", log, cwd=PROJECT_ROOT, env={**os.environ, **environment}):
+    with _running(app_command(port, LOOPBACK), url + "/_stcore/health", log, cwd=PROJECT_ROOT,
+                  env={**os.environ, **environment}):
         yield url
 
 
@@ -157,19 +160,25 @@ def run_serve_command(port: int) -> int:
         return 0
 
 
-def _ensure_demo_database() -> None:
+def _ensure_demo_database() -> int:
+    """Demo data in the configured database, unless it holds real interventions (their count)."""
     from dashboard.commands.demo_data import run_demo_data_command
+    from queries.writes import demo_row_count, real_row_count
 
     engine = _upgrade_database()
     with engine.connect() as connection:
-        has_data = connection.exec_driver_sql("SELECT 1 FROM intervention LIMIT 1").first() is not None
-    if not has_data:
+        real, demo = real_row_count(connection), demo_row_count(connection)
+    if not real and not demo:
         run_demo_data_command(engine, 42, None)
+    return real
 
 
 def run_demo_command(port: int, provider_port: int) -> int:
     """Demo database, local provider with demo users, temporary secrets and the app, until Ctrl-C."""
-    _ensure_demo_database()
+    # Demo users sign in as anyone they like: never in front of real data.
+    if real := _ensure_demo_database():
+        error(t("demo.error.real_data_served", count=real, url=settings.database_url()))
+        return EXIT_USAGE
     with tempfile.TemporaryDirectory(prefix="relais-demo-") as directory:
         try:
             with running_provider(provider_port) as issuer:

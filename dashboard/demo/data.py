@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, case, delete, extract, func, inspect, select
+from sqlalchemy import Engine, case, extract, func, inspect, select
 
 from dashboard.demo.calibration import (
     ANNUAL_INTERVENTIONS,
@@ -44,10 +44,10 @@ from dashboard.demo.calibration import (
 from dashboard.ingest.importer import ImportReport, import_file
 from queries.localtime import LOCAL_TIMEZONE, local_date
 from queries.reference import REFERENCE_DIR, known_services, optional_date, read_csv
-from queries.schema import import_batch, intervention, outreach_attempt
+from queries.schema import intervention, outreach_attempt
+from queries.writes import delete_demo_rows
 
 DEMO_PREFIX = "DEMO-"
-DEMO_PATTERN = DEMO_PREFIX + "%"
 IMPORTED_BY = "demo-data"
 FILE_NAMES = {"interventions": "interventions.csv", "outreach": "outreach.csv"}
 INTERVENTION_COLUMNS = (
@@ -497,19 +497,6 @@ def schema_ready(engine: Engine) -> bool:
         return set(ANNUAL_INTERVENTIONS) <= known_services(connection)
 
 
-def real_intervention_count(connection) -> int:
-    """Interventions that are not demo data."""
-    statement = select(func.count()).select_from(intervention).where(intervention.c.event_id.not_like(DEMO_PATTERN))
-    return connection.scalar(statement)
-
-
-def delete_demo_rows(connection) -> None:
-    """Remove earlier demo data: its attempts, its interventions, then the import batches that wrote them."""
-    connection.execute(delete(outreach_attempt).where(outreach_attempt.c.event_id.like(DEMO_PATTERN)))
-    connection.execute(delete(intervention).where(intervention.c.event_id.like(DEMO_PATTERN)))
-    connection.execute(delete(import_batch).where(import_batch.c.imported_by == IMPORTED_BY))
-
-
 def demo_counts(connection) -> list[YearCounts]:
     """Demo interventions, arrests and contact attempts per police service and local year."""
     occurred_year = extract("year", intervention.c.occurred_date)
@@ -520,7 +507,7 @@ def demo_counts(connection) -> list[YearCounts]:
             func.count(),
             func.sum(case((intervention.c.arrest, 1), else_=0)),
         )
-        .where(intervention.c.event_id.like(DEMO_PATTERN))
+        .where(intervention.c.demo)
         .group_by(intervention.c.police_service, occurred_year)
     ).all()
     attempted_year = extract("year", outreach_attempt.c.attempted_date)
@@ -528,7 +515,7 @@ def demo_counts(connection) -> list[YearCounts]:
         (service, int(year)): count
         for service, year, count in connection.execute(
             select(outreach_attempt.c.police_service, attempted_year, func.count())
-            .where(outreach_attempt.c.event_id.like(DEMO_PATTERN))
+            .where(outreach_attempt.c.demo)
             .group_by(outreach_attempt.c.police_service, attempted_year)
         )
     }
@@ -557,7 +544,7 @@ def load_demo_files(engine: Engine, files: DemoFiles) -> list[ImportReport]:
     with engine.begin() as connection:
         delete_demo_rows(connection)
         for kind, data in files.by_kind().items():
-            report = import_file(connection, kind, data, FILE_NAMES[kind], imported_by=IMPORTED_BY)
+            report = import_file(connection, kind, data, FILE_NAMES[kind], imported_by=IMPORTED_BY, demo=True)
             if not report.written or report.problems:
                 raise DemoImportFailed(kind, report)
             reports.append(report)

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from dashboard import settings
@@ -135,8 +137,20 @@ def _municipality_code(value: str) -> str:
 def _timestamp(value: str) -> datetime:
     try:
         return parse_timestamp(value)
-    except TimestampError:
-        raise InvalidValue("import.reason.timestamp") from None
+    except TimestampError as error:
+        reason = "import.reason.timestamp_range" if str(error) == "range" else "import.reason.timestamp"
+        raise InvalidValue(reason) from None
+
+
+def _control_characters(values: dict[str, str], columns: Sequence[str]) -> list[Finding]:
+    """A finding for each column whose value holds a NUL or another control character, shown escaped."""
+    findings = []
+    for column in columns:
+        value = values.get(column, "")
+        if any(unicodedata.category(character) == "Cc" for character in value):
+            shown = "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in value)
+            findings.append((column, shown, t("import.reason.control_character")))
+    return findings
 
 
 def _boolean(value: str) -> bool:
@@ -257,7 +271,11 @@ def _intervention_file_key(values: dict[str, str]) -> tuple[str, ...] | None:
 
 
 def _attempt_file_key(values: dict[str, str]) -> tuple[str, ...] | None:
-    return (values["attempt_id"],) if values["attempt_id"] else None
+    return (
+        (values["police_service"].upper(), values["attempt_id"])
+        if values["police_service"] and values["attempt_id"]
+        else None
+    )
 
 
 def _count_stored_interventions(connection: Connection, rows: list[dict[str, Any]]) -> int:
@@ -265,7 +283,7 @@ def _count_stored_interventions(connection: Connection, rows: list[dict[str, Any
 
 
 def _count_stored_attempts(connection: Connection, rows: list[dict[str, Any]]) -> int:
-    return writes.count_stored_attempts(connection, (row["attempt_id"] for row in rows))
+    return writes.count_stored_attempts(connection, ((row["police_service"], row["attempt_id"]) for row in rows))
 
 
 @dataclass(frozen=True)
@@ -316,6 +334,8 @@ def reference_for(connection: Connection, kind: str, records: list[CsvRecord]) -
         (services[record.values["police_service"].upper()], record.values["event_id"])
         for record in records
         if record.values["police_service"].upper() in services and record.values["event_id"]
+        # PostgreSQL refuses a NUL in a bound parameter: such a row is refused before any look-up.
+        and not _control_characters(record.values, ("event_id",))
     }
     if kind == "interventions":
         return Reference(services, memberships=writes.service_memberships(connection),
@@ -324,13 +344,26 @@ def reference_for(connection: Connection, kind: str, records: list[CsvRecord]) -
 
 
 def check_records(
-    spec: ImportKind, records: list[CsvRecord], reference: Reference, report: ImportReport, progress: Callable = iter
+    spec: ImportKind, records: list[CsvRecord], reference: Reference, report: ImportReport, progress: Callable = iter,
+    only_service: str | None = None,
 ) -> list[dict[str, Any]]:
     """The rows to store; every problem and refused row goes into the report."""
     rows = []
     first_lines: dict[tuple[str, ...], int] = {}
     for record in progress(records):
-        row, findings = spec.check(record.values, reference)
+        # Control characters first: a row holding one is refused whatever else it says, and never shown raw.
+        controls = _control_characters(record.values, spec.columns)
+        if controls:
+            tainted = {column for column, _value, _reason in controls}
+            clean = {name: "" if name in tainted else value for name, value in record.values.items()}
+            row, findings = None, controls + [found for found in spec.check(clean, reference)[1]
+                                              if found[0] not in tainted]
+        else:
+            row, findings = spec.check(record.values, reference)
+        named = reference.services.get(record.values["police_service"].upper())
+        if only_service and named and named != only_service:
+            findings.append(("police_service", record.values["police_service"],
+                             t("import.reason.other_service", service=only_service)))
         key = spec.file_key(record.values)
         if key in first_lines:
             duplicate = t("import.reason.duplicate_key", line=first_lines[key])
@@ -361,9 +394,11 @@ def _importer_name(imported_by: str | None) -> str:
     return imported_by or settings.operator()
 
 
-def _batch_values(report: ImportReport, data: bytes, imported_by: str | None, started: datetime) -> dict[str, Any]:
+def _batch_values(report: ImportReport, data: bytes, imported_by: str | None, started: datetime,
+                  demo: bool) -> dict[str, Any]:
     problems = [asdict(problem) for problem in report.problems[:RECORDED_PROBLEMS]]
     return {
+        "demo": demo,
         "kind": report.kind,
         "file_name": report.file_name,
         "file_sha256": hashlib.sha256(data).hexdigest(),
@@ -385,7 +420,7 @@ def _write(
     with progress(total=len(rows), desc=t("import.progress.writing")) as bar:
         for chunk in writes.chunks(rows, WRITE_CHUNK):
             for row in chunk:
-                row["batch_id"] = batch_id
+                row["batch_id"], row["demo"] = batch_id, batch["demo"]
             spec.upsert(connection, chunk)
             bar.update(len(chunk))
     writes.finish_import_batch(connection, batch_id, _now())
@@ -406,11 +441,16 @@ def import_file(
     skip_invalid: bool = False,
     imported_by: str | None = None,
     progress: Callable[..., tqdm] = SILENT,
+    service: str | None = None,
+    demo: bool = False,
+    replace_demo: bool = False,
 ) -> ImportReport:
     """Check a whole file, then write its valid rows in one transaction, or nothing if any row is invalid.
 
     Given a connection rather than an engine, it works inside the caller's transaction. `progress` makes the bars
     that follow the checking and the writing (tqdm's signature); none is shown unless the caller passes one.
+    `service` refuses rows of any other police service. Demo rows (`demo`) and real ones never share a database:
+    real rows are refused while demo rows are stored, unless `replace_demo` removes those first.
     """
     started, clock = _now(), time.perf_counter()
     spec = KINDS[kind]
@@ -421,23 +461,54 @@ def import_file(
         report.file_problem, report.problems = True, _file_problems(error)
     else:
         report.delimiter, report.header, report.rows_read = table.delimiter, table.header, len(table.records)
-        with _transaction(bind) as connection:
-            reference = reference_for(connection, kind, table.records)
-            checking = partial(progress, desc=t("import.progress.checking"))
-            rows = check_records(spec, table.records, reference, report, checking)
-            report.check_seconds = time.perf_counter() - clock
-            if skip_invalid or not report.rejected:
-                report.status = "partial" if report.rejected else "imported"
-                report.accepted, report.replaced = len(rows), spec.count_stored(connection, rows)
-                batch = _batch_values(report, data, imported_by, started)
-                report.batch_id = _write(connection, spec, rows, batch, progress)
-                report.written = True
+        try:
+            with _transaction(bind) as connection:
+                if mixed := _mixing_problem(connection, demo, replace_demo):
+                    report.file_problem, report.problems = True, [mixed]
+                else:
+                    _check_and_write(connection, spec, table.records, report, data, started, clock, progress,
+                                     skip_invalid=skip_invalid, imported_by=imported_by, service=service,
+                                     demo=demo, replace_demo=replace_demo)
+        except SQLAlchemyError:
+            report.status, report.written, report.accepted, report.replaced = "failed", False, 0, 0
+            if isinstance(bind, Engine):
+                # The writes are rolled back; the batch row says the run happened and failed.
+                with bind.begin() as connection:
+                    writes.insert_import_batch(connection, _batch_values(report, data, imported_by, started, demo))
+            raise
         report.write_seconds = time.perf_counter() - clock - report.check_seconds
     if not report.written:
         # Its own transaction: the refused attempt stays visible to administrators, with none of its rows.
         with _transaction(bind) as connection:
-            report.batch_id = writes.insert_import_batch(connection, _batch_values(report, data, imported_by, started))
+            report.batch_id = writes.insert_import_batch(connection,
+                                                         _batch_values(report, data, imported_by, started, demo))
     return report
+
+
+def _mixing_problem(connection: Connection, demo: bool, replace_demo: bool) -> Problem | None:
+    """Why this file may not join the stored rows (demo into real data, or real into demo data), or None."""
+    if demo:
+        real = writes.real_row_count(connection)
+        return Problem(1, "", "", t("import.file.real_data", count=real)) if real else None
+    stored = 0 if replace_demo else writes.demo_row_count(connection)
+    return Problem(1, "", "", t("import.file.demo_data", count=stored)) if stored else None
+
+
+def _check_and_write(connection: Connection, spec: ImportKind, records: list[CsvRecord], report: ImportReport,
+                     data: bytes, started: datetime, clock: float, progress: Callable, *, skip_invalid: bool,
+                     imported_by: str | None, service: str | None, demo: bool, replace_demo: bool) -> None:
+    reference = reference_for(connection, report.kind, records)
+    checking = partial(progress, desc=t("import.progress.checking"))
+    rows = check_records(spec, records, reference, report, checking, only_service=service)
+    report.check_seconds = time.perf_counter() - clock
+    if skip_invalid or not report.rejected:
+        if replace_demo:
+            writes.delete_demo_rows(connection)
+        report.status = "partial" if report.rejected else "imported"
+        report.accepted, report.replaced = len(rows), spec.count_stored(connection, rows)
+        batch = _batch_values(report, data, imported_by, started, demo)
+        report.batch_id = _write(connection, spec, rows, batch, progress)
+        report.written = True
 
 
 def write_rejects(report: ImportReport, path: Path) -> None:

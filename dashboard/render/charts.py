@@ -143,15 +143,35 @@ def heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
     """Interventions per municipality and week, municipalities with the most interventions first."""
     data = _with_iso_days(frame, "week_start")
     data["week_end"] = _iso_days(pd.to_datetime(data["week_start"]) + pd.Timedelta(days=7))
+    x = alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc"),
+              axis=_time_axis(language, data["week_start"]))
+    when = [_week_tooltip(language), _date_tooltip("week_start", "chart.week_start", language)]
+    return _municipality_heat(data, x, "week_end:T", when, language)
+
+
+def monthly_heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
+    """Interventions per municipality and month (or quarter, on long periods), busiest municipalities first."""
+    data = _with_iso_days(frame, "start")
+    quarterly = bool(len(data)) and data["unit"].iloc[0] == "quarter"
+    data["end"] = _iso_days(pd.to_datetime(data["start"]) + pd.DateOffset(months=3 if quarterly else 1))
+    unit = "chart.quarter" if quarterly else "chart.month"
+    x = alt.X("start:T", title=t(unit, language), scale=alt.Scale(type="utc"),
+              axis=alt.Axis(format=t("chart.format.month", language), formatType="utc", labelAngle=0,
+                            labelOverlap=True))
+    when = [_date_tooltip("start", f"{unit}_start", language, "chart.format.month")]
+    return _municipality_heat(data, x, "end:T", when, language)
+
+
+def _municipality_heat(data: pd.DataFrame, x: alt.X, x2: str, when: list[alt.Tooltip], language: str) -> alt.Chart:
+    """The heat map's cells: one row per municipality, busiest first, coloured by interventions."""
     data["municipality"] = _distinct_names(data)
     busiest = max(data["interventions"].max(), 1) if len(data) else 1
     chart = (
         alt.Chart(data)
         .mark_rect(stroke="white", strokeWidth=0.5)
         .encode(
-            x=alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc"),
-                    axis=_time_axis(language, data["week_start"])),
-            x2="week_end:T",
+            x=x,
+            x2=x2,
             y=alt.Y(
                 "municipality:N",
                 title=None,
@@ -166,8 +186,7 @@ def heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
             ),
             tooltip=[
                 alt.Tooltip("name:N", title=t("chart.municipality", language)),
-                _week_tooltip(language),
-                _date_tooltip("week_start", "chart.week_start", language),
+                *when,
                 alt.Tooltip("interventions:Q", title=t("chart.interventions", language), format=",d"),
             ],
         )
@@ -181,9 +200,10 @@ def municipality_map(frame: pd.DataFrame, language: str, measure: str) -> pdk.De
     values = _map_measure(frame, measure)
     top = values.max() if values.notna().any() else 0.0
     colours = [_ramp_colour(value, top) for value in values]
+    # The tooltip is HTML: a name from an imported file must not become markup in the viewer's browser.
     properties = [
         {
-            "name": row.name,
+            "name": html.escape(str(row.name)),
             "count_label": number(row.interventions, language),
             "rate_label": _optional_number(row.rate_per_1000, language, digits=1),
             "population_label": _optional_number(row.population, language),

@@ -77,7 +77,9 @@ def busiest_municipalities(frame: pd.DataFrame, rows: int = HEATMAP_ROWS) -> pd.
 
 
 # What a builder's frame is cut to before it is drawn, by the builder's key.
-PREPARE = {chart_key(charts.heatmap_chart): busiest_municipalities}
+PREPARE = {
+    chart_key(builder): busiest_municipalities for builder in (charts.heatmap_chart, charts.monthly_heatmap_chart)
+}
 
 
 # Built charts are cached too: on a warm rerun, building and validating Altair specs and formatting map

@@ -8,12 +8,13 @@ import streamlit as st
 
 from auth.viewer import Viewer
 from dashboard import settings
-from dashboard.i18n import t
+from dashboard.i18n import day, t
 from dashboard.web.cache import choices
 from dashboard.web.language import labels, language, tr
 from dashboard.web.url_state import (
     ALL,
     DEFAULT_PRESET,
+    FIRST_DAY,
     PRESETS,
     REPORT_KINDS,
     FilterChoice,
@@ -24,6 +25,7 @@ from dashboard.web.url_state import (
     quarters_offered,
     report_choice_from_params,
     report_params,
+    within_offered_dates,
     years_offered,
 )
 from queries.filters import MetricFilter
@@ -61,15 +63,26 @@ def _keep_in_url(params: dict[str, str]) -> None:
         st.query_params.from_dict(wanted)
 
 
+def _clamped_warning(start: date, end: date, today: date) -> None:
+    st.warning(tr("filter.clamped", first=day(FIRST_DAY, language()), last=day(today, language()),
+                  start=day(start, language()), end=day(end, language())), icon=":material/date_range:")
+
+
 def sidebar_filter(viewer: Viewer) -> MetricFilter:
     """The sidebar's period, service and municipality filters, read from and written back to the URL."""
     services, places = choices(viewer.scope)
-    from_url = choice_from_params(st.query_params.to_dict())
+    today = local_today()
+    asked = choice_from_params(st.query_params.to_dict())
+    from_url = within_offered_dates(asked, today)
     st.session_state.setdefault("filter_preset", from_url.preset)
     st.session_state.setdefault("filter_dates", (from_url.start, from_url.end) if from_url.start else None)
-    today = local_today()
     with st.sidebar:
         st.subheader(tr("filter.title"))
+        if from_url != asked and "filter_clamped" not in st.session_state:
+            st.session_state["filter_clamped"] = (from_url.start, from_url.end)
+        clamped = st.session_state.get("filter_clamped")
+        if clamped and tuple(st.session_state.get("filter_dates") or ()) == clamped:
+            _clamped_warning(*clamped, today)
         preset = st.selectbox(tr("filter.period"), PRESETS, key="filter_preset",
                               format_func=labels(f"filter.preset.{key}" for key in PRESETS))
         start = end = None
@@ -78,7 +91,7 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
                 chosen = preset_period(DEFAULT_PRESET, today)
                 st.session_state["filter_dates"] = (chosen.start, chosen.end)
             dates = st.date_input(tr("filter.dates"), key="filter_dates", format="YYYY-MM-DD",
-                                  min_value=date(2000, 1, 1), max_value=today)
+                                  min_value=FIRST_DAY, max_value=today)
             if len(dates) == 2:
                 start, end = dates
         service, municipalities, offered = _place_filters(services, places, from_url)
@@ -93,7 +106,11 @@ def report_filter(viewer: Viewer) -> MetricFilter:
     exact = viewer.scope.exact_figures
     kinds = REPORT_KINDS if exact else (settings.funder_period(),)
     today = local_today()
-    from_url = report_choice_from_params(st.query_params.to_dict(), today, kinds)
+    params = st.query_params.to_dict()
+    from_url = report_choice_from_params(params, today, kinds)
+    if params.get("period") == "custom" == from_url.preset and (
+            params.get("from"), params.get("to")) != (from_url.start.isoformat(), from_url.end.isoformat()):
+        st.session_state.setdefault("report_clamped", (from_url.start, from_url.end))
     quarters, years = quarters_offered(today, not exact), years_offered(today, not exact)
     st.session_state.setdefault("report_kind", from_url.preset)
     st.session_state.setdefault("report_quarter", from_url.start if from_url.preset == "quarter" else quarters[0])
@@ -117,8 +134,11 @@ def report_filter(viewer: Viewer) -> MetricFilter:
             chosen = st.selectbox(tr("report.choose.year"), years, key="report_year")
             start, end = year_period(chosen, today).start, year_period(chosen, today).end
         else:
+            clamped = st.session_state.get("report_clamped")
+            if clamped and tuple(st.session_state.get("report_dates") or ()) == clamped:
+                _clamped_warning(*clamped, today)
             dates = st.date_input(tr("filter.dates"), key="report_dates", format="YYYY-MM-DD",
-                                  min_value=date(2000, 1, 1), max_value=today)
+                                  min_value=FIRST_DAY, max_value=today)
             if len(dates) == 2:
                 start, end = dates
         if exact:

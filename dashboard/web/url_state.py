@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from queries.filters import MetricFilter, Period
@@ -12,6 +12,8 @@ from queries.periods import quarter_period, quarter_start, year_period
 PRESETS = ("last_12_weeks", "this_year", "last_year", "last_12_months", "custom")
 DEFAULT_PRESET = "last_12_weeks"
 ALL = ""
+# The earliest date the pickers offer: before it there is no police record to read, only typing mistakes.
+FIRST_DAY = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,18 @@ def choice_from_params(params: Mapping[str, str]) -> FilterChoice:
     start, end = _date(params.get("from")), _date(params.get("to"))
     if preset not in PRESETS or (preset == "custom" and not (start and end and start <= end)):
         preset, start, end = DEFAULT_PRESET, None, None
-    codes = tuple(code for code in params.get("m", "").split(",") if code.isdigit() and len(code) == 5)
+    # dict.fromkeys: a code given twice is chosen once, in the order first given.
+    codes = tuple(dict.fromkeys(code for code in params.get("m", "").split(",")
+                                if code.isascii() and code.isdigit() and len(code) == 5))
     return FilterChoice(preset, start, end, params.get("service", ALL).upper(), codes)
+
+
+def within_offered_dates(choice: FilterChoice, today: date) -> FilterChoice:
+    """A choice whose dates lie in the range the date pickers offer (FIRST_DAY to today), moved there if not."""
+    if choice.start is None or choice.end is None:
+        return choice
+    start, end = min(max(choice.start, FIRST_DAY), today), min(max(choice.end, FIRST_DAY), today)
+    return replace(choice, start=start, end=max(start, end))
 
 
 def params_from_choice(choice: FilterChoice) -> dict[str, str]:
@@ -129,8 +141,9 @@ def report_choice_from_params(params: Mapping[str, str], today: date, kinds: tup
     elif kind == "year" and kind in kinds and start and start == date(start.year, 1, 1) \
             and start.year in years_offered(today, complete_only):
         chosen = year_period(start.year, today)
-    elif kind == "custom" and kind in kinds and start and end and start <= end <= today:
-        chosen = Period(start, end)
+    elif kind == "custom" and kind in kinds and start and end and start <= end:
+        moved = within_offered_dates(FilterChoice(kind, start, end), today)
+        chosen = Period(moved.start, moved.end)
     if chosen is None:
         default = default_report_choice(today, kinds)
         return FilterChoice(default.preset, default.start, default.end, places.service, places.municipalities)
