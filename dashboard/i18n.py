@@ -88,6 +88,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "la base contient {count} interventions réelles : les données de démonstration ne s'y mêlent pas",
         "the database holds {count} real interventions: demo data does not mix with them",
     ),
+    "import.reason.subject_key_characters": (
+        "clé de sujet invalide : lettres, chiffres et - _ . / : # seulement, sans espace (jamais un nom)",
+        "invalid subject key: letters, digits and - _ . / : # only, no space (never a name)",
+    ),
+    "import.file.pseudonym_key.missing": (
+        "aucune clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) : les clés de sujet ne sont jamais enregistrées "
+        "telles quelles. Créez-en une avec {recipe} et gardez-la hors de la base",
+        "no pseudonym key (RELAIS_PSEUDONYM_KEYS): subject keys are never stored as written. Make one with "
+        "{recipe} and keep it out of the database",
+    ),
+    "import.file.pseudonym_key.short": (
+        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) compte moins de 32 caractères. Créez-en une avec {recipe}",
+        "a pseudonym key (RELAIS_PSEUDONYM_KEYS) is shorter than 32 characters. Make one with {recipe}",
+    ),
     "import.reason.timestamp_range": (
         "date hors des limites (l'an 1 à l'an 9999, en heure locale comme en UTC)",
         "date out of range (year 1 to 9999, in local time as in UTC)",
@@ -337,6 +351,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "import.error.audit": (
         "l'importation n'a pas pu être inscrite au journal d'audit : {error}",
         "the import could not be written to the audit trail: {error}",
+    ),
+    "rekey.error.missing": (
+        "il faut la clé actuelle (RELAIS_PSEUDONYM_KEYS) et la nouvelle ({variable}). Créez la nouvelle avec {recipe}",
+        "both the current key (RELAIS_PSEUDONYM_KEYS) and the new one ({variable}) are needed. Make the new one with "
+        "{recipe}",
+    ),
+    "rekey.error.short": (
+        "une clé de pseudonymisation compte moins de 32 caractères. Créez-en une avec {recipe}",
+        "a pseudonym key is shorter than 32 characters. Make one with {recipe}",
+    ),
+    "rekey.error.same": (
+        "la nouvelle clé ({variable}) est déjà dans RELAIS_PSEUDONYM_KEYS",
+        "the new key ({variable}) is already in RELAIS_PSEUDONYM_KEYS",
+    ),
+    "rekey.done": (
+        "{keys} clés de sujet (sur {interventions} interventions) pseudonymisées sous la nouvelle clé. Ajoutez-la "
+        "maintenant à la fin de RELAIS_PSEUDONYM_KEYS (séparée par une virgule : {count} clés) partout où Relais "
+        "importe, avant la prochaine importation.",
+        "{keys} subject keys (on {interventions} interventions) pseudonymised under the new key. Now append it to "
+        "RELAIS_PSEUDONYM_KEYS (after a comma: {count} keys) wherever Relais imports, before the next import.",
     ),
     "audit.verify.empty": ("Journal d'audit vide.", "The audit trail is empty."),
     "audit.verify.broken.link": (

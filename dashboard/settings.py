@@ -33,6 +33,9 @@ SETTINGS = (
             "Longest a sign-in is honoured, from the provider's sign-in time (the ID token's auth_time or iat); "
             "then the person signs in again, and roles removed at the provider take effect."),
     Setting("RELAIS_IDLE_MINUTES", "60", "A session without any click for this long must sign in again."),
+    Setting("RELAIS_PSEUDONYM_KEYS", "",
+            "Secret key(s) of the subject-key pseudonyms (HMAC-SHA256), oldest first, separated by commas; at least "
+            "32 characters each. Never stored in the database; imports of interventions are refused without one."),
     Setting("RELAIS_TARGET_HOURS", "24", "Outreach target: hours from arrest to first attempt (the chart's rule)."),
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
     Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",
@@ -110,3 +113,8 @@ def os_user() -> str:
 def operator() -> str:
     """Who runs a command, as recorded: RELAIS_USER, else the operating system's user."""
     return get("RELAIS_USER") or os_user()
+
+
+def pseudonym_keys() -> tuple[str, ...]:
+    """The configured pseudonym secrets, oldest first (empty when none is set)."""
+    return tuple(part.strip() for part in get("RELAIS_PSEUDONYM_KEYS").split(",") if part.strip())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from queries.schema import import_batch, intervention, membership, outreach_attempt
@@ -149,3 +149,26 @@ def insert_import_batch(connection: Connection, values: dict[str, Any]) -> int:
 def finish_import_batch(connection: Connection, batch_id: int, finished_at) -> None:
     """Set the time an import's writes ended."""
     connection.execute(update(import_batch).where(import_batch.c.id == batch_id).values(finished_at=finished_at))
+
+
+def stored_subject_keys(connection: Connection) -> list[tuple[str, str]]:
+    """Every (police_service, subject key) stored on real interventions."""
+    statement = (select(intervention.c.police_service, intervention.c.subject_key).distinct()
+                 .where(intervention.c.subject_key.is_not(None), ~intervention.c.demo))
+    return [(service, key) for service, key in connection.execute(statement)]
+
+
+def replace_subject_keys(connection: Connection, changes: Sequence[tuple[str, str, str]]) -> int:
+    """Replace stored subject keys: (service, stored, new) each; the number of interventions changed."""
+    statement = (
+        update(intervention)
+        .where(intervention.c.police_service == bindparam("service"), intervention.c.subject_key == bindparam("old"),
+               ~intervention.c.demo)
+        .values(subject_key=bindparam("new"))
+    )
+    changed = 0
+    for chunk in chunks(list(changes), LOOKUP_CHUNK):
+        result = connection.execute(statement, [{"service": service, "old": old, "new": new}
+                                                for service, old, new in chunk])
+        changed += result.rowcount
+    return changed

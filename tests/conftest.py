@@ -13,6 +13,15 @@ from dashboard.scratch import BACKENDS, prepared_engine, scratch_postgres_url
 from queries.reference import load_reference
 from queries.schema import DATA_TABLES, membership
 
+# A test-only secret: the importer refuses interventions without one (subject keys are stored as its HMAC).
+TEST_PSEUDONYM_KEY = "tests-only pseudonym key (never a real one) 0123456789"
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch):
+    """Every test imports with the test key, and so do the commands its subprocesses run."""
+    monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", TEST_PSEUDONYM_KEY)
+
 
 @pytest.fixture(scope="session")
 def postgres_url():

@@ -16,6 +16,7 @@ from dashboard.web.url_state import (
     quarters_offered,
     report_choice_from_params,
     report_params,
+    within_offered_dates,
 )
 from queries.filters import Period
 
@@ -119,3 +120,23 @@ def test_quarters_offered():
     assert quarters_offered(TODAY)[:2] == [date(2026, 10, 1), date(2026, 7, 1)]
     assert quarters_offered(TODAY, complete_only=True)[:2] == [date(2026, 7, 1), date(2026, 4, 1)]
     assert len(quarters_offered(TODAY)) == 12
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (date(1, 1, 1), date(2024, 3, 1), (date(2000, 1, 1), date(2024, 3, 1))),
+        (date(2024, 3, 1), date(9999, 12, 31), (date(2024, 3, 1), TODAY)),
+        (date(1999, 1, 1), date(1999, 6, 30), (date(2000, 1, 1), date(2000, 1, 1))),
+        (date(2030, 1, 1), date(2030, 2, 1), (TODAY, TODAY)),
+        (date(2024, 3, 1), date(2024, 3, 31), (date(2024, 3, 1), date(2024, 3, 31))),
+    ],
+)
+def test_dates_of_a_link_are_brought_into_the_pickers_range(start, end, expected):
+    moved = within_offered_dates(FilterChoice("custom", start, end), TODAY)
+    assert (moved.start, moved.end) == expected
+
+
+def test_a_municipality_repeated_in_a_link_is_chosen_once():
+    choice = choice_from_params({"m": "57040,94068,57040,5704０,94068"})
+    assert choice.municipalities == ("57040", "94068")

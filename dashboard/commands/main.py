@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken link")
 
+    commands.add_parser("rekey", help="pseudonymise the stored subject keys again under RELAIS_NEW_PSEUDONYM_KEY")
+
     benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
     targets = benchmark.add_subparsers(dest="target", required=True)
     speed = targets.add_parser("import", help="time the import of a generated interventions file")
@@ -137,6 +139,12 @@ def _audit(_args) -> int:
     return run_audit_verify_command(default_engine())
 
 
+def _rekey(_args) -> int:
+    from dashboard.commands.rekey import run_rekey_command
+
+    return run_rekey_command(default_engine())
+
+
 def _serve(args) -> int:
     from dashboard.commands.serve import run_serve_command
 
@@ -157,6 +165,7 @@ HANDLERS = {
     "benchmark": _benchmark,
     "geo": _geo,
     "audit": _audit,
+    "rekey": _rekey,
     "serve": _serve,
     "demo": _demo,
 }

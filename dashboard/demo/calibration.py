@@ -189,3 +189,7 @@ def rhythm(day: date) -> float:
     """How busy a day is compared with others: weekday, season and holidays."""
     factor = WEEKDAY_FACTOR[day.weekday()] * MONTH_FACTOR[day.month - 1]
     return factor * HOLIDAY_FACTOR if (day.month, day.day) in HOLIDAYS else factor
+
+# The demo's subject keys are synthetic, and so is the secret that pseudonymises them: it is public on purpose, and
+# the demo's rows are never mixed with real ones (the importer refuses either beside the other).
+DEMO_PSEUDONYM_KEYS = ("relais-demo-pseudonyms: synthetic data only (never a real key)",)

@@ -21,6 +21,7 @@ from dashboard.demo.calibration import (
     ARREST_SHARE_WITH_BAN,
     CONTACT_BAN_SHARE_FIRST,
     CONTACT_BAN_SHARE_REPEAT,
+    DEMO_PSEUDONYM_KEYS,
     EMPTY_SUBJECT_KEY_SHARE,
     FIRST_DAY,
     HOUR_OF_DAY,
@@ -544,7 +545,8 @@ def load_demo_files(engine: Engine, files: DemoFiles) -> list[ImportReport]:
     with engine.begin() as connection:
         delete_demo_rows(connection)
         for kind, data in files.by_kind().items():
-            report = import_file(connection, kind, data, FILE_NAMES[kind], imported_by=IMPORTED_BY, demo=True)
+            report = import_file(connection, kind, data, FILE_NAMES[kind], imported_by=IMPORTED_BY, demo=True,
+                                 pseudonym_keys=DEMO_PSEUDONYM_KEYS)
             if not report.written or report.problems:
                 raise DemoImportFailed(kind, report)
             reports.append(report)

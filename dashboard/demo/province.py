@@ -25,6 +25,7 @@ from dashboard.demo.calibration import (
     ARREST_SHARE_WITH_BAN,
     CONTACT_BAN_SHARE_FIRST,
     CONTACT_BAN_SHARE_REPEAT,
+    DEMO_PSEUDONYM_KEYS,
     EMPTY_SUBJECT_KEY_SHARE,
     FIRST_DAY,
     HOUR_OF_DAY,
@@ -43,6 +44,7 @@ from dashboard.demo.calibration import (
 )
 from dashboard.demo.data import generate, load_demo_files, yesterday
 from dashboard.ingest.importer import KINDS, WRITE_CHUNK, Reference
+from dashboard.ingest.pseudonyms import normalised_subject_key, pseudonym
 from queries.localtime import local_date, moment_columns, parse_timestamp
 from queries.reference import REFERENCE_DIR
 from queries.schema import intervention, membership, municipality, outreach_attempt, police_service
@@ -247,7 +249,7 @@ def _intervention_rows(rng: random.Random, connection: Connection, count: int, e
             **moment_columns("occurred", occurred_at),
             "arrest": arrested_at is not None,
             **moment_columns("arrested", arrested_at),
-            "subject_key": subject_key,
+            "subject_key": subject_key and pseudonym(normalised_subject_key(subject_key), DEMO_PSEUDONYM_KEYS),
             "contact_ban": contact_ban,
         }
 

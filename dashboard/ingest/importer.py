@@ -21,8 +21,15 @@ from tqdm import tqdm
 
 from dashboard import settings
 from dashboard.i18n import t
-from dashboard.ingest.csv_file import CsvFileError, CsvRecord, read_table
+from dashboard.ingest.csv_file import CsvFileError, CsvRecord, column_name, read_table
 from dashboard.ingest.problems import InvalidValue
+from dashboard.ingest.pseudonyms import (
+    KEY_RECIPE,
+    PseudonymKeyError,
+    checked_secrets,
+    normalised_subject_key,
+    pseudonym,
+)
 from queries import writes
 from queries.localtime import TimestampError, epoch_microseconds, local_date, moment_columns, parse_timestamp
 from queries.reference import known_services
@@ -33,6 +40,8 @@ WRITE_CHUNK = 5_000
 SILENT = partial(tqdm, disable=True)
 RECORDED_PROBLEMS = 200
 REASON_SEPARATOR = " ; "
+# Columns whose refused values are neither reported nor written to the rejects file.
+HIDDEN_COLUMNS = frozenset({"subject_key"})
 BOOLEANS = {
     **dict.fromkeys(("true", "1", "yes", "y", "oui", "o", "vrai"), True),
     **dict.fromkeys(("false", "0", "no", "n", "non", "faux"), False),
@@ -102,6 +111,7 @@ class Reference:
     """What the database knows that rows are checked against."""
 
     services: dict[str, str]
+    secrets: tuple[str, ...] = ()
     memberships: dict[tuple[str, str], list[tuple[date | None, date | None]]] = field(default_factory=dict)
     interventions: dict[tuple[str, str], writes.InterventionRef] = field(default_factory=dict)
     earliest_attempts: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -151,6 +161,10 @@ def _control_characters(values: dict[str, str], columns: Sequence[str]) -> list[
             shown = "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in value)
             findings.append((column, shown, t("import.reason.control_character")))
     return findings
+
+
+def _subject_pseudonym(value: str, secrets: tuple[str, ...]) -> str:
+    return pseudonym(normalised_subject_key(value), secrets)
 
 
 def _boolean(value: str) -> bool:
@@ -206,7 +220,7 @@ def check_intervention(values: dict[str, str], reference: Reference) -> tuple[di
         check.fail("arrested_at", "import.reason.arrested_at_required")
     elif values["arrested_at"]:
         arrested = check.parsed("arrested_at", _timestamp)
-    subject_key = check.parsed("subject_key", required=False)
+    subject_key = check.parsed("subject_key", _subject_pseudonym, reference.secrets, required=False)
     contact_ban = check.parsed("contact_ban", _boolean, required=False, default=False)
     if service and municipality and not reference.serves(service, municipality, occurred and local_date(occurred)):
         check.fail("municipality_code", "import.reason.municipality_outside_service")
@@ -327,7 +341,8 @@ KINDS = {
 }
 
 
-def reference_for(connection: Connection, kind: str, records: list[CsvRecord]) -> Reference:
+def reference_for(connection: Connection, kind: str, records: list[CsvRecord],
+                  secrets: tuple[str, ...] = ()) -> Reference:
     """What the file's rows are checked against: services, memberships, and the stored events they name."""
     services = {code.upper(): code for code in known_services(connection)}
     keys = {
@@ -338,16 +353,16 @@ def reference_for(connection: Connection, kind: str, records: list[CsvRecord]) -
         and not _control_characters(record.values, ("event_id",))
     }
     if kind == "interventions":
-        return Reference(services, memberships=writes.service_memberships(connection),
+        return Reference(services, secrets, memberships=writes.service_memberships(connection),
                          earliest_attempts=writes.earliest_attempts(connection, keys))
     return Reference(services, interventions=writes.interventions_by_key(connection, keys))
 
 
 def check_records(
     spec: ImportKind, records: list[CsvRecord], reference: Reference, report: ImportReport, progress: Callable = iter,
-    only_service: str | None = None,
+    only_service: str | None = None, hidden: frozenset[int] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The rows to store; every problem and refused row goes into the report."""
+    """The rows to store; every problem and refused row goes into the report (`hidden` raw fields blanked)."""
     rows = []
     first_lines: dict[tuple[str, ...], int] = {}
     for record in progress(records):
@@ -373,9 +388,12 @@ def check_records(
         if record.extra_values:
             findings.append(("", "", t("import.reason.extra_values")))
         if findings:
-            problems = tuple(Problem(record.line, *finding) for finding in findings)
+            # What a refused subject key said is not kept anywhere: it may be a name or a real file number.
+            problems = tuple(Problem(record.line, column, "" if column in HIDDEN_COLUMNS else value, reason)
+                             for column, value, reason in findings)
             report.problems.extend(problems)
-            report.rejected.append(RejectedRow(record.line, record.raw, problems))
+            raw = tuple("" if index in hidden else field for index, field in enumerate(record.raw))
+            report.rejected.append(RejectedRow(record.line, raw, problems))
         else:
             rows.append(row)
     return rows
@@ -444,19 +462,28 @@ def import_file(
     service: str | None = None,
     demo: bool = False,
     replace_demo: bool = False,
+    pseudonym_keys: Sequence[str] | None = None,
 ) -> ImportReport:
     """Check a whole file, then write its valid rows in one transaction, or nothing if any row is invalid.
 
     Given a connection rather than an engine, it works inside the caller's transaction. `progress` makes the bars
     that follow the checking and the writing (tqdm's signature); none is shown unless the caller passes one.
     `service` refuses rows of any other police service. Demo rows (`demo`) and real ones never share a database:
-    real rows are refused while demo rows are stored, unless `replace_demo` removes those first.
+    real rows are refused while demo rows are stored, unless `replace_demo` removes those first. Subject keys are
+    stored as keyed pseudonyms under `pseudonym_keys` (the settings' when not given); without one, an interventions
+    file is refused.
     """
     started, clock = _now(), time.perf_counter()
     spec = KINDS[kind]
     report = ImportReport(kind, file_name)
+    secrets: tuple[str, ...] = ()
     try:
+        if kind == "interventions":
+            secrets = checked_secrets(settings.pseudonym_keys() if pseudonym_keys is None else pseudonym_keys)
         table = read_table(data, spec.columns, spec.required)
+    except PseudonymKeyError as error:
+        report.file_problem = True
+        report.problems = [Problem(1, "", "", t(f"import.file.pseudonym_key.{error}", recipe=KEY_RECIPE))]
     except CsvFileError as error:
         report.file_problem, report.problems = True, _file_problems(error)
     else:
@@ -468,7 +495,7 @@ def import_file(
                 else:
                     _check_and_write(connection, spec, table.records, report, data, started, clock, progress,
                                      skip_invalid=skip_invalid, imported_by=imported_by, service=service,
-                                     demo=demo, replace_demo=replace_demo)
+                                     demo=demo, replace_demo=replace_demo, secrets=secrets)
         except SQLAlchemyError:
             report.status, report.written, report.accepted, report.replaced = "failed", False, 0, 0
             if isinstance(bind, Engine):
@@ -496,10 +523,12 @@ def _mixing_problem(connection: Connection, demo: bool, replace_demo: bool) -> P
 
 def _check_and_write(connection: Connection, spec: ImportKind, records: list[CsvRecord], report: ImportReport,
                      data: bytes, started: datetime, clock: float, progress: Callable, *, skip_invalid: bool,
-                     imported_by: str | None, service: str | None, demo: bool, replace_demo: bool) -> None:
-    reference = reference_for(connection, report.kind, records)
+                     imported_by: str | None, service: str | None, demo: bool, replace_demo: bool,
+                     secrets: tuple[str, ...]) -> None:
+    reference = reference_for(connection, report.kind, records, secrets)
     checking = partial(progress, desc=t("import.progress.checking"))
-    rows = check_records(spec, records, reference, report, checking, only_service=service)
+    hidden = frozenset(index for index, name in enumerate(report.header) if column_name(name) in HIDDEN_COLUMNS)
+    rows = check_records(spec, records, reference, report, checking, only_service=service, hidden=hidden)
     report.check_seconds = time.perf_counter() - clock
     if skip_invalid or not report.rejected:
         if replace_demo:

@@ -141,9 +141,9 @@ def report_choice_from_params(params: Mapping[str, str], today: date, kinds: tup
     elif kind == "year" and kind in kinds and start and start == date(start.year, 1, 1) \
             and start.year in years_offered(today, complete_only):
         chosen = year_period(start.year, today)
-    elif kind == "custom" and kind in kinds and start and end and start <= end:
-        moved = within_offered_dates(FilterChoice(kind, start, end), today)
-        chosen = Period(moved.start, moved.end)
+    elif kind == "custom" and kind in kinds and start and end and start <= end <= today:
+        # A report of dates to come is not one: the default instead. A start before the pickers' first day moves.
+        chosen = Period(max(start, FIRST_DAY), max(end, FIRST_DAY))
     if chosen is None:
         default = default_report_choice(today, kinds)
         return FilterChoice(default.preset, default.start, default.end, places.service, places.municipalities)

@@ -1,0 +1,49 @@
+"""Keyed pseudonyms of subject keys: what a police extract writes there is never stored, only its HMAC."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from dashboard.ingest.problems import InvalidValue
+
+SUBJECT_KEY_MAX_LENGTH = 64
+# Record numbers, not prose: letters, digits and the separators file numbers use. A space is refused, which also
+# turns away most names put in the column by mistake.
+SUBJECT_KEY = re.compile(r"[A-Z0-9._:/#-]{1,64}")
+KEY_MIN_LENGTH = 32
+KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+class PseudonymKeyError(ValueError):
+    """No pseudonym key, or one too short to be secret; the reason is the catalogue key's suffix."""
+
+
+def normalised_subject_key(value: str) -> str:
+    """A subject key as compared: compatibility-normalised (NFKC), trimmed, upper case; InvalidValue if not one."""
+    key = unicodedata.normalize("NFKC", value).strip().upper()
+    if len(key) > SUBJECT_KEY_MAX_LENGTH:
+        raise InvalidValue("import.reason.too_long", limit=SUBJECT_KEY_MAX_LENGTH)
+    if not SUBJECT_KEY.fullmatch(key):
+        raise InvalidValue("import.reason.subject_key_characters")
+    return key
+
+
+def pseudonym(key: str, secrets: Sequence[str]) -> str:
+    """HMAC-SHA256 of a normalised key under each secret in turn, oldest first (rotation appends a secret)."""
+    digest = key
+    for secret in secrets:
+        digest = hmac.new(secret.encode("utf-8"), digest.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest
+
+
+def checked_secrets(secrets: Sequence[str]) -> tuple[str, ...]:
+    """The pseudonym secrets if there is at least one and each is long enough; PseudonymKeyError otherwise."""
+    if not secrets:
+        raise PseudonymKeyError("missing")
+    if any(len(secret) < KEY_MIN_LENGTH for secret in secrets):
+        raise PseudonymKeyError("short")
+    return tuple(secrets)

@@ -1,0 +1,169 @@
+"""Subject keys are stored as keyed pseudonyms: repeats still link, the raw value is never stored, refused values
+are not kept, imports need a secret, stored keys are converted by a migration and can be re-keyed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+
+from dashboard.database import build_engine
+from dashboard.ingest.importer import import_file, write_rejects
+from dashboard.ingest.problems import InvalidValue
+from dashboard.ingest.pseudonyms import normalised_subject_key, pseudonym
+from dashboard.scratch import scratch_postgres_url
+from dashboard.settings import PROJECT_ROOT
+from queries.filters import MetricFilter, Period, Scope
+from queries.interventions import intervention_totals
+from queries.migrate import alembic_config, upgrade_to_head
+from queries.reference import load_reference
+from queries.schema import import_batch, intervention
+from tests.conftest import TEST_PSEUDONYM_KEY
+from tests.test_import import INTERVENTION, csv_bytes
+
+NEW_KEY = "the rotated pseudonym key of the tests 9876543210"
+
+
+def by_hand(raw: str, *secrets: str) -> str:
+    digest = raw
+    for secret in secrets or (TEST_PSEUDONYM_KEY,):
+        digest = hmac.new(secret.encode(), digest.encode(), hashlib.sha256).hexdigest()
+    return digest
+
+
+def keys_of(engine) -> list[str | None]:
+    with engine.connect() as connection:
+        return list(connection.scalars(select(intervention.c.subject_key).order_by(intervention.c.id)))
+
+
+@pytest.mark.parametrize(("raw", "normalised"), [("k-1", "K-1"), ("  2024/00123 ", "2024/00123"), ("ＡＢ１", "AB1"),
+                                                 ("a.b:c#d_e", "A.B:C#D_E")])
+def test_normalised_subject_keys(raw, normalised):
+    assert normalised_subject_key(raw) == normalised
+
+
+@pytest.mark.parametrize("raw", ["Jean Tremblay", "é123", "K" * 65, "K;1", "<script>"])
+def test_subject_keys_that_are_not_record_numbers_are_refused(raw):
+    with pytest.raises(InvalidValue):
+        normalised_subject_key(raw)
+
+
+def test_a_pseudonym_is_the_hmac_of_the_normalised_key_under_each_secret_in_turn():
+    assert pseudonym("K1", (TEST_PSEUDONYM_KEY,)) == by_hand("K1")
+    assert pseudonym("K1", (TEST_PSEUDONYM_KEY, NEW_KEY)) == by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY)
+
+
+def test_stored_keys_are_pseudonyms_and_repeats_still_link(engine):
+    rows = [{**INTERVENTION, "event_id": "E1", "subject_key": " k1 ", "occurred_at": "2024-05-01 10:00",
+             "arrest": "non", "arrested_at": ""},
+            {**INTERVENTION, "event_id": "E2", "subject_key": "K1", "occurred_at": "2024-05-20 10:00",
+             "arrest": "non", "arrested_at": ""}]
+    report = import_file(engine, "interventions", csv_bytes(rows), "interventions.csv")
+    assert report.status == "imported"
+    assert keys_of(engine) == [by_hand("K1"), by_hand("K1")]
+    with engine.connect() as connection:
+        every_text = " ".join(str(value) for row in connection.execute(select(intervention)) for value in row)
+    assert " k1 " not in every_text and "K1," not in every_text
+    totals = intervention_totals(engine, MetricFilter(Period(date(2024, 5, 1), date(2024, 5, 31))), Scope.everything())
+    assert (totals.total, totals.repeat) == (2, 1)
+
+
+def test_a_refused_subject_key_is_kept_nowhere(engine, tmp_path):
+    rows = [{**INTERVENTION, "event_id": "E1", "subject_key": "Jean Tremblay"},
+            {**INTERVENTION, "event_id": "E2", "subject_key": "K2"}]
+    report = import_file(engine, "interventions", csv_bytes(rows), "interventions.csv", skip_invalid=True)
+    assert (report.status, report.accepted) == ("partial", 1)
+    assert [(problem.line, problem.column, problem.value) for problem in report.problems] == [(2, "subject_key", "")]
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(report, rejects)
+    assert "Tremblay" not in rejects.read_text(encoding="utf-8-sig")
+    assert "E1" in rejects.read_text(encoding="utf-8-sig")
+    with engine.connect() as connection:
+        recorded = connection.scalar(select(import_batch.c.problems))
+    assert "Tremblay" not in recorded and json.loads(recorded)[0]["column"] == "subject_key"
+
+
+@pytest.mark.parametrize(("secret", "words"), [("", "aucune clé"), ("too short", "moins de 32 caractères")])
+def test_interventions_are_not_imported_without_a_secret(engine, monkeypatch, secret, words):
+    monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", secret)
+    report = import_file(engine, "interventions", csv_bytes([INTERVENTION]), "interventions.csv")
+    assert (report.status, report.file_problem, report.written) == ("rejected", True, False)
+    assert words in report.problems[0].reason and "token_urlsafe(32)" in report.problems[0].reason
+    assert keys_of(engine) == []
+
+
+def _at_revision(engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def _with_raw_keys(engine) -> None:
+    _at_revision(engine, "0004")
+    load_reference(engine)
+    with engine.begin() as connection:
+        for event_id, key, demo in (("E1", " k1 ", False), ("E2", "K1", False), ("E3", None, False),
+                                    ("DEMO-1", "S-0000001", True)):
+            connection.execute(text(
+                "INSERT INTO intervention (police_service, event_id, municipality_code, occurred_at, occurred_us,"
+                " occurred_date, occurred_week, arrest, subject_key, contact_ban, demo)"
+                " VALUES ('RIPRSL', :event, '57040', '2024-05-01 14:00:00', 1714572000000000, '2024-05-01',"
+                " '2024-W18', :no, :key, :no, :demo)"), {"event": event_id, "key": key, "no": False, "demo": demo})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_converts_stored_keys(backend, tmp_path, monkeypatch):
+    from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
+
+    def check(engine) -> None:
+        _with_raw_keys(engine)
+        monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", "")
+        with pytest.raises(RuntimeError, match="RELAIS_PSEUDONYM_KEYS is missing"):
+            upgrade_to_head(engine)
+        assert keys_of(engine) == [" k1 ", "K1", None, "S-0000001"]
+        monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", TEST_PSEUDONYM_KEY)
+        upgrade_to_head(engine)
+        assert keys_of(engine) == [by_hand("K1"), by_hand("K1"), None, by_hand("S-0000001", *DEMO_PSEUDONYM_KEYS)]
+
+    if backend == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        check(engine)
+        engine.dispose()
+    else:
+        with scratch_postgres_url() as url:
+            engine = build_engine(url)
+            check(engine)
+            engine.dispose()
+
+
+def _rekey(database_url: str, **variables: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en", **variables}
+    return subprocess.run([sys.executable, "-m", "dashboard", "rekey"], cwd=PROJECT_ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_rekeying_keeps_links_under_the_longer_chain_of_secrets(engine, database_url, monkeypatch):
+    rows = [{**INTERVENTION, "event_id": event, "subject_key": key} for event, key in (("E1", "K1"), ("E2", "K2"))]
+    import_file(engine, "interventions", csv_bytes(rows), "interventions.csv")
+    refused = _rekey(database_url)
+    assert refused.returncode == 2 and "RELAIS_NEW_PSEUDONYM_KEY" in refused.stderr
+    done = _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY)
+    assert done.returncode == 0, done.stderr
+    assert "2 subject keys (on 2 interventions)" in done.stdout
+    assert keys_of(engine) == [by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY), by_hand("K2", TEST_PSEUDONYM_KEY, NEW_KEY)]
+    # With the new key appended, a later file's K1 links to the stored one.
+    monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", f"{TEST_PSEUDONYM_KEY},{NEW_KEY}")
+    import_file(engine, "interventions", csv_bytes([{**INTERVENTION, "event_id": "E3", "subject_key": "k1"}]), "x.csv")
+    assert keys_of(engine)[2] == keys_of(engine)[0]
+    chain = f"{TEST_PSEUDONYM_KEY},{NEW_KEY}"
+    again = _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY, RELAIS_PSEUDONYM_KEYS=chain)
+    assert again.returncode == 2 and "already in RELAIS_PSEUDONYM_KEYS" in again.stderr
