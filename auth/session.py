@@ -17,7 +17,6 @@ logger = logging.getLogger(__name__)
 
 REFUSAL_KEY = "relais_session_refusal"
 ACTIVITY_KEY = "relais_last_activity"
-SIGNED_IN_KEY = "relais_signed_in"
 
 # Last activity of each sign-in (subject, sign-in time) in this server process, shared by its sessions: reloading
 # the page starts a new session, and must not restart an idle clock. Replicas each keep their own (sticky sessions).
@@ -73,6 +72,7 @@ def current_viewer() -> Viewer | None:
     claims = st.user.to_dict()
     now, policy, key = time.time(), session_policy(), _sign_in_key(claims)
     with _last_seen_lock:
+        first_session = key not in _last_seen
         last = max(st.session_state.get(ACTIVITY_KEY, 0.0), _last_seen.get(key, 0.0)) or None
         refusal = session_refusal(claims, now, last, policy)
         if refusal is None:
@@ -88,10 +88,10 @@ def current_viewer() -> Viewer | None:
     st.session_state[ACTIVITY_KEY] = now
     st.session_state.pop(REFUSAL_KEY, None)
     viewer = viewer_from_claims(claims, claim_settings())
-    if st.session_state.get(SIGNED_IN_KEY) != key:
-        # Once per session and sign-in: a new tab of the same sign-in is a new session, and recorded as one.
+    if first_session:
+        # Once per sign-in in this process: a reload or a new tab is a new session of the same sign-in, not a
+        # new sign-in (its page views are recorded as views). A restarted server records it once more.
         record_session_event(viewer, "sign_in", {"signed_in_at": key[1]})
-        st.session_state[SIGNED_IN_KEY] = key
     return viewer
 
 

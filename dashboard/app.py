@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from auth import session
 from auth.policy import COOKIE_SECRET_RECIPE
-from auth.viewer import pages_for
+from auth.viewer import Viewer, pages_for
 from dashboard.settings import PROJECT_ROOT
+from dashboard.web.audit import record_session_event
 from dashboard.web.language import language_switch, tr
 
 PAGES_DIR = PROJECT_ROOT / "pages"
@@ -18,16 +20,28 @@ PAGE_ICONS = {
     "audit": ":material/policy:",
     "definitions": ":material/menu_book:",
 }
+MAX_RECORDED_PATH = 100
 
 
 def _page(key: str) -> st.Page:
     return st.Page(str(PAGES_DIR / f"{key}.py"), title=tr(f"page.{key}"), icon=PAGE_ICONS[key], url_path=key)
 
 
-def _landing(first: st.Page) -> st.Page:
+def _requested_path() -> str:
+    """The URL path this browser asked for ('' for the root)."""
+    # Streamlit has no public API for it: when a path is not among st.navigation's pages, it runs the default page.
+    context = get_script_run_ctx()
+    return (context.pages_manager.intended_page_name or "") if context else ""
+
+
+def _landing(first: st.Page, viewer: Viewer) -> st.Page:
     """The hidden default page: it forwards to the viewer's first page, so every page keeps a URL of its own."""
 
     def forward() -> None:
+        requested = _requested_path()
+        if requested not in ("", "home"):
+            # A page outside the viewer's roles, asked for by URL: refused, and recorded as such.
+            record_session_event(viewer, "refused", {"page": requested[:MAX_RECORDED_PATH]})
         st.switch_page(first, query_params=st.query_params.to_dict())
 
     return st.Page(forward, title="Relais", url_path="home", default=True, visibility="hidden")
@@ -62,7 +76,7 @@ def main() -> None:
         st.button(tr("app.logout"), on_click=session.log_out)
         return
     pages = [_page(key) for key in keys]
-    navigation = st.navigation([_landing(pages[0]), *pages])
+    navigation = st.navigation([_landing(pages[0], viewer), *pages])
     with st.sidebar:
         st.markdown(f"**Relais** · {tr('app.organisation')}")
         st.caption(tr("app.signed_in_as", name=viewer.display_name))

@@ -352,6 +352,39 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "l'importation n'a pas pu être inscrite au journal d'audit : {error}",
         "the import could not be written to the audit trail: {error}",
     ),
+    "retention.error.unset": (
+        "la durée de conservation de l'organisation n'est pas fixée ({setting}) : rien n'est détruit sans elle",
+        "the organisation's retention period is not set ({setting}): nothing is destroyed without it",
+    ),
+    "retention.error.younger": (
+        "--older-than {years} est plus court que la durée de conservation ({setting} = {period} ans) : "
+        "ces données doivent être gardées",
+        "--older-than {years} is shorter than the retention period ({setting} = {period} years): that data must "
+        "be kept",
+    ),
+    "retention.dry.data": (
+        "Essai, rien n'est détruit : {interventions} interventions, {attempts} tentatives de contact et "
+        "{import_batches} lots d'importation datés d'avant le {cutoff} (plus de {years} ans) le seraient.",
+        "Dry run, nothing destroyed: {interventions} interventions, {attempts} contact attempts and "
+        "{import_batches} import batches dated before {cutoff} (over {years} years) would be.",
+    ),
+    "retention.done.data": (
+        "Détruits : {interventions} interventions, {attempts} tentatives de contact et {import_batches} lots "
+        "d'importation datés d'avant le {cutoff} (plus de {years} ans). La destruction est consignée.",
+        "Destroyed: {interventions} interventions, {attempts} contact attempts and {import_batches} import batches "
+        "dated before {cutoff} (over {years} years). The destruction is recorded.",
+    ),
+    "retention.dry.audit": (
+        "Essai, rien n'est détruit : {audit_rows} lignes du journal d'audit d'avant le {cutoff} (plus de {years} "
+        "ans) le seraient.",
+        "Dry run, nothing destroyed: {audit_rows} audit rows from before {cutoff} (over {years} years) would be.",
+    ),
+    "retention.done.audit": (
+        "Détruites : {audit_rows} lignes du journal d'audit d'avant le {cutoff} (plus de {years} ans). La "
+        "destruction est consignée ; la chaîne des lignes gardées part de la dernière ligne détruite.",
+        "Destroyed: {audit_rows} audit rows from before {cutoff} (over {years} years). The destruction is "
+        "recorded; the chain of the rows kept starts from the last row destroyed.",
+    ),
     "rekey.error.missing": (
         "il faut la clé actuelle (RELAIS_PSEUDONYM_KEYS) et la nouvelle ({variable}). Créez la nouvelle avec {recipe}",
         "both the current key (RELAIS_PSEUDONYM_KEYS) and the new one ({variable}) are needed. Make the new one with "

@@ -36,6 +36,9 @@ SETTINGS = (
     Setting("RELAIS_PSEUDONYM_KEYS", "",
             "Secret key(s) of the subject-key pseudonyms (HMAC-SHA256), oldest first, separated by commas; at least "
             "32 characters each. Never stored in the database; imports of interventions are refused without one."),
+    Setting("RELAIS_RETENTION_YEARS", "",
+            "Years interventions and outreach attempts are kept; `retention` deletes nothing until it is set."),
+    Setting("RELAIS_AUDIT_RETENTION_YEARS", "", "How many years audit rows are kept (`retention --audit`)."),
     Setting("RELAIS_TARGET_HOURS", "24", "Outreach target: hours from arrest to first attempt (the chart's rule)."),
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
     Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from queries.filters import Scope
 from queries.localtime import LOCAL_TIMEZONE
 from queries.runner import fetch_frame
-from queries.schema import audit_event
+from queries.schema import audit_event, destruction_record
 
 AUDIT_ROWS_SHOWN = 500
 ALL_SERVICES = "*"
@@ -51,9 +51,17 @@ def chained_hash(previous_hash: str, values: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def chain_anchor(connection: Connection) -> str:
+    """Where the chain starts: the hash of the last row retention destroyed, else the genesis hash."""
+    anchor = connection.scalar(
+        select(destruction_record.c.audit_anchor).where(destruction_record.c.audit_anchor.is_not(None))
+        .order_by(destruction_record.c.id.desc()).limit(1))
+    return anchor or GENESIS_HASH
+
+
 def _append(connection: Connection, values: dict) -> None:
     last = connection.execute(select(audit_event.c.row_hash).order_by(audit_event.c.id.desc()).limit(1)).scalar()
-    previous = last or GENESIS_HASH
+    previous = last or chain_anchor(connection)
     connection.execute(
         insert(audit_event).values(**values, previous_hash=previous, row_hash=chained_hash(previous, values))
     )
@@ -112,8 +120,10 @@ def verify_chain(bind: Engine | Connection) -> ChainCheck:
     columns = [audit_event.c.id, audit_event.c.previous_hash, audit_event.c.row_hash,
                *(audit_event.c[name] for name in CHAINED_COLUMNS)]
     statement = select(*columns).order_by(audit_event.c.id).execution_options(yield_per=VERIFY_CHUNK)
-    previous, rows, last_id = GENESIS_HASH, 0, None
+    rows, last_id = 0, None
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
+        # After retention destroyed the oldest rows, the first row kept chains to the last one destroyed.
+        previous = chain_anchor(connection)
         for row in connection.execute(statement):
             values = row._asdict()
             if values["previous_hash"] != previous:

@@ -210,6 +210,26 @@ audit_event = Table(
     Index("ix_audit_event_subject", "subject", "occurred_at"),
 )
 
+# What retention destroyed: kept apart from what it describes, so that the record survives the deletion.
+destruction_record = Table(
+    "destruction_record",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_at", UTCDateTime(), nullable=False),
+    Column("run_by", Text, nullable=False, comment="RELAIS_USER, else the system user"),
+    Column("os_user", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("older_than_years", Integer, nullable=False),
+    Column("cutoff_date", Date, nullable=False, comment="rows dated before this local date were destroyed"),
+    Column("interventions", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("audit_rows", Integer, nullable=False),
+    Column("import_batches", Integer, nullable=False),
+    Column("audit_anchor", String(64), nullable=True,
+           comment="hash of the last audit row destroyed: the first one kept chains to it"),
+    CheckConstraint(_one_of("kind", ("data", "audit")), name="kind"),
+)
+
 # Reference data from an official boundary file the users supply: `python -m dashboard geo import`.
 municipality_boundary = Table(
     "municipality_boundary",
@@ -221,4 +241,4 @@ municipality_boundary = Table(
     Column("imported_at", UTCDateTime(), nullable=False),
 )
 
-DATA_TABLES = (outreach_attempt, intervention, import_batch, audit_event)
+DATA_TABLES = (outreach_attempt, intervention, import_batch, audit_event, destruction_record)

@@ -18,6 +18,14 @@ TEST_PSEUDONYM_KEY = "tests-only pseudonym key (never a real one) 0123456789"
 
 
 @pytest.fixture(autouse=True)
+def fresh_sign_ins():
+    """Each test starts with a server process that has seen no sign-in (auth/session.py keeps them per process)."""
+    from auth import session
+
+    session._last_seen.clear()
+
+
+@pytest.fixture(autouse=True)
 def pseudonym_key(monkeypatch):
     """Every test imports with the test key, and so do the commands its subprocesses run."""
     monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", TEST_PSEUDONYM_KEY)

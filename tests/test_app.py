@@ -138,6 +138,9 @@ def test_a_page_checks_the_role_itself_before_any_query(engine, database_url, mo
     captain = {"sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
     test = app_for(captain, database_url, monkeypatch, script=str(PAGES_DIR / "audit.py"))
     assert not test.exception and titles(test) == [] and len(test.dataframe) == 0
+    refused = [(row.subject, row.services, json.loads(row.detail)) for row in _audit_rows(engine)
+               if row.action == "refused"]
+    assert refused == [("c", "RIPRSL", {"page": "audit"})]
 
 
 def test_page_views_are_audited_once_per_view(engine, database_url, monkeypatch):

@@ -221,7 +221,9 @@ def test_the_app_role_may_only_insert_and_select_audit_rows():
             assert verify_chain(app).rows == 2
             for statement in ("UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event",
                               "TRUNCATE audit_event", "ALTER TABLE audit_event DISABLE TRIGGER ALL",
-                              "DROP TRIGGER audit_event_append_only ON audit_event"):
+                              "DROP TRIGGER audit_event_append_only ON audit_event",
+                              "UPDATE destruction_record SET run_by = 'mallory'", "DELETE FROM destruction_record",
+                              "TRUNCATE destruction_record"):
                 with pytest.raises(exc.ProgrammingError, match="permission denied|must be owner"), \
                         app.begin() as connection:
                     connection.exec_driver_sql(statement)
@@ -234,3 +236,46 @@ def test_the_app_role_may_only_insert_and_select_audit_rows():
             app.dispose()
             owner.dispose()
             superuser.dispose()
+
+
+def test_a_download_is_recorded_when_its_file_is_made_not_when_offered(engine, database_url, monkeypatch):
+    from auth.viewer import viewer_from_claims
+    from dashboard.web.audit import audited_file
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    viewer = viewer_from_claims({"sub": "dora", "roles": ["director"], "police_services": ["SPS"]})
+    make = audited_file(lambda: b"a;b\n1;2\n", viewer, "report", {"file": "rapport.csv"})
+    assert _rows(engine) == []
+    assert make() == b"a;b\n1;2\n"
+    (row,) = _rows(engine)
+    assert (row.subject, row.roles, row.services, row.action, row.page) == ("dora", "director", "SPS", "export",
+                                                                           "report")
+    assert '"file": "rapport.csv"' in row.filters
+
+
+def test_metrics_and_import_runs_are_audited_with_who_ran_them(engine, database_url, tmp_path):
+    import getpass
+    import json
+
+    from tests.test_import import INTERVENTION, csv_bytes
+
+    path = tmp_path / "interventions.csv"
+    path.write_bytes(csv_bytes([INTERVENTION, {**INTERVENTION, "event_id": "E2", "municipality_code": "9999"}]))
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_USER": "clerk@riprsl"}
+    run = [sys.executable, "-m", "dashboard"]
+    imported = subprocess.run([*run, "import", "interventions", str(path), "--service", "RIPRSL", "--skip-invalid",
+                               "--rejects", str(tmp_path / "rejects.csv")], cwd=PROJECT_ROOT, env=environment,
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    printed = subprocess.run([*run, "metrics", "--from", "2024-05-01", "--to", "2024-05-31", "--json"],
+                             cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    rows = _rows(engine)
+    assert [(row.action, row.subject, row.roles, row.services) for row in rows] == [
+        ("import", "clerk@riprsl", "command", "*"), ("metrics", "clerk@riprsl", "command", "*")]
+    detail = json.loads(rows[0].detail)
+    assert (detail["os_user"], detail["relais_user"], detail["status"], detail["accepted"], detail["rejected"]) == (
+        getpass.getuser(), "clerk@riprsl", "partial", 1, 1)
+    assert json.loads(rows[0].filters) == {"kind": "interventions", "file": "interventions.csv"}
+    assert json.loads(rows[1].filters)["from"] == "2024-05-01" and json.loads(rows[1].detail)["interventions"] == 1
+    assert verify_chain(engine).rows == 2

@@ -135,6 +135,17 @@ def test_each_user_sees_exactly_the_allowed_pages(app, page, subject, screenshot
             expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]], exact=True)).to_be_visible()
             assert page.get_by_role("heading", name=PAGE_TITLES[key], exact=True).count() == 0
         assert_no_exception(page)
+    refused = [json.loads(detail)["page"] for detail in _audit_details(app[1], subject, "refused")]
+    assert refused == [key for key in PAGE_TITLES if key not in expected]
+
+
+def _audit_details(database_url: str, subject: str, action: str) -> list[str]:
+    engine = build_engine(database_url)
+    with engine.connect() as connection:
+        details = list(connection.scalars(select(audit_event.c.detail).where(
+            audit_event.c.subject == subject, audit_event.c.action == action).order_by(audit_event.c.id)))
+    engine.dispose()
+    return details
 
 
 def _metric_values(page: Page, count: int) -> list[str]:
@@ -162,7 +173,7 @@ def test_saguenay_captain_sees_no_figure_of_the_regie(app, page):
 
 
 def test_log_out_loses_access(app, page):
-    url, _database_url = app
+    url, database_url = app
     log_in(page, url, "capitaine")
     expect(page.get_by_role("heading", name="Vue d'ensemble", exact=True)).to_be_visible()
     page.get_by_role("button", name="Se déconnecter").click()
@@ -173,6 +184,7 @@ def test_log_out_loses_access(app, page):
     page.goto(f"{url}/overview")
     expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
     assert page.get_by_test_id("stMetric").count() == 0
+    assert len(_audit_details(database_url, "capitaine", "sign_out")) == 1
 
 
 def test_pages_fit_a_phone(app, browser, screenshots):

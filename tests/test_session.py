@@ -85,11 +85,6 @@ def _actions(engine) -> list[tuple[str, str | None]]:
         return [(row.action, row.detail) for row in rows]
 
 
-@pytest.fixture(autouse=True)
-def fresh_sign_ins():
-    session._last_seen.clear()
-
-
 def test_a_fresh_sign_in_opens_the_home_page(engine, database_url, monkeypatch):
     test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 60})
     assert not test.exception and titles(test) == ["Vue d'ensemble"]
@@ -127,6 +122,14 @@ def test_an_idle_session_is_refused_and_a_reload_does_not_revive_it(engine, data
     again = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
     assert titles(again) == ["Vue d'ensemble"]
     assert [action for action, _ in _actions(engine)].count("session_refused") == 2
+
+
+def test_a_new_tab_of_the_same_sign_in_is_not_a_new_sign_in(engine, database_url, monkeypatch):
+    claims = {**CAPTAIN, "iat": int(time.time()) - 60}
+    first, second = _app(database_url, monkeypatch, claims), _app(database_url, monkeypatch, claims)
+    again = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
+    assert titles(first) == titles(second) == titles(again) == ["Vue d'ensemble"]
+    assert [action for action, _ in _actions(engine)] == ["sign_in", "view", "view", "sign_in", "view"]
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken link")
 
+    retention = commands.add_parser("retention", help="destroy interventions (or audit rows) older than YEARS")
+    retention.add_argument("--older-than", dest="older_than", type=int, required=True, metavar="YEARS")
+    retention.add_argument("--dry-run", action="store_true", help="count what would be destroyed, destroy nothing")
+    retention.add_argument("--audit", action="store_true",
+                           help="audit rows instead of data (RELAIS_AUDIT_RETENTION_YEARS; the table owner's role)")
+
     commands.add_parser("rekey", help="pseudonymise the stored subject keys again under RELAIS_NEW_PSEUDONYM_KEY")
 
     benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
@@ -139,6 +145,12 @@ def _audit(_args) -> int:
     return run_audit_verify_command(default_engine())
 
 
+def _retention(args) -> int:
+    from dashboard.commands.retention import run_retention_command
+
+    return run_retention_command(default_engine(), args.older_than, args.dry_run, args.audit)
+
+
 def _rekey(_args) -> int:
     from dashboard.commands.rekey import run_rekey_command
 
@@ -166,6 +178,7 @@ HANDLERS = {
     "geo": _geo,
     "audit": _audit,
     "rekey": _rekey,
+    "retention": _retention,
     "serve": _serve,
     "demo": _demo,
 }

@@ -3,7 +3,7 @@
 --   relais_owner  owns the schema and runs the migrations (`python -m dashboard init-db` with its URL);
 --   relais_app    is what the app and the commands connect as: it reads and writes the data tables, and may only
 --                 SELECT and INSERT the audit table: no UPDATE, DELETE or TRUNCATE, and, not owning the table, it
---                 cannot drop or disable the triggers that refuse them either.
+--                 cannot drop or disable the triggers that refuse them either; the same for destruction records.
 --
 -- Run as a superuser (or a role with CREATEROLE) in Relais's database, after each `init-db` (it is idempotent):
 --   psql -v ON_ERROR_STOP=1 -d relais -f queries/sql/postgresql_roles.sql
@@ -31,5 +31,6 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO relais_app;
 
 -- Append-only, by privilege as well as by trigger.
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_event FROM relais_app;
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON destruction_record FROM relais_app;
 -- The schema's version is the migrations' business.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM relais_app;

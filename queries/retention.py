@@ -1,0 +1,84 @@
+"""Retention: interventions, their attempts and import batches, or audit rows, older than a cutoff are destroyed,
+and a destruction record that survives them says what, when and by whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import Connection, delete, exists, insert, select
+
+from queries.localtime import LOCAL_TIMEZONE
+from queries.schema import audit_event, destruction_record, import_batch, intervention, outreach_attempt
+
+
+@dataclass(frozen=True)
+class Destruction:
+    """What a retention run destroyed (or, rolled back for a dry run, would destroy): rows before `cutoff`."""
+
+    kind: str
+    cutoff: date
+    interventions: int = 0
+    attempts: int = 0
+    import_batches: int = 0
+    audit_rows: int = 0
+    audit_anchor: str | None = None
+
+
+def retention_cutoff(today: date, years: int) -> date:
+    """The local date `years` years before today (1 March for 29 February): rows dated before it go."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return date(today.year - years, 3, 1)
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TIMEZONE).astimezone(UTC)
+
+
+def destroy_data(connection: Connection, cutoff: date) -> Destruction:
+    """Delete interventions dated before the cutoff with their attempts, then import batches left without rows."""
+    old = select(intervention.c.id).where(intervention.c.occurred_date < cutoff)
+    attempts = connection.execute(delete(outreach_attempt).where(outreach_attempt.c.intervention_id.in_(old))).rowcount
+    interventions = connection.execute(delete(intervention).where(intervention.c.occurred_date < cutoff)).rowcount
+    in_use = [exists().where(table.c.batch_id == import_batch.c.id) for table in (intervention, outreach_attempt)]
+    batches = connection.execute(delete(import_batch).where(
+        import_batch.c.started_at < _local_midnight(cutoff), *(~used for used in in_use))).rowcount
+    return Destruction("data", cutoff, interventions, attempts, batches)
+
+
+def _lift_audit_triggers(connection: Connection) -> list[str]:
+    """Drop (SQLite) or disable (PostgreSQL, as the table's owner) the audit table's delete guard; what restores it."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+        return ["ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"]
+    saved = [sql for (sql,) in connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_event_no_delete'")]
+    connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_delete")
+    return saved
+
+
+def destroy_audit(connection: Connection, cutoff: date) -> Destruction:
+    """Delete audit rows written before the cutoff (local midnight); the last one's hash anchors the rows kept."""
+    last = connection.execute(select(audit_event.c.id, audit_event.c.row_hash)
+                              .where(audit_event.c.occurred_at < _local_midnight(cutoff))
+                              .order_by(audit_event.c.id.desc()).limit(1)).first()
+    if last is None:
+        return Destruction("audit", cutoff)
+    # The chain is cut at a row boundary: every row up to the last one before the cutoff goes, none after it.
+    restore = _lift_audit_triggers(connection)
+    rows = connection.execute(delete(audit_event).where(audit_event.c.id <= last.id)).rowcount
+    for statement in restore:
+        connection.exec_driver_sql(statement)
+    return Destruction("audit", cutoff, audit_rows=rows, audit_anchor=last.row_hash)
+
+
+def record_destruction(connection: Connection, destruction: Destruction, years: int, run_by: str,
+                       os_user: str) -> None:
+    """The destruction record: what period, how many rows of each kind, who, when."""
+    connection.execute(insert(destruction_record).values(
+        run_at=datetime.now(UTC), run_by=run_by, os_user=os_user, kind=destruction.kind, older_than_years=years,
+        cutoff_date=destruction.cutoff, interventions=destruction.interventions, attempts=destruction.attempts,
+        audit_rows=destruction.audit_rows, import_batches=destruction.import_batches,
+        audit_anchor=destruction.audit_anchor))

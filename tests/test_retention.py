@@ -1,0 +1,112 @@
+"""Retention destroys what is older than the organisation keeps, never by default, and records the destruction;
+audit rows have their own period and their chain still verifies after it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import exc, func, select, text
+
+from dashboard.settings import PROJECT_ROOT
+from queries.audit import record_event, verify_chain
+from queries.localtime import LOCAL_TIMEZONE
+from queries.retention import destroy_audit, destroy_data, record_destruction, retention_cutoff
+from queries.schema import audit_event, destruction_record, import_batch, intervention, outreach_attempt
+from tests.hand_made import load_hand_made
+
+
+def count(engine, table) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(table))
+
+
+@pytest.mark.parametrize(("today", "years", "cutoff"), [(date(2026, 12, 4), 5, date(2021, 12, 4)),
+                                                        (date(2028, 2, 29), 1, date(2027, 3, 1))])
+def test_retention_cutoff(today, years, cutoff):
+    assert retention_cutoff(today, years) == cutoff
+
+
+def test_destroy_data_before_a_cutoff(engine):
+    """tests/hand_made.py by hand: before 10 March 2024 (local) are E0, E1, E6, E15 and the 2023 ones E8, E9, E11;
+    their attempts are A1 and A2 (E0), A3 and A4 (E1), A7 (E6), A10 (E15). E2, at 02:30 on the 10th, stays."""
+    load_hand_made(engine)
+    with engine.begin() as connection:
+        destruction = destroy_data(connection, date(2024, 3, 10))
+    assert (destruction.interventions, destruction.attempts, destruction.import_batches) == (7, 6, 0)
+    with engine.connect() as connection:
+        kept = set(connection.scalars(select(intervention.c.event_id)))
+        attempts = set(connection.scalars(select(outreach_attempt.c.attempt_id)))
+    assert kept == {"E2", "E3", "E4", "E5", "E7", "E10", "E12", "E13", "E14"}
+    assert attempts == {"A5", "A6", "A8", "A9"}
+    # The batches that wrote the rows kept are kept; they are not older than the cutoff anyway.
+    assert count(engine, import_batch) == 2
+
+
+def _retention(database_url: str, *arguments: str, **variables: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en", "RELAIS_USER": "dpo",
+                   **variables}
+    return subprocess.run([sys.executable, "-m", "dashboard", "retention", *arguments], cwd=PROJECT_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_nothing_is_destroyed_without_the_organisations_period(engine, database_url):
+    load_hand_made(engine)
+    unset = _retention(database_url, "--older-than", "1")
+    assert unset.returncode == 2 and "RELAIS_RETENTION_YEARS" in unset.stderr
+    younger = _retention(database_url, "--older-than", "2", RELAIS_RETENTION_YEARS="5")
+    assert younger.returncode == 2 and "shorter than the retention period" in younger.stderr
+    assert count(engine, intervention) == 16
+
+
+def test_a_dry_run_counts_and_destroys_nothing_then_the_run_is_recorded(engine, database_url):
+    load_hand_made(engine)
+    years = datetime.now(LOCAL_TIMEZONE).year - 2023  # every 2023 intervention is older than this many years
+    dry = _retention(database_url, "--older-than", str(years), "--dry-run", RELAIS_RETENTION_YEARS=str(years))
+    assert dry.returncode == 0, dry.stderr
+    assert "Dry run, nothing destroyed: 3 interventions, 0 contact attempts" in dry.stdout
+    assert count(engine, intervention) == 16 and count(engine, destruction_record) == 0
+    done = _retention(database_url, "--older-than", str(years), RELAIS_RETENTION_YEARS=str(years))
+    assert done.returncode == 0, done.stderr
+    assert "Destroyed: 3 interventions, 0 contact attempts" in done.stdout
+    assert count(engine, intervention) == 13
+    with engine.connect() as connection:
+        record = connection.execute(select(destruction_record)).one()
+        actions = list(connection.scalars(select(audit_event.c.action).order_by(audit_event.c.id)))
+    assert (record.kind, record.run_by, record.older_than_years, record.interventions, record.attempts) == (
+        "data", "dpo", years, 3, 0)
+    assert record.cutoff_date == retention_cutoff(datetime.now(LOCAL_TIMEZONE).date(), years)
+    assert actions == ["retention", "retention"]
+
+
+def test_audit_retention_keeps_the_chain_verifiable(engine):
+    for index in range(3):
+        record_event(engine, subject=f"old{index}", roles=("captain",), action="view")
+    tomorrow = datetime.now(LOCAL_TIMEZONE).date() + timedelta(days=1)
+    with engine.begin() as connection:
+        destruction = destroy_audit(connection, tomorrow)
+        record_destruction(connection, destruction, 1, "dpo", "root")
+    assert destruction.audit_rows == 3 and count(engine, audit_event) == 0
+    for index in range(2):
+        record_event(engine, subject=f"new{index}", roles=("captain",), action="view")
+    check = verify_chain(engine)
+    assert (check.rows, check.broken_id) == (2, None)
+    # Deleting rows without a destruction record still breaks the chain.
+    with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+        connection.execute(audit_event.delete())
+
+
+def test_a_destruction_record_cannot_be_edited_or_removed(engine):
+    with engine.begin() as connection:
+        record_destruction(connection, destroy_data(connection, date(2000, 1, 1)), 25, "dpo", "root")
+    statements = [destruction_record.update().values(run_by="mallory"), destruction_record.delete()]
+    if engine.dialect.name == "postgresql":
+        statements.append(text("TRUNCATE destruction_record"))
+    for statement in statements:
+        with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+    with engine.connect() as connection:
+        assert connection.execute(select(destruction_record.c.run_by)).scalars().all() == ["dpo"]
