@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Connection, delete, exists, insert, select
 
+from queries.freshness import bump_version
 from queries.localtime import LOCAL_TIMEZONE
 from queries.schema import audit_event, destruction_record, import_batch, intervention, outreach_attempt
 
@@ -45,6 +46,7 @@ def destroy_data(connection: Connection, cutoff: date) -> Destruction:
     in_use = [exists().where(table.c.batch_id == import_batch.c.id) for table in (intervention, outreach_attempt)]
     batches = connection.execute(delete(import_batch).where(
         import_batch.c.started_at < _local_midnight(cutoff), *(~used for used in in_use))).rowcount
+    bump_version(connection)
     return Destruction("data", cutoff, interventions, attempts, batches)
 
 

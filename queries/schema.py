@@ -58,11 +58,13 @@ metadata = MetaData(
 )
 
 SUBJECT_ROLES = ("offender", "victim")
-OUTCOMES = ("no_answer", "accepted", "declined", "already_in_help")
+OUTCOMES = ("no_answer", "wrong_number", "unsafe_to_leave_message", "accepted", "declined", "already_in_help")
 REACHED_OUTCOMES = ("accepted", "declined", "already_in_help")
+NOT_REACHED_OUTCOMES = ("no_answer", "wrong_number", "unsafe_to_leave_message")
 CHANNELS = ("phone", "in_person", "sms", "other")
 # "failed": the database refused the writes; the batch row is written on its own afterwards.
 BATCH_STATUSES = ("imported", "partial", "rejected", "failed")
+CHANGES = ("correction", "withdrawal")
 REFERRALS = ("men_program", "therapy", "addiction", "shelter", "victim_assistance", "legal", "other")
 
 
@@ -173,11 +175,13 @@ outreach_attempt = Table(
     Column("attempted_us", BigInteger, nullable=False),
     Column("attempted_date", Date, nullable=False),
     Column("subject_role", String(16), nullable=False),
-    Column("outcome", String(16), nullable=False),
+    Column("outcome", String(32), nullable=False),
     Column("channel", String(16), nullable=True),
     Column("referral", String(24), nullable=True),
     Column("batch_id", Integer, ForeignKey("import_batch.id"), nullable=True),
     Column("demo", Boolean, nullable=False, server_default=false()),
+    Column("recorded_by", Text, nullable=True, comment="the worker who recorded it in the app; NULL: imported"),
+    Column("recorded_at", UTCDateTime(), nullable=True),
     UniqueConstraint("police_service", "attempt_id"),
     ForeignKeyConstraint(["intervention_id"], ["intervention.id"], ondelete="CASCADE"),
     CheckConstraint(_one_of("subject_role", SUBJECT_ROLES), name="subject_role"),
@@ -186,6 +190,47 @@ outreach_attempt = Table(
     CheckConstraint("referral IS NULL OR " + _one_of("referral", REFERRALS), name="referral"),
     Index("ix_outreach_attempt_intervention", "intervention_id", "subject_role", "attempted_us"),
     Index("ix_outreach_attempt_date", "attempted_date"),
+)
+
+# A worker's correction or withdrawal of her own attempt keeps the values it replaced; retention removes them with
+# the intervention they concern.
+attempt_revision = Table(
+    "attempt_revision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("intervention_id", Integer, nullable=False),
+    Column("police_service", String(16), nullable=False),
+    Column("attempt_id", String(64), nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("revised_at", UTCDateTime(), nullable=False),
+    Column("revised_by", Text, nullable=False),
+    Column("previous", Text, nullable=False, comment="JSON: the attempt's values before the change"),
+    ForeignKeyConstraint(["intervention_id"], ["intervention.id"], ondelete="CASCADE"),
+    CheckConstraint(_one_of("change", CHANGES), name="change"),
+    Index("ix_attempt_revision_attempt", "police_service", "attempt_id"),
+)
+
+# A case the worker closed without reaching the person: it leaves the queue, and counts as not reached.
+case_closure = Table(
+    "case_closure",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("intervention_id", Integer, nullable=False),
+    Column("subject_role", String(16), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=False),
+    Column("closed_by", Text, nullable=False),
+    UniqueConstraint("intervention_id", "subject_role"),
+    ForeignKeyConstraint(["intervention_id"], ["intervention.id"], ondelete="CASCADE"),
+    CheckConstraint(_one_of("subject_role", SUBJECT_ROLES), name="subject_role"),
+)
+
+# One row: bumped by every write and import, and part of every cache key, so that every server process sees a
+# write on its next rerun.
+data_version = Table(
+    "data_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
 
 # Append-only: the migrations add triggers that refuse UPDATE, DELETE, an INSERT over an existing id (SQLite's
@@ -241,4 +286,5 @@ municipality_boundary = Table(
     Column("imported_at", UTCDateTime(), nullable=False),
 )
 
-DATA_TABLES = (outreach_attempt, intervention, import_batch, audit_event, destruction_record)
+DATA_TABLES = (attempt_revision, case_closure, outreach_attempt, intervention, import_batch, audit_event,
+               destruction_record)

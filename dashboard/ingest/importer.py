@@ -31,6 +31,7 @@ from dashboard.ingest.pseudonyms import (
     pseudonym,
 )
 from queries import writes
+from queries.freshness import bump_version
 from queries.localtime import TimestampError, epoch_microseconds, local_date, moment_columns, parse_timestamp
 from queries.reference import known_services
 from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
@@ -442,6 +443,7 @@ def _write(
             spec.upsert(connection, chunk)
             bar.update(len(chunk))
     writes.finish_import_batch(connection, batch_id, _now())
+    bump_version(connection)
     return batch_id
 
 
