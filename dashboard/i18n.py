@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from babel.dates import format_date
@@ -352,6 +354,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "l'importation n'a pas pu être inscrite au journal d'audit : {error}",
         "the import could not be written to the audit trail: {error}",
     ),
+    "worker.reason.future": ("dans le futur : une tentative est notée après coup", "in the future: an attempt is "
+                             "recorded once made"),
+    "worker.reason.unknown_attempt": ("tentative introuvable (déjà retirée ?)", "attempt not found (already withdrawn?)"),
+    "worker.reason.not_yours": ("seule la personne qui l'a notée peut la corriger ou la retirer",
+                                "only the person who recorded it may correct or withdraw it"),
+    "worker.reason.too_late": ("notée il y a plus de {hours} heures : elle ne peut plus être modifiée",
+                               "recorded over {hours} hours ago: it can no longer be changed"),
+    "worker.reason.other_event": ("une correction ne change pas de dossier", "a correction cannot move to another file"),
     "retention.error.unset": (
         "la durée de conservation de l'organisation n'est pas fixée ({setting}) : rien n'est détruit sans elle",
         "the organisation's retention period is not set ({setting}): nothing is destroyed without it",
@@ -914,11 +924,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+# The language of whoever the current code works for (a signed-in viewer), when it is not the configured one.
+_speaking: ContextVar[str | None] = ContextVar("speaking", default=None)
+
+
+@contextmanager
+def speaking(language: str):
+    """Within the block, text without an explicit language is in this one (checks run for a viewer)."""
+    token = _speaking.set(language)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def language_or_default(language: str | None) -> str:
-    """A supported language code, the configured one when none is given."""
+    """A supported language code: the one given, else the one spoken in this block, else the configured one."""
     if language in LANGUAGES:
         return language
-    return settings.language()
+    return _speaking.get() or settings.language()
 
 
 def t(key: str, language: str | None = None, **values: object) -> str:
