@@ -556,7 +556,8 @@ def test_valid_attempts_are_stored_with_their_intervention_and_lower_case_values
         (
             {"outcome": "maybe"},
             "outcome",
-            ("import.reason.choice", {"allowed": "no_answer, wrong_number, unsafe_to_leave_message, accepted, declined, already_in_help"}),
+            ("import.reason.choice",
+             {"allowed": "no_answer, wrong_number, unsafe_to_leave_message, accepted, declined, already_in_help"}),
         ),
         ({"channel": "fax"}, "channel", ("import.reason.choice", {"allowed": "phone, in_person, sms, other"})),
         (
