@@ -15,20 +15,23 @@ logger = logging.getLogger(__name__)
 ROLES = ("captain", "director", "worker", "funder", "admin")
 ALL_SERVICES = "*"
 
-# Also the order of the navigation: a role's first page is its home page. Each is a script of pages/; the
-# worker's queue and the admin's data page join this list with their scripts.
-PAGES = ("overview", "outreach", "report", "audit", "definitions")
+# Also the order of the navigation: a role's first page is its home page. Each is a script of pages/; the admin's
+# data page joins this list with its script.
+PAGES = ("queue", "overview", "outreach", "report", "audit", "definitions")
 
 PAGES_BY_ROLE: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "captain": frozenset({"overview", "outreach", "definitions"}),
-        "director": frozenset({"overview", "outreach", "report", "definitions"}),
-        "worker": frozenset({"overview", "outreach", "definitions"}),
+        # The queue's length and lateness only: its rows (file numbers) are the worker's.
+        "director": frozenset({"overview", "outreach", "report", "queue", "definitions"}),
+        "worker": frozenset({"queue", "overview", "outreach", "definitions"}),
         # Suppressed figures only: the report is the one query a funder's scope may run (queries.report).
         "funder": frozenset({"report", "definitions"}),
         "admin": frozenset({"audit", "definitions"}),
     }
 )
+# The queue is the worker's home page; to anyone else it comes after the pages they come for.
+HOME_ONLY_FOR = {"queue": "worker"}
 
 # Matches the police_service.code column (String(16)); anything else is a misconfigured claim, not a service.
 _SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
@@ -244,4 +247,10 @@ def pages_for(viewer: Viewer) -> tuple[str, ...]:
     if not viewer.has_access:
         return ()
     allowed = set().union(*(PAGES_BY_ROLE.get(role, frozenset()) for role in viewer.roles))
-    return tuple(page for page in PAGES if page in allowed)
+    pages = [page for page in PAGES if page in allowed]
+    for page, role in HOME_ONLY_FOR.items():
+        if page in pages and role not in viewer.roles:
+            # Just before Definitions, which always comes last.
+            pages.remove(page)
+            pages.insert(len(pages) - 1, page)
+    return tuple(pages)

@@ -14,6 +14,7 @@ from dashboard.web.language import language_switch, tr
 
 PAGES_DIR = PROJECT_ROOT / "pages"
 PAGE_ICONS = {
+    "queue": ":material/pending_actions:",
     "overview": ":material/monitoring:",
     "outreach": ":material/call:",
     "report": ":material/summarize:",

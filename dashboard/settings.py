@@ -43,6 +43,11 @@ SETTINGS = (
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
     Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",
             "Small-cell suppression in the report: counts from 1 to this minus one are shown as \"< N\"."),
+    Setting("RELAIS_VICTIM_TARGET_HOURS", "72",
+            "The queue's target for a victim's follow-up, in hours from the intervention (offenders: "
+            "RELAIS_TARGET_HOURS)."),
+    Setting("RELAIS_QUEUE_CLOSE_DAYS", "14", "A case leaves the queue, not reached, this many days after it began."),
+    Setting("RELAIS_QUEUE_CLOSE_ATTEMPTS", "5", "A case leaves the queue, not reached, after this many attempts."),
     Setting("RELAIS_FUNDER_PERIOD", "quarter",
             "The one kind of period funders' reports cover: quarter or year (mixing them would let a year be "
             "subtracted from its quarters)."),
@@ -88,6 +93,16 @@ def outreach_target() -> tuple[float, float]:
     except ValueError:
         return 24.0, 0.8
     return (hours if hours > 0 else 24.0), (share if 0 < share <= 1 else 0.8)
+
+
+def queue_targets() -> dict[str, float]:
+    """Hours to the target of each queue: offenders from the arrest, victims from the intervention."""
+    return {"offender": outreach_target()[0], "victim": _positive("RELAIS_VICTIM_TARGET_HOURS")}
+
+
+def queue_closing() -> tuple[int, int]:
+    """Days, and attempts, after which a case leaves the queue without reaching the person."""
+    return int(_positive("RELAIS_QUEUE_CLOSE_DAYS")), int(_positive("RELAIS_QUEUE_CLOSE_ATTEMPTS"))
 
 
 def suppression_threshold() -> int:

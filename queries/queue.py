@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, select
@@ -152,3 +152,34 @@ def queue_summary(bind: Engine | Connection, flt: MetricFilter, scope: Scope, ro
     """The queue's tiles, counted in SQL."""
     row = fetch_row(bind, queue_summary_statement(flt, scope, role, now_us, rules, today))
     return QueueSummary(int(row.waiting), int(row.overdue), int(row.contacted_today))
+
+
+
+def recent_attempts_statement(flt: MetricFilter, scope: Scope, recorded_by: str, since: datetime) -> Select:
+    """The attempts this worker recorded in the app since a moment, newest first: the ones she may still change."""
+    scope.require_role("worker")
+    return (
+        select(
+            outreach_attempt.c.police_service,
+            outreach_attempt.c.attempt_id,
+            outreach_attempt.c.event_id,
+            outreach_attempt.c.attempted_at,
+            outreach_attempt.c.subject_role,
+            outreach_attempt.c.outcome,
+            outreach_attempt.c.channel,
+            outreach_attempt.c.referral,
+            outreach_attempt.c.recorded_at,
+        )
+        .where(
+            outreach_attempt.c.recorded_by == recorded_by,
+            outreach_attempt.c.recorded_at >= since,
+            *service_conditions(outreach_attempt.c.police_service, flt, scope),
+        )
+        .order_by(outreach_attempt.c.recorded_at.desc(), outreach_attempt.c.id.desc())
+    )
+
+
+def recent_attempts(bind: Engine | Connection, flt: MetricFilter, scope: Scope, recorded_by: str,
+                    since: datetime) -> pd.DataFrame:
+    """This worker's attempts recorded since a moment, newest first."""
+    return fetch_frame(bind, recent_attempts_statement(flt, scope, recorded_by, since))

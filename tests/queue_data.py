@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from sqlalchemy import insert, select
@@ -49,10 +50,21 @@ B9,RIPRSL,Q1,2024-03-20 11:00,victim,accepted,phone,shelter
 """
 
 
-def load_queue_data(engine):
-    """Import the queue's data set through the importer, and close Q7 as a worker would."""
+def moved(text: str, now: datetime) -> str:
+    """The CSV with every local timestamp moved so that NOW becomes `now` (same elapsed times, as offsets)."""
+    delta = now - NOW
+
+    def move(match: re.Match) -> str:
+        moment = datetime.fromisoformat(match.group(0)).replace(tzinfo=LOCAL_TIMEZONE).astimezone(UTC) + delta
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+    return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", move, text)
+
+
+def load_queue_data(engine, now: datetime = NOW):
+    """Import the queue's data set through the importer, seen at `now`, and close Q7 as a worker would."""
     for kind, text in (("interventions", INTERVENTIONS), ("outreach", OUTREACH)):
-        report = import_file(engine, kind, text.encode(), f"{kind}.csv", imported_by="test")
+        report = import_file(engine, kind, moved(text, now).encode(), f"{kind}.csv", imported_by="test")
         assert report.problems == [] and report.written
     with engine.begin() as connection:
         q7 = connection.scalar(select(intervention.c.id).where(intervention.c.event_id == "Q7"))

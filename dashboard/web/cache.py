@@ -1,4 +1,5 @@
-"""Queries and built charts cached per database, filter, viewer scope and language, shared by every session."""
+"""Queries and built charts cached per database and its data version, filter, viewer scope and language, shared by
+every session."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dashboard.render import charts
 from dashboard.web.language import language
 from queries.boundaries import boundaries
 from queries.filters import MetricFilter, Scope
+from queries.freshness import current_version
 from queries.places import municipalities_in_scope, services_in_scope
 from queries.trends import municipality_table
 
@@ -34,6 +36,12 @@ def _engine_for(url: str) -> Engine:
 def engine() -> Engine:
     """The engine of the configured database, one per server process."""
     return _engine_for(settings.database_url())
+
+
+def source() -> tuple[str, int]:
+    """The database and its data version now: a write in any server process changes the key of every result."""
+    url = settings.database_url()
+    return url, current_version(_engine_for(url))
 
 
 def _function_key(function: Callable, accepted: Callable[[str], bool], kind: str) -> str:
@@ -61,13 +69,13 @@ def _resolved(key: str) -> Callable:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _query(url: str, key: str, flt: MetricFilter, scope: Scope, extra: tuple):
-    return _resolved(key)(_engine_for(url), flt, scope, *extra)
+def _query(data_source: tuple[str, int], key: str, flt: MetricFilter, scope: Scope, extra: tuple):
+    return _resolved(key)(_engine_for(data_source[0]), flt, scope, *extra)
 
 
 def query(function: Callable, flt: MetricFilter, scope: Scope, *extra):
-    """A query function's result, cached per database, filter, scope and extra arguments."""
-    return _query(settings.database_url(), query_key(function), flt, scope, extra)
+    """A query function's result, cached per database and data version, filter, scope and extra arguments."""
+    return _query(source(), query_key(function), flt, scope, extra)
 
 
 def busiest_municipalities(frame: pd.DataFrame, rows: int = HEATMAP_ROWS) -> pd.DataFrame:
@@ -85,17 +93,16 @@ PREPARE = {
 # Built charts are cached too: on a warm rerun, building and validating Altair specs and formatting map
 # tooltips cost more than the (cached) queries.
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _chart_spec(url: str, builder: str, key: str, flt: MetricFilter, scope: Scope, language_code: str,
-                options: tuple, extra: tuple) -> dict:
-    frame = _query(url, key, flt, scope, extra)
+def _chart_spec(data_source: tuple[str, int], builder: str, key: str, flt: MetricFilter, scope: Scope,
+                language_code: str, options: tuple, extra: tuple) -> dict:
+    frame = _query(data_source, key, flt, scope, extra)
     frame = PREPARE.get(builder, lambda unchanged: unchanged)(frame)
     return _resolved(builder)(frame, language_code, *options).to_dict()
 
 
 def chart(builder: Callable, function: Callable, flt: MetricFilter, scope: Scope, *options, extra: tuple = ()) -> None:
     """Draw a chart builder's chart of a query function's result, both cached."""
-    spec = _chart_spec(settings.database_url(), chart_key(builder), query_key(function), flt, scope, language(),
-                       options, extra)
+    spec = _chart_spec(source(), chart_key(builder), query_key(function), flt, scope, language(), options, extra)
     st.vega_lite_chart(spec, width="stretch")
 
 
@@ -110,9 +117,9 @@ def boundaries_of(codes: tuple[str, ...]) -> dict:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _map(url: str, flt: MetricFilter, scope: Scope, language_code: str, measure: str):
-    places = _query(url, query_key(municipality_table), flt, scope, ())
-    shapes = _boundaries(url, tuple(places["code"]))
+def _map(data_source: tuple[str, int], flt: MetricFilter, scope: Scope, language_code: str, measure: str):
+    places = _query(data_source, query_key(municipality_table), flt, scope, ())
+    shapes = _boundaries(data_source[0], tuple(places["code"]))
     if shapes:
         places = places.assign(geometry=places["code"].map(shapes))
     return charts.municipality_map(places, language_code, measure), "geometry" in places
@@ -120,7 +127,7 @@ def _map(url: str, flt: MetricFilter, scope: Scope, language_code: str, measure:
 
 def municipality_map(flt: MetricFilter, scope: Scope, measure: str) -> bool:
     """Draw the map of the municipalities; whether it shows imported boundaries."""
-    deck, with_boundaries = _map(settings.database_url(), flt, scope, language(), measure)
+    deck, with_boundaries = _map(source(), flt, scope, language(), measure)
     st.pydeck_chart(deck, width="stretch")
     return with_boundaries
 

@@ -12,7 +12,7 @@ from auth.viewer import Viewer
 from dashboard import settings
 from dashboard.render import report_content
 from dashboard.web.audit import audited_file, filter_description
-from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, query
+from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, query, source
 from dashboard.web.language import language, tr
 from dashboard.web.sidebar import local_today
 from queries.filters import MetricFilter, Scope
@@ -39,8 +39,8 @@ def report(flt: MetricFilter, scope: Scope):
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _report_views(url: str, flt: MetricFilter, scope: Scope, language_code: str, threshold: int,
-                  target_hours: float) -> ReportViews:
+def _report_views(data_source: tuple[str, int], flt: MetricFilter, scope: Scope, language_code: str,
+                  threshold: int, target_hours: float) -> ReportViews:
     built = query(funder_report, flt, scope, threshold)
     shapes = boundaries_of(tuple(built.municipalities["code"]))
     specs = {name: chart.to_dict() for name, chart in report_content.report_charts(built, language_code,
@@ -51,13 +51,13 @@ def _report_views(url: str, flt: MetricFilter, scope: Scope, language_code: str,
 
 def report_views(flt: MetricFilter, scope: Scope) -> ReportViews:
     """The report's chart specs, its maps per police service and its tables as shown, cached."""
-    return _report_views(settings.database_url(), flt, scope, language(), settings.suppression_threshold(),
+    return _report_views(source(), flt, scope, language(), settings.suppression_threshold(),
                          settings.outreach_target()[0])
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=64)
-def _report_file(url: str, kind: str, flt: MetricFilter, scope: Scope, language_code: str, threshold: int,
-                 target_hours: float, scope_text: str, produced: date) -> bytes:
+def _report_file(data_source: tuple[str, int], kind: str, flt: MetricFilter, scope: Scope, language_code: str,
+                 threshold: int, target_hours: float, scope_text: str, produced: date) -> bytes:
     from dashboard.render import report_files  # ReportLab and python-pptx load only when a file is asked for
 
     built = query(funder_report, flt, scope, threshold)
@@ -70,7 +70,7 @@ def _report_file(url: str, kind: str, flt: MetricFilter, scope: Scope, language_
 
 def report_downloads(viewer: Viewer, flt: MetricFilter, built, scope_text: str) -> None:
     """PDF, PowerPoint and CSV buttons: each file is made when clicked, and each click is audited."""
-    arguments = (settings.database_url(), flt, viewer.scope, language(), built.threshold,
+    arguments = (source(), flt, viewer.scope, language(), built.threshold,
                  settings.outreach_target()[0], scope_text, local_today())
     stem = report_content.file_stem(built, language())
     for column, (kind, mime, extension) in zip(st.columns(len(REPORT_FILES)), REPORT_FILES):

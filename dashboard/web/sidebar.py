@@ -101,6 +101,20 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
     return metric_filter(choice, today, services, offered)
 
 
+def queue_filter(viewer: Viewer) -> MetricFilter:
+    """The queue's service and municipality filters, kept in the URL; the queue is about now, so today's date."""
+    services, places = choices(viewer.scope)
+    today = local_today()
+    from_url = choice_from_params(st.query_params.to_dict())
+    with st.sidebar:
+        st.subheader(tr("filter.title"))
+        service, municipalities, offered = _place_filters(services, places, from_url)
+    choice = FilterChoice("custom", today, today, service, municipalities)
+    params = params_from_choice(choice)
+    _keep_in_url({key: value for key, value in params.items() if key not in ("period", "from", "to")})
+    return metric_filter(choice, today, services, offered)
+
+
 def report_filter(viewer: Viewer) -> MetricFilter:
     """The report's period (quarter, year or, except for funders, dates) and, except for funders, its places."""
     exact = viewer.scope.exact_figures

@@ -1,0 +1,224 @@
+"""The worker's queue on screen: tiles, the waiting cases with their clock, the attempt form, her recent attempts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from auth.viewer import Viewer
+from dashboard import settings
+from dashboard.i18n import number
+from dashboard.ingest import worker_log
+from dashboard.web import cache
+from dashboard.web.language import labels, language, tr
+from dashboard.web.widgets import local_time
+from queries import queue
+from queries.filters import MetricFilter
+from queries.localtime import LOCAL_TIMEZONE, epoch_microseconds
+from queries.schema import CHANNELS, OUTCOMES
+
+REFRESH_SECONDS = 60
+REFERRALS_BY_ROLE = {
+    "offender": ("men_program", "therapy", "addiction", "legal", "other"),
+    "victim": ("shelter", "victim_assistance", "legal", "other"),
+}
+NONE = ""
+
+
+def rules(role: str) -> queue.QueueRules:
+    """The configured target and closing rules of one queue."""
+    days, attempts = settings.queue_closing()
+    return queue.QueueRules(target_hours=settings.queue_targets()[role], close_after_days=days,
+                            close_after_attempts=attempts)
+
+
+def _now() -> datetime:
+    # To the minute: a minute's reruns share one cached result, and a write changes the data version anyway.
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def waiting_time(hours: float) -> str:
+    """Hours and minutes waited, as 25 h 05."""
+    minutes = int(round(hours * 60))
+    return f"{minutes // 60} h {minutes % 60:02d}"
+
+
+def queue_table(frame: pd.DataFrame, role: str) -> pd.DataFrame:
+    """The waiting cases as shown: clock in words (never colour alone), local times, yes/no."""
+    since = frame["arrested_at"] if role == "offender" else frame["occurred_at"]
+    return pd.DataFrame({
+        tr("queue.column.clock"): [tr(f"queue.clock.{state}", hours=waiting_time(hours))
+                                   for state, hours in zip(frame["clock"], frame["hours_waiting"])],
+        tr("queue.column.event_id"): frame["event_id"],
+        tr("queue.column.municipality"): frame["municipality"],
+        tr(f"queue.column.since.{role}"): [local_time(moment)[:16] for moment in since],
+        tr("queue.column.contact_ban"): [tr("yes") if ban else tr("no") for ban in frame["contact_ban"]],
+        tr("queue.column.previous"): frame["previous_12_months"].astype(int),
+        tr("queue.column.attempts"): frame["attempts"].astype(int),
+    })
+
+
+def tiles(summary: queue.QueueSummary, target_hours: float) -> None:
+    """Waiting, overdue and contacted today."""
+    waiting, overdue, today = st.columns(3)
+    waiting.metric(tr("queue.tile.waiting"), number(summary.waiting, language()), border=True)
+    overdue.metric(tr("queue.tile.overdue"), number(summary.overdue, language()), border=True,
+                   help=tr("queue.tile.overdue.help", target=f"{target_hours:g}"))
+    today.metric(tr("queue.tile.contacted_today"), number(summary.contacted_today, language()), border=True)
+
+
+def _recorder(viewer: Viewer) -> worker_log.Recorder:
+    return worker_log.Recorder(viewer.subject, viewer.scope)
+
+
+def _show_refusal(refusal: worker_log.AttemptRefused) -> None:
+    st.error("\n".join([tr("queue.form.refused"), *(f"- {reason}" for _field, reason in refusal.problems)]))
+
+
+def _entry_fields(role: str, key: str, earliest: datetime, initial: dict | None = None) -> dict:
+    """The form's fields: local date and time, outcome, channel, referral (no free text: data minimisation)."""
+    now = datetime.now(LOCAL_TIMEZONE)
+    initial = initial or {}
+    moment = initial.get("attempted_at", now).astimezone(LOCAL_TIMEZONE)
+    day_column, time_column = st.columns(2)
+    day = day_column.date_input(tr("queue.form.date"), value=moment.date(), key=f"{key}_date",
+                                min_value=earliest.astimezone(LOCAL_TIMEZONE).date(), max_value=now.date(),
+                                format="YYYY-MM-DD")
+    clock_time = time_column.time_input(tr("queue.form.time"), value=moment.time().replace(second=0, microsecond=0),
+                                        key=f"{key}_time", step=timedelta(minutes=1))
+    outcome = st.selectbox(tr("queue.form.outcome"), OUTCOMES, key=f"{key}_outcome",
+                           index=OUTCOMES.index(initial.get("outcome", "no_answer")),
+                           format_func=labels(f"outcome.{value}" for value in OUTCOMES))
+    channels = (NONE, *CHANNELS)
+    channel = st.selectbox(tr("queue.form.channel"), channels, key=f"{key}_channel",
+                           index=channels.index(initial.get("channel") or "phone"),
+                           format_func=lambda value: tr(f"channel.{value}") if value else tr("queue.form.none"))
+    referrals = (NONE, *REFERRALS_BY_ROLE[role])
+    referral = st.selectbox(tr("queue.form.referral"), referrals, key=f"{key}_referral",
+                            index=referrals.index(initial.get("referral") or NONE) if (
+                                initial.get("referral") or NONE) in referrals else 0,
+                            format_func=_referral_label)
+    return {"attempted_at": f"{day.isoformat()} {clock_time.strftime('%H:%M')}", "outcome": outcome,
+            "channel": channel, "referral": referral}
+
+
+def _referral_label(value: str) -> str:
+    if not value:
+        return tr("queue.form.none")
+    return tr("referral.victim_assistance") if value == "victim_assistance" else tr(f"chart.referral.{value}")
+
+
+def attempt_form(viewer: Viewer, case: pd.Series, role: str) -> None:
+    """Record an attempt on the chosen case, through the importer's checks, with its audit row."""
+    since = case["arrested_at"] if role == "offender" else case["occurred_at"]
+    with st.form(f"attempt_{role}", clear_on_submit=False, border=True):
+        st.markdown("**" + tr("queue.form.title", event_id=case["event_id"]) + "**")
+        st.caption(tr(f"queue.form.role.{role}"))
+        fields = _entry_fields(role, f"new_{role}", since)
+        submitted = st.form_submit_button(tr("queue.form.submit"), type="primary", width="stretch")
+    if submitted:
+        entry = worker_log.AttemptEntry(police_service=case["police_service"], event_id=case["event_id"],
+                                        subject_role=role, **fields)
+        try:
+            worker_log.record_attempt(cache.engine(), entry, _recorder(viewer), datetime.now(UTC))
+        except worker_log.AttemptRefused as refusal:
+            _show_refusal(refusal)
+            return
+        except PermissionError:
+            st.error(tr("queue.form.forbidden"))
+            return
+        st.toast(tr("queue.form.saved", outcome=tr(f"outcome.{fields['outcome']}")), icon=":material/check:")
+        st.rerun()
+
+
+def close_form(viewer: Viewer, case: pd.Series, role: str) -> None:
+    """Close the chosen case without reaching the person, after an explicit confirmation."""
+    with st.expander(tr("queue.close.title")):
+        confirmed = st.checkbox(tr("queue.close.confirm"), key=f"close_confirm_{role}")
+        if st.button(tr("queue.close.button"), disabled=not confirmed, key=f"close_{role}"):
+            worker_log.close_case(cache.engine(), case["police_service"], case["event_id"], role, _recorder(viewer),
+                                  datetime.now(UTC))
+            st.toast(tr("queue.close.done", event_id=case["event_id"]), icon=":material/check:")
+            st.rerun()
+
+
+def waiting_list(viewer: Viewer, flt: MetricFilter, role: str) -> None:
+    """The tiles and, for a worker, the waiting cases with the form for the chosen one; refreshed every minute."""
+    now, role_rules = _now(), rules(role)
+    today = now.astimezone(LOCAL_TIMEZONE).date()
+    st.caption(tr(f"queue.intro.{role}", days=role_rules.close_after_days, target=f"{role_rules.target_hours:g}"))
+    tiles(cache.query(queue.queue_summary, flt, viewer.scope, role, epoch_microseconds(now), role_rules, today),
+          role_rules.target_hours)
+    if "worker" not in viewer.roles:
+        st.info(tr("queue.director"))
+        return
+    frame = cache.query(queue.waiting_cases, flt, viewer.scope, role, epoch_microseconds(now), role_rules)
+    st.caption(tr("queue.refreshed", time=now.astimezone(LOCAL_TIMEZONE).strftime("%H:%M")))
+    if frame.empty:
+        st.success(tr("queue.empty"))
+        return
+    shown = queue_table(frame, role)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    # A plain choice rather than a row click: it works the same with a keyboard, a screen reader and on a phone.
+    names = dict(zip(frame["event_id"], shown[tr("queue.column.clock")]))
+    chosen = st.selectbox(tr("queue.choose"), list(names), index=None, key=f"queue_case_{role}",
+                          placeholder=tr("queue.select"), format_func=lambda case: f"{case} · {names[case]}")
+    if chosen is None:
+        return
+    case = frame[frame["event_id"] == chosen].iloc[0]
+    attempt_form(viewer, case, role)
+    close_form(viewer, case, role)
+
+
+def recent_attempts(viewer: Viewer, flt: MetricFilter) -> None:
+    """The worker's own attempts of the last 24 hours, each of which she may correct or withdraw."""
+    since = datetime.now(UTC) - worker_log.CORRECTION_WINDOW
+    with st.expander(tr("queue.recent.title")):
+        frame = cache.query(queue.recent_attempts, flt, viewer.scope, viewer.subject,
+                            since.replace(second=0, microsecond=0))
+        frame = frame[frame["recorded_at"] >= since] if not frame.empty else frame
+        if frame.empty:
+            st.caption(tr("queue.recent.empty"))
+            return
+        shown = pd.DataFrame({
+            tr("queue.column.event_id"): frame["event_id"],
+            tr("queue.column.subject_role"): [tr(f"queue.subject_role.{value}") for value in frame["subject_role"]],
+            tr("queue.column.attempted_at"): [local_time(moment)[:16] for moment in frame["attempted_at"]],
+            tr("queue.column.outcome"): [tr(f"outcome.{value}") for value in frame["outcome"]],
+            tr("queue.column.recorded_at"): [local_time(moment)[:16] for moment in frame["recorded_at"]],
+        })
+        st.dataframe(shown, hide_index=True, width="stretch")
+        names = {attempt_id: f"{event_id} · {when}" for attempt_id, event_id, when in zip(
+            frame["attempt_id"], frame["event_id"], shown[tr("queue.column.attempted_at")])}
+        chosen = st.selectbox(tr("queue.recent.choose"), list(names), index=None, key="recent_attempt",
+                              placeholder=tr("queue.recent.select"), format_func=names.get)
+        if chosen is not None:
+            _correction_form(viewer, frame[frame["attempt_id"] == chosen].iloc[0])
+
+
+def _correction_form(viewer: Viewer, attempt: pd.Series) -> None:
+    role = attempt["subject_role"]
+    with st.form("correct_attempt", border=True):
+        st.markdown("**" + tr("queue.recent.correct") + f" · {attempt['event_id']}**")
+        fields = _entry_fields(role, f"fix_{attempt['attempt_id']}", attempt["attempted_at"] - timedelta(days=30),
+                               initial=attempt.to_dict())
+        corrected = st.form_submit_button(tr("queue.recent.correct"), type="primary")
+        withdrawn = st.form_submit_button(tr("queue.recent.withdraw"))
+    if not (corrected or withdrawn):
+        return
+    try:
+        if corrected:
+            entry = worker_log.AttemptEntry(police_service=attempt["police_service"], event_id=attempt["event_id"],
+                                            subject_role=role, **fields)
+            worker_log.correct_attempt(cache.engine(), attempt["attempt_id"], entry, _recorder(viewer),
+                                       datetime.now(UTC))
+        else:
+            worker_log.withdraw_attempt(cache.engine(), attempt["police_service"], attempt["attempt_id"],
+                                        _recorder(viewer), datetime.now(UTC))
+    except worker_log.AttemptRefused as refusal:
+        _show_refusal(refusal)
+        return
+    st.toast(tr("queue.recent.corrected" if corrected else "queue.recent.withdrawn"), icon=":material/check:")
+    st.rerun()
