@@ -1,8 +1,8 @@
 """the worker's queue: outcomes wrong_number and unsafe_to_leave_message, attempts recorded in the app, their
 revisions, closed cases, and the data version every cache key carries
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 02:45:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
