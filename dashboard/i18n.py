@@ -547,6 +547,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role.worker": ("intervenant·e", "outreach worker"),
     "role.funder": ("bailleur de fonds", "funder"),
     "role.admin": ("administration", "administrator"),
+    "role.command": ("ligne de commande", "command line"),
     "audit.column.occurred_at": ("Quand", "When"),
     "audit.column.subject": ("Personne", "Person"),
     "audit.column.roles": ("Rôles", "Roles"),
