@@ -85,6 +85,28 @@ def test_insert_or_replace_cannot_rewrite_a_row(engine):
     assert _rows(engine)[0].subject == "alice"
 
 
+def test_a_replace_colliding_on_the_chain_cannot_swap_the_last_row(engine):
+    """On SQLite, INSERT OR REPLACE deletes the row it collides with on any unique column, without delete triggers:
+    a new row claiming the last row's place in the chain would replace it and still verify. PostgreSQL's upsert on
+    that column runs the update trigger."""
+    _record(engine, 2)
+    last = _rows(engine)[-1]
+    forged = {"occurred_at": last.occurred_at, "subject": "alice", "roles": "captain", "services": None,
+              "action": "view", "page": "overview", "filters": None, "detail": None}
+    forged.update(previous_hash=last.previous_hash, row_hash=chained_hash(last.previous_hash, forged))
+    if engine.dialect.name == "sqlite":
+        statement = insert(audit_event).prefix_with("OR REPLACE").values(id=last.id + 1, **forged)
+    else:
+        from sqlalchemy.dialects.postgresql import insert as upsert
+
+        statement = upsert(audit_event).values(id=last.id + 1, **forged).on_conflict_do_update(
+            index_elements=["previous_hash"], set_={"subject": "alice", "row_hash": forged["row_hash"]})
+    with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(statement)
+    assert [(row.id, row.subject) for row in _rows(engine)] == [(last.id - 1, "alice"), (last.id, "alice")]
+    assert verify_chain(engine).rows == 2
+
+
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event"])
 def test_update_and_delete_are_refused(engine, statement):
     _record(engine, 1)
@@ -119,6 +141,10 @@ def test_a_removed_row_breaks_the_chain_at_the_next_row(engine):
     assert (check.rows, check.broken_id, check.reason) == (1, rows[2].id, "link")
 
 
+# As many writers as a busy server's sessions: with a few only, retries hid that PostgreSQL writers could run out.
+WRITERS = 16
+
+
 def test_concurrent_writers_keep_one_chain(engine):
     """Writers that read the same last row cannot fork the chain: the unique previous hash makes one retry."""
     url = engine.url.render_as_string(hide_password=False)
@@ -133,14 +159,14 @@ def test_concurrent_writers_keep_one_chain(engine):
         finally:
             own.dispose()
 
-    threads = [threading.Thread(target=write, args=(f"writer{n}",)) for n in range(4)]
+    threads = [threading.Thread(target=write, args=(f"writer{n}",)) for n in range(WRITERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert failures == []
     check = verify_chain(engine)
-    assert (check.rows, check.broken_id) == (40, None)
+    assert (check.rows, check.broken_id) == (WRITERS * 10, None)
 
 
 def _verify_command(database_url: str) -> subprocess.CompletedProcess:

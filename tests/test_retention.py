@@ -102,9 +102,14 @@ def test_audit_retention_keeps_the_chain_verifiable(engine):
 def test_a_destruction_record_cannot_be_edited_or_removed(engine):
     with engine.begin() as connection:
         record_destruction(connection, destroy_data(connection, date(2000, 1, 1)), 25, "dpo", "root")
+    with engine.connect() as connection:
+        record = connection.execute(select(destruction_record)).one()._asdict()
+    replace = destruction_record.insert().values({**record, "run_by": "mallory"})
     statements = [destruction_record.update().values(run_by="mallory"), destruction_record.delete()]
     if engine.dialect.name == "postgresql":
         statements.append(text("TRUNCATE destruction_record"))
+    else:
+        statements.append(replace.prefix_with("OR REPLACE"))
     for statement in statements:
         with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
             connection.execute(statement)
