@@ -388,11 +388,13 @@ def check_records(
         if record.extra_values:
             findings.append(("", "", t("import.reason.extra_values")))
         if findings:
-            # What a refused subject key said is not kept anywhere: it may be a name or a real file number.
-            problems = tuple(Problem(record.line, column, "" if column in HIDDEN_COLUMNS else value, reason)
+            # What a refused subject key said is not kept anywhere: it may be a name or a real file number. In a row
+            # whose fields do not line up with the header, any value may be a piece of it ("Tremblay, Jean").
+            shifted = record.misaligned and bool(hidden)
+            problems = tuple(Problem(record.line, column, "" if shifted or column in HIDDEN_COLUMNS else value, reason)
                              for column, value, reason in findings)
             report.problems.extend(problems)
-            raw = tuple("" if index in hidden else field for index, field in enumerate(record.raw))
+            raw = tuple("" if shifted or index in hidden else field for index, field in enumerate(record.raw))
             report.rejected.append(RejectedRow(record.line, raw, problems))
         else:
             rows.append(row)
