@@ -602,6 +602,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "la date de début ({start}) est postérieure à la date de fin ({end})",
         "the start date ({start}) is after the end date ({end})",
     ),
+    "metrics.error.date_range": ("date hors limites : {value} (de {first} à {last})",
+                                 "date out of range: {value} (from {first} to {last})"),
     "metrics.error.bad_date": (
         "date invalide : « {value} » (attendu AAAA-MM-JJ)",
         "invalid date: \"{value}\" (expected YYYY-MM-DD)",

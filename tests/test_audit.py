@@ -3,6 +3,7 @@ role layout leaves the app only INSERT and SELECT on it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -305,3 +306,29 @@ def test_metrics_and_import_runs_are_audited_with_who_ran_them(engine, database_
     assert json.loads(rows[0].filters) == {"kind": "interventions", "file": "interventions.csv"}
     assert json.loads(rows[1].filters)["from"] == "2024-05-01" and json.loads(rows[1].detail)["interventions"] == 1
     assert verify_chain(engine).rows == 2
+
+
+def test_refused_runs_are_audited_too(engine, database_url, tmp_path):
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_USER": "clerk", "RELAIS_LANGUAGE": "en"}
+    run = [sys.executable, "-m", "dashboard"]
+    runs = [
+        [*run, "import", "interventions", str(tmp_path / "i.csv")],  # the database knows two services
+        [*run, "import", "interventions", str(tmp_path / "missing.csv"), "--service", "SPS"],
+        [*run, "metrics", "--from", "2024-01-01", "--to", "2024-01-31", "--service", "NOPE"],
+    ]
+    for command_line in runs:
+        done = subprocess.run(command_line, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2, done.stderr
+    rows = _rows(engine)
+    assert [(row.action, row.subject, json.loads(row.detail)["status"]) for row in rows] == [
+        ("import", "clerk", "refused"), ("import", "clerk", "refused"), ("metrics", "clerk", "refused")]
+    assert json.loads(rows[1].detail)["reason"] == "no_file"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_metrics_refuses_dates_no_record_can_have(engine, database_url, day):
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en"}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "metrics", "--from", day, "--to", day, "--json"],
+                          cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "date out of range" in done.stderr and "Traceback" not in done.stderr
