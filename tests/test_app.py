@@ -363,6 +363,20 @@ def test_a_link_with_dates_out_of_range_is_brought_back_with_a_message(loaded, d
     assert test.query_params["from"] == "2000-01-01" and test.query_params["m"] == "57040,57005"
 
 
+@pytest.mark.parametrize("page", ["overview", "report"])
+def test_a_link_with_a_start_only_runs_to_today_with_a_message(loaded, database_url, monkeypatch, page):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(str(PAGES_DIR / f"{page}.py"), default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {**signed_in(), "sub": "d", "roles": ["director"], "police_services": ["*"]}
+    test.query_params.update({"period": "custom", "from": "0001-01-01"})
+    test.run()
+    assert not test.exception
+    key = "filter_dates" if page == "overview" else "report_dates"
+    assert test.date_input(key=key).value == (date(2000, 1, 1), ui_today())
+    assert any("1 janv. 2000" in warning.value for warning in test.warning)
+
+
 def test_the_report_brings_a_link_with_dates_out_of_range_back(loaded, database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     # The report page itself, opened by a link: no other page has rewritten the URL before it.
