@@ -98,6 +98,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "no pseudonym key (RELAIS_PSEUDONYM_KEYS): subject keys are never stored as written. Make one with "
         "{recipe} and keep it out of the database",
     ),
+    "import.file.pseudonym_key.mismatch": (
+        "les clés de pseudonymisation (RELAIS_PSEUDONYM_KEYS) ne sont pas celles des pseudonymes enregistrés : les "
+        "sujets déjà connus ne seraient plus reliés. Après un rekey, ajoutez la nouvelle clé à la fin de la liste",
+        "the pseudonym keys (RELAIS_PSEUDONYM_KEYS) are not those of the stored pseudonyms: known subjects would no "
+        "longer link. After a rekey, append the new key to the list",
+    ),
     "import.file.pseudonym_key.short": (
         "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) compte moins de 32 caractères. Créez-en une avec {recipe}",
         "a pseudonym key (RELAIS_PSEUDONYM_KEYS) is shorter than 32 characters. Make one with {recipe}",
@@ -393,6 +399,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rekey.error.short": (
         "une clé de pseudonymisation compte moins de 32 caractères. Créez-en une avec {recipe}",
         "a pseudonym key is shorter than 32 characters. Make one with {recipe}",
+    ),
+    "rekey.error.mismatch": (
+        "RELAIS_PSEUDONYM_KEYS n'est pas la chaîne des pseudonymes enregistrés (un rekey a-t-il déjà été fait ? "
+        "ajoutez alors sa clé à la fin de la liste) : rien n'est changé",
+        "RELAIS_PSEUDONYM_KEYS is not the chain of the stored pseudonyms (was a rekey already run? then append its "
+        "key to the list): nothing is changed",
     ),
     "rekey.error.same": (
         "la nouvelle clé ({variable}) est déjà dans RELAIS_PSEUDONYM_KEYS",

@@ -250,7 +250,10 @@ def test_the_app_role_may_only_insert_and_select_audit_rows():
                               "TRUNCATE audit_event", "ALTER TABLE audit_event DISABLE TRIGGER ALL",
                               "DROP TRIGGER audit_event_append_only ON audit_event",
                               "UPDATE destruction_record SET run_by = 'mallory'", "DELETE FROM destruction_record",
-                              "TRUNCATE destruction_record"):
+                              "TRUNCATE destruction_record",
+                              "INSERT INTO destruction_record (run_at, run_by, os_user, kind, older_than_years,"
+                              " cutoff_date, interventions, attempts, audit_rows, import_batches, audit_anchor)"
+                              " VALUES (now(), 'x', 'x', 'audit', 1, '2000-01-01', 0, 0, 0, 0, 'forged')"):
                 with pytest.raises(exc.ProgrammingError, match="permission denied|must be owner"), \
                         app.begin() as connection:
                     connection.exec_driver_sql(statement)

@@ -187,3 +187,20 @@ def test_rekeying_keeps_links_under_the_longer_chain_of_secrets(engine, database
     chain = f"{TEST_PSEUDONYM_KEY},{NEW_KEY}"
     again = _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY, RELAIS_PSEUDONYM_KEYS=chain)
     assert again.returncode == 2 and "already in RELAIS_PSEUDONYM_KEYS" in again.stderr
+
+
+def test_a_rekey_run_twice_or_an_import_under_the_old_chain_is_refused(engine, database_url, monkeypatch):
+    """Run twice with unchanged settings, the new secret would be applied twice; a file under the old chain alone
+    would give known subjects new pseudonyms. Both silently broke the links between repeat subjects."""
+    import_file(engine, "interventions", csv_bytes([{**INTERVENTION, "event_id": "E1", "subject_key": "K1"}]), "a.csv")
+    assert _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY).returncode == 0
+    twice = _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY)
+    assert twice.returncode == 2 and "is not the chain of the stored pseudonyms" in twice.stderr
+    assert keys_of(engine) == [by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY)]
+    later = csv_bytes([{**INTERVENTION, "event_id": "E2", "subject_key": "K1"}])
+    old_chain = import_file(engine, "interventions", later, "b.csv")
+    assert (old_chain.status, old_chain.file_problem) == ("rejected", True)
+    assert "RELAIS_PSEUDONYM_KEYS" in old_chain.problems[0].reason and len(keys_of(engine)) == 1
+    monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", f"{TEST_PSEUDONYM_KEY},{NEW_KEY}")
+    linked = import_file(engine, "interventions", later, "b.csv")
+    assert linked.problems == [] and keys_of(engine) == [by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY)] * 2

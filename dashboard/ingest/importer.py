@@ -27,6 +27,7 @@ from dashboard.ingest.pseudonyms import (
     KEY_RECIPE,
     PseudonymKeyError,
     checked_secrets,
+    fingerprint,
     normalised_subject_key,
     pseudonym,
 )
@@ -492,7 +493,7 @@ def import_file(
         report.delimiter, report.header, report.rows_read = table.delimiter, table.header, len(table.records)
         try:
             with _transaction(bind) as connection:
-                if mixed := _mixing_problem(connection, demo, replace_demo):
+                if mixed := _mixing_problem(connection, demo, replace_demo) or _key_problem(connection, secrets, demo):
                     report.file_problem, report.problems = True, [mixed]
                 else:
                     _check_and_write(connection, spec, table.records, report, data, started, clock, progress,
@@ -512,6 +513,19 @@ def import_file(
             report.batch_id = writes.insert_import_batch(connection,
                                                          _batch_values(report, data, imported_by, started, demo))
     return report
+
+
+def _key_problem(connection: Connection, secrets: tuple[str, ...], demo: bool) -> Problem | None:
+    """Why these secrets may not pseudonymise this file (they are not those of the stored pseudonyms), or None."""
+    if not secrets or demo:
+        return None
+    stored, current = writes.stored_fingerprint(connection), fingerprint(secrets)
+    if stored is not None and stored != current:
+        return Problem(1, "", "", t("import.file.pseudonym_key.mismatch"))
+    if stored is None:
+        # The first pseudonyms (or the first since none is stored) fix the chain later files must use.
+        writes.set_fingerprint(connection, current)
+    return None
 
 
 def _mixing_problem(connection: Connection, demo: bool, replace_demo: bool) -> Problem | None:
