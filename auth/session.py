@@ -118,6 +118,6 @@ def viewer_for_page(page: str) -> Viewer:
     if viewer is None or page not in pages_for(viewer):
         logger.warning("page %r refused to %r", page, viewer and viewer.subject)
         if viewer is not None:
-            record_session_event(viewer, "refused", {"page": page})
+            record_session_event(viewer, "refused", None, page=page)
         st.stop()
     return viewer

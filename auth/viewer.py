@@ -156,9 +156,12 @@ def _nested(claims: Mapping[str, object], path: list[str]) -> object:
 
 def _claim(claims: Mapping[str, object], name: str) -> object:
     """A claim by a dotted path into nested objects (Keycloak's realm_access.roles), else by its exact name."""
-    # The nested path first: a top-level claim spelled "realm_access.roles" must not shadow the provider's own.
-    if "." in name and (value := _nested(claims, name.split("."))) is not None:
-        return value
+    path = name.split(".")
+    # When the provider nests the claim (its first part is there), only the nested value counts: a top-level claim
+    # spelled "realm_access.roles", from a user-editable attribute say, must neither shadow it nor stand in for it.
+    # A name whose first part is absent (a URI such as Entra's role claim type) is read by its exact name.
+    if len(path) > 1 and path[0] in claims:
+        return _nested(claims, path)
     return claims.get(name)
 
 

@@ -42,7 +42,7 @@ def _landing(first: st.Page, viewer: Viewer) -> st.Page:
         requested = _requested_path()
         if requested not in ("", "home"):
             # A page outside the viewer's roles, asked for by URL: refused, and recorded as such.
-            record_session_event(viewer, "refused", {"page": requested[:MAX_RECORDED_PATH]})
+            record_session_event(viewer, "refused", None, page=requested[:MAX_RECORDED_PATH])
         st.switch_page(first, query_params=st.query_params.to_dict())
 
     return st.Page(forward, title="Relais", url_path="home", default=True, visibility="hidden")

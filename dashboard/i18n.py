@@ -100,6 +100,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "no pseudonym key (RELAIS_PSEUDONYM_KEYS): subject keys are never stored as written. Make one with "
         "{recipe} and keep it out of the database",
     ),
+    "import.file.pseudonym_key.mismatch": (
+        "les clés de pseudonymisation (RELAIS_PSEUDONYM_KEYS) ne sont pas celles des pseudonymes enregistrés : les "
+        "sujets déjà connus ne seraient plus reliés. Après un rekey, ajoutez la nouvelle clé à la fin de la liste",
+        "the pseudonym keys (RELAIS_PSEUDONYM_KEYS) are not those of the stored pseudonyms: known subjects would no "
+        "longer link. After a rekey, append the new key to the list",
+    ),
     "import.file.pseudonym_key.short": (
         "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) compte moins de 32 caractères. Créez-en une avec {recipe}",
         "a pseudonym key (RELAIS_PSEUDONYM_KEYS) is shorter than 32 characters. Make one with {recipe}",
@@ -404,6 +410,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "une clé de pseudonymisation compte moins de 32 caractères. Créez-en une avec {recipe}",
         "a pseudonym key is shorter than 32 characters. Make one with {recipe}",
     ),
+    "rekey.error.mismatch": (
+        "RELAIS_PSEUDONYM_KEYS n'est pas la chaîne des pseudonymes enregistrés (un rekey a-t-il déjà été fait ? "
+        "ajoutez alors sa clé à la fin de la liste) : rien n'est changé",
+        "RELAIS_PSEUDONYM_KEYS is not the chain of the stored pseudonyms (was a rekey already run? then append its "
+        "key to the list): nothing is changed",
+    ),
     "rekey.error.same": (
         "la nouvelle clé ({variable}) est déjà dans RELAIS_PSEUDONYM_KEYS",
         "the new key ({variable}) is already in RELAIS_PSEUDONYM_KEYS",
@@ -645,6 +657,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role.worker": ("intervenant·e", "outreach worker"),
     "role.funder": ("bailleur de fonds", "funder"),
     "role.admin": ("administration", "administrator"),
+    "role.command": ("ligne de commande", "command line"),
     "audit.column.occurred_at": ("Quand", "When"),
     "audit.column.subject": ("Personne", "Person"),
     "audit.column.roles": ("Rôles", "Roles"),
@@ -703,6 +716,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "la date de début ({start}) est postérieure à la date de fin ({end})",
         "the start date ({start}) is after the end date ({end})",
     ),
+    "metrics.error.date_range": ("date hors limites : {value} (de {first} à {last})",
+                                 "date out of range: {value} (from {first} to {last})"),
     "metrics.error.bad_date": (
         "date invalide : « {value} » (attendu AAAA-MM-JJ)",
         "invalid date: \"{value}\" (expected YYYY-MM-DD)",

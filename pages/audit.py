@@ -7,7 +7,7 @@ import streamlit as st
 from auth.session import viewer_for_page
 from dashboard.web.audit import record_search, record_view
 from dashboard.web.cache import engine
-from dashboard.web.language import tr
+from dashboard.web.language import tr, tr_or_raw
 from dashboard.web.sidebar import local_today
 from dashboard.web.widgets import identity, local_time
 from queries.audit import AUDIT_ACTIONS, AuditFilter, audit_events, audit_subjects
@@ -33,12 +33,17 @@ events = audit_events(engine(), AuditFilter(start, end, subject, action), viewer
 if events.empty:
     st.info(tr("audit.empty"))
 else:
+    # Stored values that are not the catalogue's (a path typed in a URL, a command's role) are shown as stored.
     shown = events.assign(
         occurred_at=events["occurred_at"].map(local_time),
-        roles=events["roles"].map(lambda roles: ", ".join(tr(f"role.{role}") for role in roles.split(",") if role)),
-        action=events["action"].map(lambda action: tr(f"audit.action.{action}")),
-        services=events["services"].map(lambda services: services if isinstance(services, str) else ""),
-        page=events["page"].map(lambda page: tr(f"page.{page}") if isinstance(page, str) else ""),
+        roles=events["roles"].map(lambda roles: ", ".join(tr_or_raw("role", name) for name in roles.split(",")
+                                                          if name)),
+        action=events["action"].map(lambda action: tr_or_raw("audit.action", action)),
+        services=events["services"].map(
+            lambda services: tr("page.services.all") if services == "*" else services if isinstance(services, str)
+            else ""),
+        page=events["page"].map(lambda page: tr_or_raw("page", page) if isinstance(page, str) else ""),
+        filters=events["filters"].map(lambda filters: filters if isinstance(filters, str) else ""),
     )
     shown.columns = [tr(f"audit.column.{name}") for name in events.columns]
     st.dataframe(shown, hide_index=True, width="stretch")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, insert, select
+from sqlalchemy import Connection, Engine, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from queries.filters import Scope
@@ -22,6 +22,7 @@ ALL_SERVICES = "*"
 GENESIS_HASH = "0" * 64
 CHAINED_COLUMNS = ("occurred_at", "subject", "roles", "services", "action", "page", "filters", "detail")
 CHAIN_ATTEMPTS = 20
+AUDIT_LOCK = 0x52454C414953  # "RELAIS": the PostgreSQL advisory lock that orders audit appends
 VERIFY_CHUNK = 10_000
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
@@ -60,6 +61,10 @@ def chain_anchor(connection: Connection) -> str:
 
 
 def _append(connection: Connection, values: dict) -> None:
+    if connection.dialect.name == "postgresql":
+        # One appender at a time, until its transaction ends: without it, many sessions signing in together each
+        # read the same last row and retried until some ran out. SQLite's writers are one at a time already.
+        connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK)))
     last = connection.execute(select(audit_event.c.row_hash).order_by(audit_event.c.id.desc()).limit(1)).scalar()
     previous = last or chain_anchor(connection)
     connection.execute(

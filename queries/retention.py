@@ -55,6 +55,10 @@ def _lift_audit_triggers(connection: Connection) -> list[str]:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
         return ["ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"]
+    # pysqlite opens its transaction at the first INSERT, UPDATE or DELETE only: a DROP before any of them would be
+    # committed at once, and a dry run (or a failure) would leave the audit table without its guard. This DELETE
+    # removes nothing and opens the transaction, so the DROP is rolled back with it.
+    connection.exec_driver_sql("DELETE FROM audit_event WHERE 0")
     saved = [sql for (sql,) in connection.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_event_no_delete'")]
     connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_delete")

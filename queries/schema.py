@@ -255,6 +255,16 @@ audit_event = Table(
     Index("ix_audit_event_subject", "subject", "occurred_at"),
 )
 
+# Which chain of secrets the stored pseudonyms were made with, as the pseudonym of a fixed text: an import or a
+# rekey under another chain would silently stop linking repeat subjects, so it is refused instead.
+pseudonym_check = Table(
+    "pseudonym_check",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("set_at", UTCDateTime(), nullable=False),
+)
+
 # What retention destroyed: kept apart from what it describes, so that the record survives the deletion.
 destruction_record = Table(
     "destruction_record",
@@ -287,4 +297,4 @@ municipality_boundary = Table(
 )
 
 DATA_TABLES = (attempt_revision, case_closure, outreach_attempt, intervention, import_batch, audit_event,
-               destruction_record)
+               destruction_record, pseudonym_check)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from queries.schema import import_batch, intervention, membership, outreach_attempt
+from queries.schema import import_batch, intervention, membership, outreach_attempt, pseudonym_check
 
 # Under SQLite's smallest bound-parameter limit (999), so one IN list always fits in one statement.
 LOOKUP_CHUNK = 900
@@ -156,6 +156,23 @@ def stored_subject_keys(connection: Connection) -> list[tuple[str, str]]:
     statement = (select(intervention.c.police_service, intervention.c.subject_key).distinct()
                  .where(intervention.c.subject_key.is_not(None), ~intervention.c.demo))
     return [(service, key) for service, key in connection.execute(statement)]
+
+
+def stored_fingerprint(connection: Connection) -> str | None:
+    """The fingerprint of the secrets the stored pseudonyms were made with, when there are stored pseudonyms."""
+    if not stored_subject_keys_exist(connection):
+        return None
+    return connection.scalar(select(pseudonym_check.c.fingerprint).where(pseudonym_check.c.id == 1))
+
+
+def stored_subject_keys_exist(connection: Connection) -> bool:
+    """Whether any real intervention holds a pseudonym."""
+    return connection.scalar(select(exists().where(intervention.c.subject_key.is_not(None), ~intervention.c.demo)))
+
+
+def set_fingerprint(connection: Connection, fingerprint: str) -> None:
+    """Record the fingerprint of the secrets the stored pseudonyms are now made with."""
+    upsert(connection, pseudonym_check, ("id",), [{"id": 1, "fingerprint": fingerprint, "set_at": datetime.now(UTC)}])
 
 
 def replace_subject_keys(connection: Connection, changes: Sequence[tuple[str, str, str]]) -> int:

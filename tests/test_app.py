@@ -18,6 +18,7 @@ from dashboard.i18n import number, percent, t
 from dashboard.web.sidebar import default_filter
 from dashboard.web.sidebar import local_today as ui_today
 from dashboard.web.url_state import default_report_choice
+from queries.audit import record_event
 from queries.filters import MetricFilter, Scope
 from queries.interventions import intervention_totals
 from queries.outreach import outreach_summary
@@ -138,9 +139,8 @@ def test_a_page_checks_the_role_itself_before_any_query(engine, database_url, mo
     captain = {"sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
     test = app_for(captain, database_url, monkeypatch, script=str(PAGES_DIR / "audit.py"))
     assert not test.exception and titles(test) == [] and len(test.dataframe) == 0
-    refused = [(row.subject, row.services, json.loads(row.detail)) for row in _audit_rows(engine)
-               if row.action == "refused"]
-    assert refused == [("c", "RIPRSL", {"page": "audit"})]
+    refused = [(row.subject, row.services, row.page) for row in _audit_rows(engine) if row.action == "refused"]
+    assert refused == [("c", "RIPRSL", "audit")]
 
 
 def test_page_views_are_audited_once_per_view(engine, database_url, monkeypatch):
@@ -164,20 +164,31 @@ def _audit_rows(engine):
 
 def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
     app_for({"sub": "alice", "roles": ["captain"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    record_event(engine, subject="clerk", roles=("command",), services="*", action="metrics", filters={"to": "x"})
+    bob = {"sub": "bob", "roles": ["captain"], "police_services": ["RIPRSL"]}
+    app_for(bob, database_url, monkeypatch, script=str(PAGES_DIR / "audit.py"))
+    record_event(engine, subject="alice", roles=("captain",), services="RIPRSL", action="refused", page="wp-admin")
     test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch)
     assert not test.exception and titles(test) == ["Journal d'audit"]
     shown = test.dataframe[0].value
-    # Newest first: the administrator's own search of the trail, view and sign-in, then alice's.
+    # Newest first: the administrator's own search of the trail, view and sign-in; a page refused to alice, asked for
+    # by a URL that is no page of Relais's (shown as typed); bob's refused page and sign-in; a command's run; alice.
     assert list(zip(shown["Personne"], shown["Action"], shown["Page"], shown["Services"])) == [
-        ("root", "recherche dans le journal", "Journal d'audit", "*"),
-        ("root", "consultation", "Journal d'audit", "*"),
-        ("root", "connexion", "", "*"),
+        ("root", "recherche dans le journal", "Journal d'audit", "tous"),
+        ("root", "consultation", "Journal d'audit", "tous"),
+        ("root", "connexion", "", "tous"),
+        ("alice", "page refusée", "wp-admin", "RIPRSL"),
+        ("bob", "page refusée", "Journal d'audit", "RIPRSL"),
+        ("bob", "connexion", "", "RIPRSL"),
+        ("clerk", "commande metrics", "", "tous"),
         ("alice", "consultation", "Vue d'ensemble", "RIPRSL"),
         ("alice", "connexion", "", "RIPRSL"),
     ]
-    assert list(shown["Rôles"]) == ["administration"] * 3 + ["capitaine"] * 2
+    assert list(shown["Rôles"]) == ["administration"] * 3 + ["capitaine"] * 3 + ["ligne de commande"] + [
+        "capitaine"] * 2
+    assert list(shown["Filtres"])[5:7] == ["", '{"to": "x"}']
     test.selectbox[0].set_value("alice").run()
-    assert list(test.dataframe[0].value["Personne"]) == ["alice", "alice"]
+    assert list(test.dataframe[0].value["Personne"]) == ["alice"] * 3
     searches = [json.loads(row.filters) for row in _audit_rows(engine) if row.action == "search"]
     assert [search["subject"] for search in searches] == [None, "alice"]
 
@@ -350,6 +361,20 @@ def test_a_link_with_dates_out_of_range_is_brought_back_with_a_message(loaded, d
     assert test.metric[0].value == "9"
     assert t("overview.heatmap.monthly", "fr") in [caption.value for caption in test.caption]
     assert test.query_params["from"] == "2000-01-01" and test.query_params["m"] == "57040,57005"
+
+
+@pytest.mark.parametrize("page", ["overview", "report"])
+def test_a_link_with_a_start_only_runs_to_today_with_a_message(loaded, database_url, monkeypatch, page):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(str(PAGES_DIR / f"{page}.py"), default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {**signed_in(), "sub": "d", "roles": ["director"], "police_services": ["*"]}
+    test.query_params.update({"period": "custom", "from": "0001-01-01"})
+    test.run()
+    assert not test.exception
+    key = "filter_dates" if page == "overview" else "report_dates"
+    assert test.date_input(key=key).value == (date(2000, 1, 1), ui_today())
+    assert any("1 janv. 2000" in warning.value for warning in test.warning)
 
 
 def test_the_report_brings_a_link_with_dates_out_of_range_back(loaded, database_url, monkeypatch):

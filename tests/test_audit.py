@@ -3,6 +3,7 @@ role layout leaves the app only INSERT and SELECT on it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,28 @@ def test_insert_or_replace_cannot_rewrite_a_row(engine):
     assert _rows(engine)[0].subject == "alice"
 
 
+def test_a_replace_colliding_on_the_chain_cannot_swap_the_last_row(engine):
+    """On SQLite, INSERT OR REPLACE deletes the row it collides with on any unique column, without delete triggers:
+    a new row claiming the last row's place in the chain would replace it and still verify. PostgreSQL's upsert on
+    that column runs the update trigger."""
+    _record(engine, 2)
+    last = _rows(engine)[-1]
+    forged = {"occurred_at": last.occurred_at, "subject": "alice", "roles": "captain", "services": None,
+              "action": "view", "page": "overview", "filters": None, "detail": None}
+    forged.update(previous_hash=last.previous_hash, row_hash=chained_hash(last.previous_hash, forged))
+    if engine.dialect.name == "sqlite":
+        statement = insert(audit_event).prefix_with("OR REPLACE").values(id=last.id + 1, **forged)
+    else:
+        from sqlalchemy.dialects.postgresql import insert as upsert
+
+        statement = upsert(audit_event).values(id=last.id + 1, **forged).on_conflict_do_update(
+            index_elements=["previous_hash"], set_={"subject": "alice", "row_hash": forged["row_hash"]})
+    with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(statement)
+    assert [(row.id, row.subject) for row in _rows(engine)] == [(last.id - 1, "alice"), (last.id, "alice")]
+    assert verify_chain(engine).rows == 2
+
+
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event"])
 def test_update_and_delete_are_refused(engine, statement):
     _record(engine, 1)
@@ -119,6 +142,10 @@ def test_a_removed_row_breaks_the_chain_at_the_next_row(engine):
     assert (check.rows, check.broken_id, check.reason) == (1, rows[2].id, "link")
 
 
+# As many writers as a busy server's sessions: with a few only, retries hid that PostgreSQL writers could run out.
+WRITERS = 16
+
+
 def test_concurrent_writers_keep_one_chain(engine):
     """Writers that read the same last row cannot fork the chain: the unique previous hash makes one retry."""
     url = engine.url.render_as_string(hide_password=False)
@@ -133,14 +160,14 @@ def test_concurrent_writers_keep_one_chain(engine):
         finally:
             own.dispose()
 
-    threads = [threading.Thread(target=write, args=(f"writer{n}",)) for n in range(4)]
+    threads = [threading.Thread(target=write, args=(f"writer{n}",)) for n in range(WRITERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert failures == []
     check = verify_chain(engine)
-    assert (check.rows, check.broken_id) == (40, None)
+    assert (check.rows, check.broken_id) == (WRITERS * 10, None)
 
 
 def _verify_command(database_url: str) -> subprocess.CompletedProcess:
@@ -223,7 +250,10 @@ def test_the_app_role_may_only_insert_and_select_audit_rows():
                               "TRUNCATE audit_event", "ALTER TABLE audit_event DISABLE TRIGGER ALL",
                               "DROP TRIGGER audit_event_append_only ON audit_event",
                               "UPDATE destruction_record SET run_by = 'mallory'", "DELETE FROM destruction_record",
-                              "TRUNCATE destruction_record"):
+                              "TRUNCATE destruction_record",
+                              "INSERT INTO destruction_record (run_at, run_by, os_user, kind, older_than_years,"
+                              " cutoff_date, interventions, attempts, audit_rows, import_batches, audit_anchor)"
+                              " VALUES (now(), 'x', 'x', 'audit', 1, '2000-01-01', 0, 0, 0, 0, 'forged')"):
                 with pytest.raises(exc.ProgrammingError, match="permission denied|must be owner"), \
                         app.begin() as connection:
                     connection.exec_driver_sql(statement)
@@ -279,3 +309,29 @@ def test_metrics_and_import_runs_are_audited_with_who_ran_them(engine, database_
     assert json.loads(rows[0].filters) == {"kind": "interventions", "file": "interventions.csv"}
     assert json.loads(rows[1].filters)["from"] == "2024-05-01" and json.loads(rows[1].detail)["interventions"] == 1
     assert verify_chain(engine).rows == 2
+
+
+def test_refused_runs_are_audited_too(engine, database_url, tmp_path):
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_USER": "clerk", "RELAIS_LANGUAGE": "en"}
+    run = [sys.executable, "-m", "dashboard"]
+    runs = [
+        [*run, "import", "interventions", str(tmp_path / "i.csv")],  # the database knows two services
+        [*run, "import", "interventions", str(tmp_path / "missing.csv"), "--service", "SPS"],
+        [*run, "metrics", "--from", "2024-01-01", "--to", "2024-01-31", "--service", "NOPE"],
+    ]
+    for command_line in runs:
+        done = subprocess.run(command_line, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2, done.stderr
+    rows = _rows(engine)
+    assert [(row.action, row.subject, json.loads(row.detail)["status"]) for row in rows] == [
+        ("import", "clerk", "refused"), ("import", "clerk", "refused"), ("metrics", "clerk", "refused")]
+    assert json.loads(rows[1].detail)["reason"] == "no_file"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_metrics_refuses_dates_no_record_can_have(engine, database_url, day):
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en"}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "metrics", "--from", day, "--to", day, "--json"],
+                          cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "date out of range" in done.stderr and "Traceback" not in done.stderr

@@ -69,6 +69,7 @@ def test_default_view_has_a_short_url():
         {"period": "custom", "from": "2024-02-30", "to": "2024-03-01"},
         {"period": "custom", "from": "2024-03-17", "to": "2024-03-04"},
         {"period": "custom"},
+        {"period": "custom", "from": "2024-03-17x"},
     ],
 )
 def test_unreadable_urls_fall_back_to_the_default(params):
@@ -98,6 +99,8 @@ TODAY = date(2026, 11, 22)
         ({"period": "quarter", "from": "2026-08-01"}, REPORT_KINDS, ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
         ({"period": "custom", "from": "2026-11-01", "to": "2026-12-31"}, REPORT_KINDS,
          ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
+        # A link with a start only runs to today.
+        ({"period": "custom", "from": "1999-05-01"}, REPORT_KINDS, ("custom", date(2000, 1, 1), TODAY)),
         # Funders on quarters: complete ones only; a year or dates in the link fall back to the last quarter.
         ({"period": "quarter", "from": "2026-07-01"}, ("quarter",), ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
         ({"period": "quarter", "from": "2026-10-01"}, ("quarter",), ("quarter", date(2026, 7, 1), date(2026, 9, 30))),
@@ -140,3 +143,14 @@ def test_dates_of_a_link_are_brought_into_the_pickers_range(start, end, expected
 def test_a_municipality_repeated_in_a_link_is_chosen_once():
     choice = choice_from_params({"m": "57040,94068,57040,5704０,94068"})
     assert choice.municipalities == ("57040", "94068")
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"period": "custom", "from": "0001-01-01"}, (date(2000, 1, 1), TODAY)),
+    ({"period": "custom", "to": "2024-03-01"}, (date(2000, 1, 1), date(2024, 3, 1))),
+])
+def test_a_link_with_one_end_runs_as_far_as_the_pickers_go(params, expected):
+    asked = choice_from_params(params)
+    moved = within_offered_dates(asked, TODAY)
+    assert (moved.preset, moved.start, moved.end) == ("custom", *expected)
+    assert moved != asked  # so the page says the dates were brought into range

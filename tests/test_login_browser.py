@@ -135,14 +135,14 @@ def test_each_user_sees_exactly_the_allowed_pages(app, page, subject, screenshot
             expect(page.get_by_role("heading", name=PAGE_TITLES[expected[0]], exact=True)).to_be_visible()
             assert page.get_by_role("heading", name=PAGE_TITLES[key], exact=True).count() == 0
         assert_no_exception(page)
-    refused = [json.loads(detail)["page"] for detail in _audit_details(app[1], subject, "refused")]
+    refused = _audit_column(app[1], subject, "refused", audit_event.c.page)
     assert refused == [key for key in PAGE_TITLES if key not in expected]
 
 
-def _audit_details(database_url: str, subject: str, action: str) -> list[str]:
+def _audit_column(database_url: str, subject: str, action: str, column=audit_event.c.detail) -> list[str]:
     engine = build_engine(database_url)
     with engine.connect() as connection:
-        details = list(connection.scalars(select(audit_event.c.detail).where(
+        details = list(connection.scalars(select(column).where(
             audit_event.c.subject == subject, audit_event.c.action == action).order_by(audit_event.c.id)))
     engine.dispose()
     return details
@@ -184,7 +184,7 @@ def test_log_out_loses_access(app, page):
     page.goto(f"{url}/overview")
     expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
     assert page.get_by_test_id("stMetric").count() == 0
-    assert len(_audit_details(database_url, "capitaine", "sign_out")) == 1
+    assert len(_audit_column(database_url, "capitaine", "sign_out")) == 1
 
 
 def test_pages_fit_a_phone(app, browser, screenshots):

@@ -91,6 +91,26 @@ def test_a_refused_subject_key_is_kept_nowhere(engine, tmp_path):
     assert "Tremblay" not in recorded and json.loads(recorded)[0]["column"] == "subject_key"
 
 
+@pytest.mark.parametrize("line", ["E1,RIPRSL,57040,2024-05-01 22:15,true,2024-05-01 23:00,Tremblay, Jean,false",
+                                  "E1,RIPRSL,57040,2024-05-01 22:15,true,Tremblay,false"])
+def test_no_piece_of_a_subject_key_is_kept_from_a_row_that_does_not_line_up(engine, tmp_path, line):
+    """An unquoted comma shifts "Jean" into contact_ban; a lost field moves "Tremblay" into arrested_at."""
+    header = "event_id,police_service,municipality_code,occurred_at,arrest,arrested_at,subject_key,contact_ban"
+    good = "E2,RIPRSL,57040,2024-05-01 22:15,true,2024-05-01 23:00,K2,false"
+    data = "\n".join([header, line, good]).encode()
+    report = import_file(engine, "interventions", data, "interventions.csv", skip_invalid=True)
+    assert (report.status, report.accepted) == ("partial", 1)
+    assert [problem.value for problem in report.problems] == [""] * len(report.problems)
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(report, rejects)
+    written = rejects.read_text(encoding="utf-8-sig")
+    assert "Jean" not in written and "Tremblay" not in written
+    assert written.splitlines()[1].startswith(",,,,,,")  # the line and the reasons remain
+    with engine.connect() as connection:
+        recorded = connection.scalar(select(import_batch.c.problems))
+    assert "Jean" not in recorded and "Tremblay" not in recorded
+
+
 @pytest.mark.parametrize(("secret", "words"), [("", "aucune clé"), ("too short", "moins de 32 caractères")])
 def test_interventions_are_not_imported_without_a_secret(engine, monkeypatch, secret, words):
     monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", secret)
@@ -167,3 +187,20 @@ def test_rekeying_keeps_links_under_the_longer_chain_of_secrets(engine, database
     chain = f"{TEST_PSEUDONYM_KEY},{NEW_KEY}"
     again = _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY, RELAIS_PSEUDONYM_KEYS=chain)
     assert again.returncode == 2 and "already in RELAIS_PSEUDONYM_KEYS" in again.stderr
+
+
+def test_a_rekey_run_twice_or_an_import_under_the_old_chain_is_refused(engine, database_url, monkeypatch):
+    """Run twice with unchanged settings, the new secret would be applied twice; a file under the old chain alone
+    would give known subjects new pseudonyms. Both silently broke the links between repeat subjects."""
+    import_file(engine, "interventions", csv_bytes([{**INTERVENTION, "event_id": "E1", "subject_key": "K1"}]), "a.csv")
+    assert _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY).returncode == 0
+    twice = _rekey(database_url, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY)
+    assert twice.returncode == 2 and "is not the chain of the stored pseudonyms" in twice.stderr
+    assert keys_of(engine) == [by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY)]
+    later = csv_bytes([{**INTERVENTION, "event_id": "E2", "subject_key": "K1"}])
+    old_chain = import_file(engine, "interventions", later, "b.csv")
+    assert (old_chain.status, old_chain.file_problem) == ("rejected", True)
+    assert "RELAIS_PSEUDONYM_KEYS" in old_chain.problems[0].reason and len(keys_of(engine)) == 1
+    monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", f"{TEST_PSEUDONYM_KEY},{NEW_KEY}")
+    linked = import_file(engine, "interventions", later, "b.csv")
+    assert linked.problems == [] and keys_of(engine) == [by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY)] * 2

@@ -102,11 +102,40 @@ def test_audit_retention_keeps_the_chain_verifiable(engine):
 def test_a_destruction_record_cannot_be_edited_or_removed(engine):
     with engine.begin() as connection:
         record_destruction(connection, destroy_data(connection, date(2000, 1, 1)), 25, "dpo", "root")
+    with engine.connect() as connection:
+        record = connection.execute(select(destruction_record)).one()._asdict()
+    replace = destruction_record.insert().values({**record, "run_by": "mallory"})
     statements = [destruction_record.update().values(run_by="mallory"), destruction_record.delete()]
     if engine.dialect.name == "postgresql":
         statements.append(text("TRUNCATE destruction_record"))
+    else:
+        statements.append(replace.prefix_with("OR REPLACE"))
     for statement in statements:
         with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
             connection.execute(statement)
     with engine.connect() as connection:
         assert connection.execute(select(destruction_record.c.run_by)).scalars().all() == ["dpo"]
+
+
+def _triggers(engine) -> list[str]:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            return sorted(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        return sorted(connection.scalars(text(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'")))
+
+
+def test_a_dry_run_of_audit_retention_leaves_every_guard_in_place(engine, database_url):
+    for index in range(2):
+        record_event(engine, subject=f"old{index}", roles=("captain",), action="view")
+    guards = _triggers(engine)
+    tomorrow = datetime.now(LOCAL_TIMEZONE).date() + timedelta(days=1)
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        assert destroy_audit(connection, tomorrow).audit_rows == 2
+        raise RuntimeError("rolled back, as a dry run is")
+    assert _triggers(engine) == guards and count(engine, audit_event) == 2
+    with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.execute(audit_event.delete())
+    dry = _retention(database_url, "--older-than", "1", "--audit", "--dry-run", RELAIS_AUDIT_RETENTION_YEARS="1")
+    assert dry.returncode == 0, dry.stderr
+    assert _triggers(engine) == guards

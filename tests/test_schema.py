@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import exc, func, select, update
+from sqlalchemy import exc, func, select, text, update
 
+from dashboard.database import build_engine
+from dashboard.scratch import scratch_postgres_url
 from queries.audit import record_event
-from queries.migrate import upgrade_to_head
+from queries.migrate import upgrade, upgrade_to_head
 from queries.reference import load_reference
 from queries.schema import audit_event, membership, metadata, municipality, police_service
 
@@ -47,3 +49,40 @@ def test_audit_rows_cannot_be_changed_or_deleted(engine):
         connection.execute(audit_event.delete())
     with engine.connect() as connection:
         assert connection.scalar(select(audit_event.c.subject)) == "alice"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrading_a_database_with_attempts_keeps_every_row(backend, tmp_path):
+    """Alembic rebuilds SQLite tables to alter them: the cascade from intervention must not empty outreach_attempt."""
+
+    def check(engine) -> None:
+        upgrade(engine, "0002")
+        load_reference(engine)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO intervention (id, police_service, event_id, municipality_code, occurred_at, occurred_us,"
+                " occurred_date, occurred_week, arrest, arrested_at, arrested_us, arrested_date, arrested_week,"
+                " subject_key, contact_ban) VALUES (1, 'RIPRSL', 'E1', '57040', '2024-05-01 14:00:00+00:00',"
+                " 1714572000000000, '2024-05-01', '2024-W18', :yes, '2024-05-01 15:00:00+00:00', 1714575600000000,"
+                " '2024-05-01', '2024-W18', NULL, :no)"), {"yes": True, "no": False})
+            connection.execute(text(
+                "INSERT INTO outreach_attempt (attempt_id, intervention_id, police_service, event_id, attempted_at,"
+                " attempted_us, attempted_date, subject_role, outcome) VALUES ('A1', 1, 'RIPRSL', 'E1',"
+                " '2024-05-02 15:00:00+00:00', 1714662000000000, '2024-05-02', 'offender', 'accepted')"))
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT attempt_id, outcome FROM outreach_attempt")).all() == [
+                ("A1", "accepted")]
+            assert connection.scalar(text("SELECT count(*) FROM intervention")) == 1
+            if backend == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+    if backend == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        check(engine)
+        engine.dispose()
+    else:
+        with scratch_postgres_url() as url:
+            engine = build_engine(url)
+            check(engine)
+            engine.dispose()

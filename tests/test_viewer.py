@@ -137,6 +137,15 @@ def claims(roles=None, services=("RIPRSL",), **extra):
             False,
             True,
         ),
+        # ... nor stand in for it when the provider's object lacks it.
+        (
+            {"sub": "alice", "realm_access": {}, "realm_access.roles": ["captain"], "police_services": ["SPS"]},
+            ClaimSettings(roles_claim="realm_access.roles"),
+            set(),
+            {"SPS"},
+            False,
+            False,
+        ),
         # A claim literally named with dots (Auth0 namespaced claims) is read as is.
         (
             {"sub": "alice", "https://relais.example/roles": ["admin"], "police_services": ["SPS"]},

@@ -61,14 +61,20 @@ def import_service(engine: Engine, asked: str | None) -> str | None:
 def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool, rejects_path: Path | None, *,
                        service: str | None = None, replace_demo: bool = False) -> int:
     """Import one file of one police service, print what happened, return the exit status."""
-    service = import_service(engine, service)
+    try:
+        service = import_service(engine, service)
+    except UsageError as refused:
+        _record_import(engine, kind, path, {"status": "refused", "reason": str(refused)})
+        raise
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         error(t("import.error.no_file", path=path))
+        _record_import(engine, kind, path, {"status": "refused", "reason": "no_file"})
         return EXIT_USAGE
     except OSError as failure:
         error(t("import.error.unreadable", path=path, error=failure.strerror or failure))
+        _record_import(engine, kind, path, {"status": "refused", "reason": "unreadable"})
         return EXIT_USAGE
     try:
         report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, progress=progress_bars(),

@@ -12,15 +12,22 @@ from dashboard.commands.exits import EXIT_OK, EXIT_USAGE, UsageError
 from dashboard.database import default_engine
 from dashboard.i18n import t
 
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
 
 def _date(value: str) -> date:
     # fromisoformat alone would also take 20240101 and 2024-W01-1.
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise argparse.ArgumentTypeError(t("metrics.error.bad_date", value=value))
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(t("metrics.error.bad_date", value=value)) from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        # The ISO weeks of year 9999 run past what dates can hold; no record is that old or that far ahead.
+        raise argparse.ArgumentTypeError(t("metrics.error.date_range", value=value, first=EARLIEST_DATE,
+                                           last=LATEST_DATE))
+    return day
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,10 +112,12 @@ def run_metrics_command(
     engine: Engine, start: date, end: date, service: str | None, municipality: str | None, as_json: bool
 ) -> int:
     """Print the metrics of a period; exit 2 on a request that cannot be answered."""
+    asked = {"from": start.isoformat(), "to": end.isoformat(), "service": service, "municipality": municipality}
     try:
         flt = resolve_filter(engine, start, end, service, municipality)
     except MetricsRequestError as failure:
         error(str(failure))
+        record_command(engine, "metrics", asked, {"status": "refused", "reason": str(failure)})
         return EXIT_USAGE
     # The command line is run by operators with database access: it sees every service.
     document = metrics_document(engine, flt, Scope.everything())

@@ -11,8 +11,8 @@ from dashboard.commands.audit import record_command
 from dashboard.commands.exits import EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error
 from dashboard.i18n import number, t
-from dashboard.ingest.pseudonyms import KEY_RECIPE, PseudonymKeyError, checked_secrets, pseudonym
-from queries.writes import replace_subject_keys, stored_subject_keys
+from dashboard.ingest.pseudonyms import KEY_RECIPE, PseudonymKeyError, checked_secrets, fingerprint, pseudonym
+from queries.writes import replace_subject_keys, set_fingerprint, stored_fingerprint, stored_subject_keys
 
 NEW_KEY_VARIABLE = "RELAIS_NEW_PSEUDONYM_KEY"
 
@@ -30,9 +30,14 @@ def run_rekey_command(engine: Engine) -> int:
         error(t("rekey.error.same", variable=NEW_KEY_VARIABLE))
         return EXIT_USAGE
     with engine.begin() as connection:
+        if stored_fingerprint(connection) not in (None, fingerprint(current)):
+            # Run twice with the same settings, the new secret would be applied twice and links lost.
+            error(t("rekey.error.mismatch"))
+            return EXIT_USAGE
         stored = stored_subject_keys(connection)
         # HMAC under the new secret of what is stored: the chain of secrets grows by one, no raw key is needed.
         changed = replace_subject_keys(connection, [(service, key, pseudonym(key, (new,))) for service, key in stored])
+        set_fingerprint(connection, fingerprint((*current, new)))
     record_command(engine, "rekey", None, {"subject_keys": len(stored), "interventions": changed,
                                            "secrets_before": len(current)})
     print(t("rekey.done", keys=number(len(stored)), interventions=number(changed), count=len(current) + 1))

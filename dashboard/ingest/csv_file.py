@@ -20,6 +20,8 @@ class CsvRecord:
     values: dict[str, str]
     raw: tuple[str, ...]
     extra_values: bool
+    # More or fewer fields than the header (an unquoted comma, a lost one): which value is which is unknown.
+    misaligned: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def read_table(data: bytes, columns: Sequence[str], required: Sequence[str]) -> 
                 values=absent | {name: _field(fields, index) for name, index in positions.items()},
                 raw=tuple(fields),
                 extra_values=not _is_blank(fields[len(header) :]),
+                misaligned=not _is_blank(fields[len(header) :]) or len(fields) < len(header),
             )
             for line, fields in rows[1:]
         ],

@@ -27,6 +27,7 @@ from dashboard.ingest.pseudonyms import (
     KEY_RECIPE,
     PseudonymKeyError,
     checked_secrets,
+    fingerprint,
     normalised_subject_key,
     pseudonym,
 )
@@ -389,11 +390,13 @@ def check_records(
         if record.extra_values:
             findings.append(("", "", t("import.reason.extra_values")))
         if findings:
-            # What a refused subject key said is not kept anywhere: it may be a name or a real file number.
-            problems = tuple(Problem(record.line, column, "" if column in HIDDEN_COLUMNS else value, reason)
+            # What a refused subject key said is not kept anywhere: it may be a name or a real file number. In a row
+            # whose fields do not line up with the header, any value may be a piece of it ("Tremblay, Jean").
+            shifted = record.misaligned and bool(hidden)
+            problems = tuple(Problem(record.line, column, "" if shifted or column in HIDDEN_COLUMNS else value, reason)
                              for column, value, reason in findings)
             report.problems.extend(problems)
-            raw = tuple("" if index in hidden else field for index, field in enumerate(record.raw))
+            raw = tuple("" if shifted or index in hidden else field for index, field in enumerate(record.raw))
             report.rejected.append(RejectedRow(record.line, raw, problems))
         else:
             rows.append(row)
@@ -492,7 +495,7 @@ def import_file(
         report.delimiter, report.header, report.rows_read = table.delimiter, table.header, len(table.records)
         try:
             with _transaction(bind) as connection:
-                if mixed := _mixing_problem(connection, demo, replace_demo):
+                if mixed := _mixing_problem(connection, demo, replace_demo) or _key_problem(connection, secrets, demo):
                     report.file_problem, report.problems = True, [mixed]
                 else:
                     _check_and_write(connection, spec, table.records, report, data, started, clock, progress,
@@ -512,6 +515,19 @@ def import_file(
             report.batch_id = writes.insert_import_batch(connection,
                                                          _batch_values(report, data, imported_by, started, demo))
     return report
+
+
+def _key_problem(connection: Connection, secrets: tuple[str, ...], demo: bool) -> Problem | None:
+    """Why these secrets may not pseudonymise this file (they are not those of the stored pseudonyms), or None."""
+    if not secrets or demo:
+        return None
+    stored, current = writes.stored_fingerprint(connection), fingerprint(secrets)
+    if stored is not None and stored != current:
+        return Problem(1, "", "", t("import.file.pseudonym_key.mismatch"))
+    if stored is None:
+        # The first pseudonyms (or the first since none is stored) fix the chain later files must use.
+        writes.set_fingerprint(connection, current)
+    return None
 
 
 def _mixing_problem(connection: Connection, demo: bool, replace_demo: bool) -> Problem | None:

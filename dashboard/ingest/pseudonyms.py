@@ -40,6 +40,15 @@ def pseudonym(key: str, secrets: Sequence[str]) -> str:
     return digest
 
 
+# A fixed text whose pseudonym identifies a chain of secrets without revealing any of them.
+FINGERPRINT_TEXT = "RELAIS-PSEUDONYM-CHECK"
+
+
+def fingerprint(secrets: Sequence[str]) -> str:
+    """What a chain of secrets makes of a fixed text: equal for the same chain, different for any other."""
+    return pseudonym(FINGERPRINT_TEXT, secrets)
+
+
 def checked_secrets(secrets: Sequence[str]) -> tuple[str, ...]:
     """The pseudonym secrets if there is at least one and each is long enough; PseudonymKeyError otherwise."""
     if not secrets:

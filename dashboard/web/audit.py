@@ -25,10 +25,10 @@ def record_view(viewer: Viewer, page: str, filters: dict | None = None) -> None:
     st.session_state["last_audited_view"] = key
 
 
-def record_session_event(viewer: Viewer, action: str, detail: dict | None) -> None:
-    """Audit a sign-in, a sign-out, a refused session or a refused page."""
+def record_session_event(viewer: Viewer, action: str, detail: dict | None, page: str | None = None) -> None:
+    """Audit a sign-in, a sign-out, a refused session or a refused page (the page asked for)."""
     record_event(engine(), subject=viewer.subject, roles=viewer.roles, services=audit_services(viewer.scope),
-                 action=action, detail=detail)
+                 action=action, page=page, detail=detail)
 
 
 def record_search(viewer: Viewer, filters: dict) -> None:

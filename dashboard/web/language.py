@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 import streamlit as st
 
-from dashboard.i18n import LANGUAGES, t
+from dashboard.i18n import CATALOGUE, LANGUAGES, t
 
 LANGUAGE_KEY = "language"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -41,3 +41,9 @@ def labels(keys: Iterable[str]) -> Callable[[str], str]:
 def tr(key: str, **values: object) -> str:
     """Catalogue text in the viewer's language."""
     return t(key, language(), **values)
+
+
+def tr_or_raw(prefix: str, value: str) -> str:
+    """The catalogue's name for a stored value (a role, a page) in the viewer's language, else the value as stored."""
+    key = f"{prefix}.{value}"
+    return tr(key) if key in CATALOGUE else value

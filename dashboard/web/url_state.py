@@ -55,6 +55,9 @@ def choice_from_params(params: Mapping[str, str]) -> FilterChoice:
     """The choice a URL describes; anything unreadable falls back to the default, never an error."""
     preset = params.get("period", DEFAULT_PRESET)
     start, end = _date(params.get("from")), _date(params.get("to"))
+    if preset == "custom" and ("from" in params) != ("to" in params):
+        # One end given: the other is as far as it can go, and the pickers' range brings it back (with a message).
+        start, end = (start, date.max) if "from" in params else (date.min, end)
     if preset not in PRESETS or (preset == "custom" and not (start and end and start <= end)):
         preset, start, end = DEFAULT_PRESET, None, None
     # dict.fromkeys: a code given twice is chosen once, in the order first given.
@@ -141,9 +144,10 @@ def report_choice_from_params(params: Mapping[str, str], today: date, kinds: tup
     elif kind == "year" and kind in kinds and start and start == date(start.year, 1, 1) \
             and start.year in years_offered(today, complete_only):
         chosen = year_period(start.year, today)
-    elif kind == "custom" and kind in kinds and start and end and start <= end <= today:
-        # A report of dates to come is not one: the default instead. A start before the pickers' first day moves.
-        chosen = Period(max(start, FIRST_DAY), max(end, FIRST_DAY))
+    elif kind == "custom" and kind in kinds and start and start <= (end or today) <= today:
+        # A report of dates to come is not one: the default instead. A missing end is today; a start before the
+        # pickers' first day moves (both with a message).
+        chosen = Period(max(start, FIRST_DAY), max(end or today, FIRST_DAY))
     if chosen is None:
         default = default_report_choice(today, kinds)
         return FilterChoice(default.preset, default.start, default.end, places.service, places.municipalities)

@@ -6,6 +6,7 @@ from alembic import context
 
 from dashboard import settings
 from dashboard.database import build_engine
+from queries.migrate import migrating
 from queries.schema import UTCDateTime, metadata
 
 config = context.config
@@ -49,7 +50,7 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = build_engine(config.get_main_option("sqlalchemy.url") or settings.database_url())
-    with engine.connect() as connection:
+    with migrating(engine) as connection:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()

@@ -24,6 +24,8 @@ $$;
 
 GRANT USAGE ON SCHEMA public TO relais_app;
 REVOKE CREATE ON SCHEMA public FROM relais_app;
+-- Before PostgreSQL 15 every role could create objects in public: not here.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM relais_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO relais_app;
@@ -31,6 +33,7 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO relais_app;
 
 -- Append-only, by privilege as well as by trigger.
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_event FROM relais_app;
-REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON destruction_record FROM relais_app;
+-- Destruction records are written by `retention`, run as relais_owner: the app can neither forge nor change one.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON destruction_record FROM relais_app;
 -- The schema's version is the migrations' business.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM relais_app;
