@@ -30,7 +30,8 @@ from tests.hand_made import load_hand_made
 
 APP = str(settings.PROJECT_ROOT / "dashboard" / "app.py")
 PAGES_DIR = settings.PROJECT_ROOT / "pages"
-PAGE_TITLES = {key: t(f"page.{key}", "fr") for key in ("overview", "outreach", "report", "audit", "definitions")}
+PAGE_TITLES = {key: t(f"page.{key}", "fr")
+               for key in ("queue", "overview", "outreach", "report", "audit", "definitions")}
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "cookie_secret": "test-only, never served: 0123456789abcdef",
@@ -68,8 +69,8 @@ def titles(test: AppTest) -> list[str]:
     ("claims", "pages"),
     [
         ({"roles": ["captain"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
-        ({"roles": ["director"], "police_services": ["*"]}, ("overview", "outreach", "report", "definitions")),
-        ({"roles": ["worker"], "police_services": ["RIPRSL"]}, ("overview", "outreach", "definitions")),
+        ({"roles": ["director"], "police_services": ["*"]}, ("overview", "outreach", "report", "queue", "definitions")),
+        ({"roles": ["worker"], "police_services": ["RIPRSL"]}, ("queue", "overview", "outreach", "definitions")),
         ({"roles": ["funder"], "police_services": ["*"]}, ("report", "definitions")),
         ({"roles": ["admin"], "police_services": ["*"]}, ("audit", "definitions")),
         ({"roles": ["captain", "admin"], "police_services": ["SPS"]}, ("overview", "outreach", "audit", "definitions")),

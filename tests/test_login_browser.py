@@ -33,12 +33,14 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 TIMEOUT_MS = 20_000
-PAGE_TITLES = {key: t(f"page.{key}", "fr") for key in ("overview", "outreach", "report", "audit", "definitions")}
+PAGE_TITLES = {key: t(f"page.{key}", "fr")
+               for key in ("queue", "overview", "outreach", "report", "audit", "definitions")}
 EXPECTED_PAGES = {
     "capitaine": ("overview", "outreach", "definitions"),
     "capitaine-sps": ("overview", "outreach", "definitions"),
-    "directrice": ("overview", "outreach", "report", "definitions"),
-    "intervenante": ("overview", "outreach", "definitions"),
+    "directrice": ("overview", "outreach", "report", "queue", "definitions"),
+    "intervenante": ("queue", "overview", "outreach", "definitions"),
+    "intervenante-sps": ("queue", "overview", "outreach", "definitions"),
     "bailleur": ("report", "definitions"),
     "admin": ("audit", "definitions"),
     "sans-role": (),
