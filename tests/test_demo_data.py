@@ -612,13 +612,15 @@ def test_the_command_asks_for_init_db_on_an_empty_database(tmp_path, capsys):
     engine.dispose()
 
 
-def test_the_command_line_loads_demo_data_up_to_yesterday(database_url, monkeypatch, capsys):
+def test_the_command_line_loads_demo_data_up_to_now(database_url, monkeypatch, capsys):
+    """Up to this minute, nothing after it: the worker's queue holds the last hours' arrests."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert cli_main(["demo-data", "--seed", "7"]) == exits.EXIT_OK
-    yesterday = datetime.now(LOCAL_TIMEZONE).date() - timedelta(days=1)
+    now = datetime.now(UTC)
     engine = build_engine(database_url)
     with engine.connect() as connection:
-        last_day = connection.scalar(select(func.max(intervention.c.occurred_date)))
+        last = connection.execute(select(func.max(intervention.c.occurred_at), func.max(intervention.c.arrested_at),
+                                         func.max(outreach_attempt.c.attempted_at))).one()
     engine.dispose()
-    assert yesterday - timedelta(days=7) <= last_day <= yesterday
+    assert all(now - timedelta(days=7) <= moment.replace(tzinfo=UTC) <= now for moment in last)
     assert "graine 7" in capsys.readouterr().out

@@ -45,8 +45,8 @@ def test_the_queue_is_the_workers_home_with_the_oldest_arrest_first(queued, data
     assert not test.exception and titles(test) == [t("page.queue", "fr")]
     offenders, victims = table(test, 0), table(test, 1)
     assert list(offenders["Dossier"]) == ["Q3", "Q4", "Q2", "Q1"]
-    assert list(offenders["Délai"]) == ["🔴 25 h 00 · en retard", "🟠 24 h 00 · bientôt dû",
-                                        "🟠 20 h 00 · bientôt dû", "🟢 2 h 00 · à temps"]
+    assert list(offenders["Délai"]) == ["25 h 00 · en retard", "24 h 00 · bientôt dû",
+                                        "20 h 00 · bientôt dû", "2 h 00 · à temps"]
     assert list(offenders["Interdit de contact"]) == ["Non", "Non", "Oui", "Non"]
     assert list(offenders["Interventions en 12 mois"]) == [0, 0, 0, 1]
     assert list(offenders["Tentatives"]) == [1, 0, 1, 0]

@@ -19,8 +19,8 @@ from dashboard.demo.data import (
     generate,
     load_demo_files,
     schema_ready,
+    until_now,
     write_files,
-    yesterday,
 )
 from dashboard.i18n import day, number, t
 from queries.writes import real_row_count
@@ -54,7 +54,8 @@ def run_demo_data_command(engine: Engine, seed: int, write_csv_dir: Path | None,
     if real:
         error(t("demo.error.real_data", count=number(real)))
         return EXIT_INVALID
-    files = generate(seed, end or yesterday())
+    # Up to this minute unless an end is given: the worker's queue then holds today's arrests, as it would.
+    files = generate(seed, end) if end else generate(seed, *until_now())
     if write_csv_dir is not None:
         interventions_path, outreach_path = write_files(files, write_csv_dir)
         print(t("demo.csv_written", interventions=interventions_path, outreach=outreach_path))

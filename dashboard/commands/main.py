@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--municipality", metavar="CODE")
     metrics.add_argument("--json", action="store_true", help="one JSON object, as in DATA_CONTRACT.md")
 
-    demo = commands.add_parser("demo-data", help="load realistic synthetic data, 2019 to yesterday")
+    demo = commands.add_parser("demo-data", help="load realistic synthetic data, 2019 to this minute")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--write-csv", type=Path, metavar="DIR", help="also write the generated CSV files to DIR")
 

@@ -405,6 +405,8 @@ def _interventions_file(events: list[_Intervention], cutoff: datetime) -> bytes:
     """The police export as of the cutoff: an arrest made after it is not in the records yet."""
     rows = []
     for event in events:
+        if event.occurred_at >= cutoff:
+            continue  # not happened yet
         arrested_at = event.arrested_at if event.arrested_at and event.arrested_at < cutoff else None
         rows.append(
             (
@@ -443,8 +445,9 @@ def _outreach_file(attempts: list[_Attempt], cutoff: datetime) -> bytes:
     return _csv_bytes(OUTREACH_COLUMNS, rows)
 
 
-def generate(seed: int, end: date) -> DemoFiles:
-    """The demo files from 2019-01-01 through the end date (local), the same for the same seed and end."""
+def generate(seed: int, end: date, cutoff: datetime | None = None) -> DemoFiles:
+    """The demo files from 2019-01-01 through the end date (local), as the records stood at the cutoff (the end
+    of that day by default): the same for the same seed, end and cutoff."""
     if end < FIRST_DAY:
         raise ValueError(f"the demo data starts on {FIRST_DAY}; end {end} is earlier")
     rng = random.Random(seed)
@@ -458,7 +461,7 @@ def generate(seed: int, end: date) -> DemoFiles:
             for event in _interventions_of_day(rng, service, day):
                 events.append(event)
                 attempts += _outreach(rng, service.profile, event)
-    cutoff = local_moment(end + timedelta(days=1), 0)
+    cutoff = min(cutoff or local_moment(end + timedelta(days=1), 0), local_moment(end + timedelta(days=1), 0))
     return DemoFiles(FIRST_DAY, end, _interventions_file(events, cutoff), _outreach_file(attempts, cutoff))
 
 
@@ -529,6 +532,12 @@ def demo_counts(connection) -> list[YearCounts]:
 def yesterday() -> date:
     """The last whole local day: the demo data stops there so that nothing lies in the future."""
     return datetime.now(LOCAL_TIMEZONE).date() - timedelta(days=1)
+
+
+def until_now() -> tuple[date, datetime]:
+    """Today (local) and this minute: the demo's records as they stand now, today's arrests waiting in the queue."""
+    now = datetime.now(LOCAL_TIMEZONE).replace(second=0, microsecond=0)
+    return now.date(), now
 
 
 class DemoImportFailed(Exception):

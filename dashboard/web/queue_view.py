@@ -25,6 +25,12 @@ REFERRALS_BY_ROLE = {
     "victim": ("shelter", "victim_assistance", "legal", "other"),
 }
 NONE = ""
+# Pale backgrounds with dark text (contrast above 7:1), the Okabe–Ito hues of the charts: green, orange, vermillion.
+CLOCK_STYLES = {
+    "on_time": "background-color: #d5f0e6; color: #0b3d2c",
+    "due_soon": "background-color: #fbe8c4; color: #4a3000",
+    "overdue": "background-color: #f7d4c4; color: #5c1a00",
+}
 
 
 def rules(role: str) -> queue.QueueRules:
@@ -46,7 +52,7 @@ def waiting_time(hours: float) -> str:
 
 
 def queue_table(frame: pd.DataFrame, role: str) -> pd.DataFrame:
-    """The waiting cases as shown: clock in words (never colour alone), local times, yes/no."""
+    """The waiting cases as shown: clock in words (colour only repeats them), local times, yes/no."""
     since = frame["arrested_at"] if role == "offender" else frame["occurred_at"]
     return pd.DataFrame({
         tr("queue.column.clock"): [tr(f"queue.clock.{state}", hours=waiting_time(hours))
@@ -160,7 +166,10 @@ def waiting_list(viewer: Viewer, flt: MetricFilter, role: str) -> None:
         st.success(tr("queue.empty"))
         return
     shown = queue_table(frame, role)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    clock_column = tr("queue.column.clock")
+    colours = dict(zip(shown[clock_column], frame["clock"]))
+    st.dataframe(shown.style.map(lambda text: CLOCK_STYLES[colours[text]], subset=[clock_column]), hide_index=True,
+                 width="stretch")
     # A plain choice rather than a row click: it works the same with a keyboard, a screen reader and on a phone.
     names = dict(zip(frame["event_id"], shown[tr("queue.column.clock")]))
     chosen = st.selectbox(tr("queue.choose"), list(names), index=None, key=f"queue_case_{role}",
