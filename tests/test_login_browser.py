@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from dashboard.scratch import prepared_engine
 from dashboard.web.sidebar import default_filter, local_today
 from queries.filters import Scope
 from queries.interventions import intervention_totals
-from queries.schema import audit_event
+from queries.schema import audit_event, outreach_attempt
 from queries.trends import headline
 
 CHROMIUM = "/usr/bin/chromium"
@@ -267,3 +268,67 @@ def test_the_director_downloads_the_report_in_english(app, page):
     assert name.endswith(".pptx")
     titles = [slide.shapes.title.text for slide in Presentation(io.BytesIO(content)).slides]
     assert titles[0] == "Funder report" and "Definitions" in titles
+
+
+def _tile(page: Page, label: str) -> str:
+    """The value of the first tile with this label, as shown."""
+    tile = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return tile.get_by_test_id("stMetricValue").inner_text().replace("\u202f", "").replace("\xa0", "").strip()
+
+
+def _choose(page: Page, label: str, option: str | None = None) -> None:
+    """Open a select box by its label and pick an option (the first when none is named), as a person would."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
+    box.scroll_into_view_if_needed()
+    box.locator("input").click()
+    if option:
+        page.keyboard.type(option)
+    else:
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)])
+def test_the_worker_records_an_attempt_and_sees_the_queue_and_outreach_move(app, browser, screenshots, viewport):
+    url, database_url = app
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-CA", is_mobile=width < 500)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    today = local_today()
+    outreach_link = f"{url}/outreach?period=custom&from={today - timedelta(days=13)}&to={today}"
+    log_in(page, url, "intervenante")
+    page.goto(outreach_link)
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()
+    settle(page)
+    before = [value.inner_text() for value in page.get_by_test_id("stMetricValue").all()]
+
+    page.goto(f"{url}/queue")
+    expect(page.get_by_role("heading", name=PAGE_TITLES["queue"], exact=True)).to_be_visible()
+    settle(page)
+    assert_no_exception(page)
+    waiting = int(_tile(page, "En attente"))
+    assert waiting > 0, "the demo data leaves arrests to call"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=screenshots / f"intervenante-queue-{width}x{height}.png")
+    _choose(page, "Dossier à traiter")
+    expect(page.get_by_test_id("stForm")).to_be_visible()
+    _choose(page, "Issue", "A accepté de l'aide")
+    page.screenshot(path=screenshots / f"intervenante-form-{width}x{height}.png", full_page=True)
+    page.get_by_role("button", name="Enregistrer la tentative").click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="En attente").first.get_by_test_id("stMetricValue")
+           ).to_have_text(str(waiting - 1))
+    assert_no_exception(page)
+
+    page.goto(outreach_link)
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()
+    settle(page)
+    after = [value.inner_text() for value in page.get_by_test_id("stMetricValue").all()]
+    assert after != before, "the Outreach figures include the new attempt at once"
+    engine = build_engine(database_url)
+    with engine.connect() as connection:
+        recorded = connection.execute(select(outreach_attempt.c.outcome).where(
+            outreach_attempt.c.recorded_by == "intervenante")).scalars().all()
+    engine.dispose()
+    assert "accepted" in recorded
+    context.close()

@@ -68,11 +68,13 @@ def queue_table(frame: pd.DataFrame, role: str) -> pd.DataFrame:
 
 def tiles(summary: queue.QueueSummary, target_hours: float) -> None:
     """Waiting, overdue and contacted today."""
-    waiting, overdue, today = st.columns(3)
-    waiting.metric(tr("queue.tile.waiting"), number(summary.waiting, language()), border=True)
-    overdue.metric(tr("queue.tile.overdue"), number(summary.overdue, language()), border=True,
-                   help=tr("queue.tile.overdue.help", target=f"{target_hours:g}"))
-    today.metric(tr("queue.tile.contacted_today"), number(summary.contacted_today, language()), border=True)
+    # A row that wraps rather than columns that stack: on a phone the three stay on one or two lines, above the list.
+    with st.container(horizontal=True):
+        st.metric(tr("queue.tile.waiting"), number(summary.waiting, language()), border=True, width="content")
+        st.metric(tr("queue.tile.overdue"), number(summary.overdue, language()), border=True, width="content",
+                  help=tr("queue.tile.overdue.help", target=f"{target_hours:g}"))
+        st.metric(tr("queue.tile.contacted_today"), number(summary.contacted_today, language()), border=True,
+                  width="content")
 
 
 def _recorder(viewer: Viewer) -> worker_log.Recorder:
