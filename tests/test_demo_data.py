@@ -619,8 +619,8 @@ def test_the_command_line_loads_demo_data_up_to_now(database_url, monkeypatch, c
     now = datetime.now(UTC)
     engine = build_engine(database_url)
     with engine.connect() as connection:
-        last = connection.execute(select(func.max(intervention.c.occurred_at), func.max(intervention.c.arrested_at),
-                                         func.max(outreach_attempt.c.attempted_at))).one()
+        last = [connection.scalar(select(func.max(column))) for column in (
+            intervention.c.occurred_at, intervention.c.arrested_at, outreach_attempt.c.attempted_at)]
     engine.dispose()
     assert all(now - timedelta(days=7) <= moment.replace(tzinfo=UTC) <= now for moment in last)
     assert "graine 7" in capsys.readouterr().out
