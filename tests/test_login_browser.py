@@ -332,3 +332,19 @@ def test_the_worker_records_an_attempt_and_sees_the_queue_and_outreach_move(app,
     engine.dispose()
     assert "accepted" in recorded
     context.close()
+
+
+def test_switching_to_english_redraws_the_sidebar_choices(app, page):
+    url, _database_url = app
+    log_in(page, url, "capitaine")
+    expect(page.get_by_role("heading", name="Vue d'ensemble", exact=True)).to_be_visible()
+    settle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    # What a screen reader announces, and what the boxes show: "combobox "Période": 12 dernières semaines".
+    assert 'combobox "Période": 12 dernières semaines' in sidebar.aria_snapshot()
+    sidebar.get_by_text("English", exact=True).click()
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    settle(page)
+    # The select boxes kept their French option until their values were sent again.
+    snapshot = sidebar.aria_snapshot()
+    assert 'combobox "Period": Last 12 weeks' in snapshot and 'combobox "Police service": All my services' in snapshot

@@ -10,6 +10,9 @@ from dashboard.i18n import CATALOGUE, LANGUAGES, t
 
 LANGUAGE_KEY = "language"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+# The keys of the widgets whose options are shown in the viewer's language (sidebar filters, report periods, map).
+TRANSLATED_CHOICES = ("filter_preset", "filter_service", "filter_places", "report_kind", "report_quarter",
+                      "report_year", "map_measure")
 
 
 def language() -> str:
@@ -29,6 +32,11 @@ def language_switch() -> None:
     if chosen and chosen != current:
         st.session_state[LANGUAGE_KEY] = chosen
         st.query_params["lang"] = chosen
+        # A keyed select box keeps showing its option in the old language when only its format_func changes: its
+        # value set again from the session makes Streamlit send it, and the browser draw it, anew.
+        for key in TRANSLATED_CHOICES:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
         st.rerun()
 
 
