@@ -774,6 +774,36 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.interventions": ("Interventions", "Interventions"),
     "chart.rolling_average": ("Moyenne mobile sur 4 semaines", "4-week rolling average"),
     "chart.last_year": ("Mêmes semaines l'an dernier", "Same weeks last year"),
+    "chart.expected": ("Attendu", "Expected"),
+    "chart.upper": ("Limite haute de la plage habituelle", "Upper end of the usual range"),
+    "overview.band": (
+        "Bande orangée : la plage habituelle de chaque semaine, de l'attendu à sa limite haute, calculée sur les mêmes "
+        "semaines des années précédentes (voir Définitions).",
+        "Orange band: each week's usual range, from the expected count to its upper end, computed from the same weeks "
+        "of earlier years (see Definitions).",
+    ),
+    "overview.unusual": ("Semaines inhabituelles", "Unusual weeks"),
+    "overview.unusual.none": (
+        "Aucune semaine de la période ne dépasse sa plage habituelle dans une municipalité.",
+        "No week of the period is above its usual range in any municipality.",
+    ),
+    "overview.unusual.caption": (
+        "Semaines au-dessus de leur plage habituelle (méthode de Farrington améliorée ; EARS C2 là où l'historique "
+        "compte moins de deux ans), et seulement si les 4 dernières semaines comptent au moins 5 interventions. "
+        "L'excédent est le nombre d'interventions au-delà de la limite haute.",
+        "Weeks above their usual range (improved Farrington method; EARS C2 where the history is shorter than two "
+        "years), and only when the last 4 weeks hold at least 5 interventions. The excess is the number of "
+        "interventions above the upper end.",
+    ),
+    "unusual.column.municipality": ("Municipalité", "Municipality"),
+    "unusual.column.week": ("Semaine", "Week"),
+    "unusual.column.interventions": ("Interventions", "Interventions"),
+    "unusual.column.expected": ("Attendu", "Expected"),
+    "unusual.column.upper": ("Limite haute", "Upper end"),
+    "unusual.column.excess": ("Excédent", "Excess"),
+    "unusual.column.method": ("Méthode", "Method"),
+    "unusual.method.farrington": ("Farrington", "Farrington"),
+    "unusual.method.ears_c2": ("EARS C2 (moins de 2 ans d'historique)", "EARS C2 (less than 2 years of history)"),
     "chart.municipality": ("Municipalité", "Municipality"),
     "chart.population": ("Population", "Population"),
     "chart.rate_per_1000": ("Taux pour 1 000 habitants", "Rate per 1,000 residents"),

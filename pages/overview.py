@@ -9,7 +9,7 @@ from dashboard.web import cache, widgets
 from dashboard.web.audit import filter_description, record_view
 from dashboard.web.language import labels, language, tr
 from dashboard.web.sidebar import sidebar_filter
-from queries import trends
+from queries import expected, trends
 
 viewer = viewer_for_page("overview")
 flt = sidebar_filter(viewer)
@@ -26,7 +26,17 @@ if headline.current.interventions == 0:
     st.stop()
 
 st.subheader(tr("overview.weekly"))
-cache.chart(charts.weekly_chart, trends.weekly_trend, flt, scope)
+cache.chart(charts.weekly_chart, expected.weekly_range, flt, scope)
+st.caption(tr("overview.band"))
+
+st.subheader(tr("overview.unusual"))
+unusual = cache.query(expected.unusual_weeks, flt, scope)
+if unusual.empty:
+    st.info(tr("overview.unusual.none"))
+else:
+    shown = widgets.unusual_weeks_for_display(unusual)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=widgets.localized_numbers(shown))
+st.caption(tr("overview.unusual.caption"))
 
 st.subheader(tr("overview.map"))
 measure = st.segmented_control(

@@ -92,8 +92,10 @@ def vega_locale(language: str) -> dict:
 
 
 def weekly_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
-    """Interventions per week, their 4-week rolling average and last year's same weeks, with a hover rule."""
+    """Interventions per week, their 4-week rolling average and last year's same weeks, with a hover rule; with
+    `expected` and `upper` columns, each week's usual range as a band behind them."""
     data = _with_iso_days(frame, "week_start")
+    ranged = {"expected", "upper"} <= set(data.columns)
     labels = {column: t(key, language) for column, key, _, _ in WEEKLY_SERIES}
     x = alt.X("week_start:T", title=t("chart.week", language), scale=alt.Scale(type="utc"),
               axis=_time_axis(language, data["week_start"]))
@@ -132,11 +134,17 @@ def weekly_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
                 alt.Tooltip("interventions:Q", title=labels["interventions"], format=",d"),
                 alt.Tooltip("rolling_average:Q", title=labels["rolling_average"], format=",.1f"),
                 alt.Tooltip("last_year:Q", title=labels["last_year"], format=",d"),
+                *([alt.Tooltip("expected:Q", title=t("chart.expected", language), format=",.1f"),
+                   alt.Tooltip("upper:Q", title=t("chart.upper", language), format=",d")] if ranged else []),
             ],
         )
         .add_params(hovered)
     )
-    return _finished(alt.layer(lines, hover_rule), language)
+    if not ranged:
+        return _finished(alt.layer(lines, hover_rule), language)
+    band = base.mark_area(color=ORANGE, opacity=0.18).encode(
+        y=alt.Y("expected:Q"), y2=alt.Y2("upper:Q"))
+    return _finished(alt.layer(band, lines, hover_rule), language)
 
 
 def heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:

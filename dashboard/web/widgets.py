@@ -110,6 +110,19 @@ def victim_tiles(frame: pd.DataFrame) -> None:
             column.caption(tr("victims.share", share=share))
 
 
+def unusual_weeks_for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The unusual weeks as the reader sees them: names, weeks, counts, the range's numbers, the method."""
+    return pd.DataFrame({
+        tr("unusual.column.municipality"): frame["name"],
+        tr("unusual.column.week"): frame["week"],
+        tr("unusual.column.interventions"): frame["interventions"].astype(int),
+        tr("unusual.column.expected"): frame["expected"].round(1),
+        tr("unusual.column.upper"): frame["upper"].round(1),
+        tr("unusual.column.excess"): frame["excess"].round(1),
+        tr("unusual.column.method"): [tr(f"unusual.method.{method}") for method in frame["method"]],
+    })
+
+
 def localized_numbers(frame: pd.DataFrame) -> dict:
     """Column settings that show a table's numbers in the reader's locale (1 234,5 in French)."""
     return {

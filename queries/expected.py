@@ -1,0 +1,99 @@
+"""Each week's usual range, per municipality and for the filter's total, from the weekly counts of earlier years; the
+weeks of the period above it (queries/surveillance.py has the method)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select, func, select
+
+from queries.filters import MetricFilter, Scope
+from queries.localtime import week_monday, weeks_overlapping
+from queries.runner import fetch_frame
+from queries.schema import intervention, municipality
+from queries.scoping import intervention_conditions
+from queries.surveillance import WEEKS_PER_YEAR, Expectation, FarringtonSettings, expectation
+from queries.trends import weekly_trend
+
+SETTINGS = FarringtonSettings()
+# Enough weeks before the period for b years of the same calendar weeks and their window.
+HISTORY_WEEKS = SETTINGS.years_back * WEEKS_PER_YEAR + SETTINGS.half_window + 1
+COLUMNS = ("code", "name", "week", "week_start", "interventions", "expected", "upper", "method", "alarm", "excess")
+
+
+def history_start(flt: MetricFilter) -> date:
+    """The first day whose counts the period's expectations may use."""
+    return flt.period.start - timedelta(weeks=HISTORY_WEEKS)
+
+
+def weekly_counts_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Interventions per municipality and ISO week, from the history's start to the period's end (weeks with any)."""
+    return (
+        select(intervention.c.municipality_code.label("code"), intervention.c.occurred_week.label("week"),
+               func.count().label("interventions"))
+        .where(intervention.c.occurred_date >= history_start(flt), intervention.c.occurred_date <= flt.period.end,
+               *intervention_conditions(intervention, flt, scope))
+        .group_by(intervention.c.municipality_code, intervention.c.occurred_week)
+    )
+
+
+def _series(counted: pd.DataFrame, weeks: list[str]) -> pd.DataFrame:
+    """Municipality × week counts over every week, zeros included (municipalities in rows)."""
+    if counted.empty:
+        return pd.DataFrame(columns=weeks, dtype="int64")
+    table = counted.pivot_table(index="code", columns="week", values="interventions", aggfunc="sum", fill_value=0)
+    return table.reindex(columns=weeks, fill_value=0).astype("int64")
+
+
+def _expectations(counts: np.ndarray, positions: range) -> list[Expectation]:
+    """The expectation of each of these weeks, the series starting at its first case (its own history)."""
+    cases = np.flatnonzero(counts)
+    first = int(cases[0]) if len(cases) else len(counts)
+    found = []
+    for position in positions:
+        if position < first:
+            found.append(Expectation(int(counts[position]), 0.0, 0.0, "none", False))
+        else:
+            found.append(expectation(counts[first:], position - first, settings=SETTINGS))
+    return found
+
+
+def _rows(code: str, weeks: list[str], found: list[Expectation]) -> list[dict]:
+    return [{"code": code, "week": week, "week_start": week_monday(week), "interventions": result.observed,
+             "expected": result.expected, "upper": result.upper, "method": result.method, "alarm": result.alarm,
+             "excess": result.excess} for week, result in zip(weeks, found)]
+
+
+def municipality_expectations(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """Every municipality with a case in the history × every week of the period: count, expected, upper, alarm."""
+    all_weeks = weeks_overlapping(history_start(flt), flt.period.end)
+    period_weeks = weeks_overlapping(flt.period.start, flt.period.end)
+    positions = range(len(all_weeks) - len(period_weeks), len(all_weeks))
+    table = _series(fetch_frame(bind, weekly_counts_statement(flt, scope)), all_weeks)
+    rows = [row for code, counts in table.iterrows()
+            for row in _rows(str(code), period_weeks, _expectations(counts.to_numpy(), positions))]
+    frame = pd.DataFrame(rows, columns=[column for column in COLUMNS if column != "name"])
+    names = fetch_frame(bind, select(municipality.c.code, municipality.c.name).where(
+        municipality.c.code.in_(list(table.index))))
+    return frame.merge(names, on="code", how="left")[list(COLUMNS)]
+
+
+def unusual_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """The municipality-weeks of the period above their usual range, the largest excess first."""
+    frame = municipality_expectations(bind, flt, scope)
+    unusual = frame[frame["alarm"]]
+    return unusual.sort_values(["excess", "week", "code"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def weekly_range(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """The weekly trend of the filter's total with each week's expected count and the upper end of its range."""
+    trend = weekly_trend(bind, flt, scope)
+    all_weeks = weeks_overlapping(history_start(flt), flt.period.end)
+    table = _series(fetch_frame(bind, weekly_counts_statement(flt, scope)), all_weeks)
+    total = table.sum(axis=0).to_numpy() if len(table) else np.zeros(len(all_weeks), dtype="int64")
+    positions = range(len(all_weeks) - len(trend), len(all_weeks))
+    found = _expectations(total, positions)
+    return trend.assign(expected=[result.expected for result in found], upper=[result.upper for result in found],
+                        method=[result.method for result in found], alarm=[result.alarm for result in found])
