@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 
 from dashboard.ingest.importer import import_file
-from queries.filters import MetricFilter, Period, Scope
 from queries.expected import municipality_expectations, unusual_weeks, weekly_range
+from queries.filters import MetricFilter, Period, Scope
 
 FIRST_MONDAY = date(2022, 1, 3)  # ISO week 2022-W01
 SPIKE_MONDAY = date(2025, 3, 3)  # 2025-W10
