@@ -783,6 +783,29 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "of earlier years (see Definitions).",
     ),
     "overview.unusual": ("Semaines inhabituelles", "Unusual weeks"),
+    "definition.expected_range": (
+        "**Plage habituelle d'une semaine** — pour chaque municipalité (et pour le total affiché), le nombre "
+        "d'interventions attendu cette semaine-là est estimé sur les cinq années précédentes : un modèle de Poisson "
+        "surdispersé avec une tendance (gardée seulement si elle est significative), un niveau pour les mêmes semaines "
+        "du calendrier (trois semaines de part et d'autre) et neuf autres périodes de l'année, la population en "
+        "décalage ; les semaines passées très au-dessus de leur attendu pèsent moins (une ancienne flambée ne relève "
+        "pas la barre), et les 26 dernières semaines ne servent pas (une hausse en cours ne se cache pas elle-même). "
+        "La limite haute est le 99e centile de la loi binomiale négative de cet attendu (méthode de Farrington "
+        "améliorée, Noufaily et al., 2013). Une semaine est **inhabituelle** quand elle dépasse cette limite et que "
+        "les 4 dernières semaines comptent au moins 5 interventions. Quand la municipalité a moins de deux ans "
+        "d'historique, la méthode EARS C2 la remplace : moyenne et écart type des semaines t−9 à t−3, limite à la "
+        "moyenne plus trois écarts types.",
+        "**A week's usual range** — for each municipality (and for the total shown), the number of interventions "
+        "expected that week is estimated from the five previous years: an overdispersed Poisson model with a trend "
+        "(kept only when significant), a level for the same calendar weeks (three weeks either side) and nine other "
+        "periods of the year, the population as an offset; past weeks far above their expectation weigh less (an old "
+        "outbreak does not raise the bar), and the last 26 weeks are left out (a rise under way does not hide "
+        "itself). The upper end is the 99th percentile of the negative binomial of that expectation (the improved "
+        "Farrington method, Noufaily et al., 2013). A week is **unusual** when it is above that end and the last 4 "
+        "weeks hold at least 5 interventions. Where a municipality has less than two years of history, the EARS C2 "
+        "method stands in: the mean and standard deviation of weeks t−9 to t−3, the end at the mean plus three "
+        "standard deviations.",
+    ),
     "overview.unusual.none": (
         "Aucune semaine de la période ne dépasse sa plage habituelle dans une municipalité.",
         "No week of the period is above its usual range in any municipality.",

@@ -20,6 +20,8 @@ for section in SECTIONS:
     st.markdown("\n".join(f"- **{label(figure.key, language())}** — {definition(figure.key, language())}"
                           for figure in in_section(section)))
 st.caption(tr("definitions.empty_denominator"))
+st.subheader(tr("overview.unusual"))
+st.markdown(tr("definition.expected_range"))
 
 st.subheader(tr("report.label.suppression"))
 threshold = settings.suppression_threshold()

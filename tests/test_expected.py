@@ -68,3 +68,32 @@ def test_the_weekly_chart_gets_the_totals_range(history):
     assert list(frame["interventions"]) == [1, 1, 1, 1, 8, 1]
     assert list(frame["alarm"]) == [False, False, False, False, True, False]
     assert frame["expected"].tolist() == pytest.approx([1.0] * 6)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_overview_lists_the_unusual_week_and_the_definitions_explain_it(history, database_url, monkeypatch,
+                                                                             language):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.i18n import t
+    from tests.test_app import AUTH, PAGES_DIR, signed_in
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    test = AppTest.from_file(str(PAGES_DIR / "overview.py"), default_timeout=60)
+    test.secrets["auth"] = AUTH
+    test.user = {**signed_in(), "sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
+    test.query_params.update({"period": "custom", "from": "2025-02-03", "to": "2025-03-16", "lang": language})
+    test.session_state["language"] = language
+    test.run()
+    assert not test.exception
+    assert t("overview.unusual", language) in [header.value for header in test.subheader]
+    shown = test.dataframe[0].value
+    assert list(shown[t("unusual.column.week", language)]) == ["2025-W10"]
+    assert list(shown[t("unusual.column.excess", language)]) == [4]
+    definitions = AppTest.from_file(str(PAGES_DIR / "definitions.py"), default_timeout=60)
+    definitions.secrets["auth"] = AUTH
+    definitions.user = {**signed_in(), "sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
+    definitions.session_state["language"] = language
+    definitions.query_params["lang"] = language
+    definitions.run()
+    assert any("Farrington" in block.value and "EARS C2" in block.value for block in definitions.markdown)
