@@ -416,6 +416,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "RELAIS_PSEUDONYM_KEYS is not the chain of the stored pseudonyms (was a rekey already run? then append its "
         "key to the list): nothing is changed",
     ),
+    "report.command.error.quarter": ("{start} n'est pas le premier jour d'un trimestre",
+                                     "{start} is not the first day of a quarter"),
+    "report.command.error.year": ("{start} n'est pas le 1er janvier", "{start} is not 1 January"),
+    "report.command.error.custom": ("--period custom demande --to, au plus tôt à la date de --from",
+                                    "--period custom needs --to, no earlier than --from"),
+    "report.command.error.future": ("la période commence après aujourd'hui ({start})",
+                                    "the period starts after today ({start})"),
+    "report.command.done": ("Rapport du {start} au {end} écrit dans {path}.",
+                            "Report from {start} to {end} written to {path}."),
     "rekey.error.same": (
         "la nouvelle clé ({variable}) est déjà dans RELAIS_PSEUDONYM_KEYS",
         "the new key ({variable}) is already in RELAIS_PSEUDONYM_KEYS",
@@ -679,6 +688,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.attempt_corrected": ("tentative corrigée", "attempt corrected"),
     "audit.action.attempt_withdrawn": ("tentative retirée", "attempt withdrawn"),
     "audit.action.case_closed": ("dossier fermé sans joindre", "case closed, not reached"),
+    "audit.action.report": ("commande report", "report command"),
     "audit.action.rekey": ("changement de clé des pseudonymes", "pseudonym re-keying"),
     "audit.column.services": ("Services", "Services"),
     "audit.subject": ("Personne", "Person"),

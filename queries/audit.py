@@ -26,7 +26,8 @@ AUDIT_LOCK = 0x52454C414953  # "RELAIS": the PostgreSQL advisory lock that order
 VERIFY_CHUNK = 10_000
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
-                 "import", "retention", "rekey", "attempt", "attempt_corrected", "attempt_withdrawn", "case_closed")
+                 "import", "retention", "rekey", "attempt", "attempt_corrected", "attempt_withdrawn", "case_closed",
+                 "report")
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rekey", help="pseudonymise the stored subject keys again under RELAIS_NEW_PSEUDONYM_KEY")
 
+    report = commands.add_parser("report", help="write the suppressed report of a period to a file (for cron)")
+    report.add_argument("--period", choices=("quarter", "year", "custom"), required=True)
+    report.add_argument("--from", dest="start", required=True, type=_date, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD", help="with --period custom")
+    report.add_argument("--service", metavar="CODE", help="one police service (every service by default)")
+    report.add_argument("--format", dest="file_format", choices=("pdf", "pptx", "zip"), default="pdf")
+    report.add_argument("--lang", choices=("fr", "en"), default="fr")
+    report.add_argument("--out", type=Path, required=True, metavar="PATH")
+
     benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
     targets = benchmark.add_subparsers(dest="target", required=True)
     speed = targets.add_parser("import", help="time the import of a generated interventions file")
@@ -158,6 +167,13 @@ def _retention(args) -> int:
     return run_retention_command(default_engine(), args.older_than, args.dry_run, args.audit)
 
 
+def _report(args) -> int:
+    from dashboard.commands.report import run_report_command
+
+    return run_report_command(default_engine(), args.period, args.start, args.end, args.service, args.file_format,
+                              args.lang, args.out)
+
+
 def _rekey(_args) -> int:
     from dashboard.commands.rekey import run_rekey_command
 
@@ -185,6 +201,7 @@ HANDLERS = {
     "geo": _geo,
     "audit": _audit,
     "rekey": _rekey,
+    "report": _report,
     "retention": _retention,
     "serve": _serve,
     "demo": _demo,
