@@ -48,6 +48,13 @@ SETTINGS = (
             "RELAIS_TARGET_HOURS)."),
     Setting("RELAIS_QUEUE_CLOSE_DAYS", "14", "A case leaves the queue, not reached, this many days after it began."),
     Setting("RELAIS_QUEUE_CLOSE_ATTEMPTS", "5", "A case leaves the queue, not reached, after this many attempts."),
+    Setting("RELAIS_SMTP_URL", "",
+            "Where alerts are sent from: smtp://user:password@host:587 (STARTTLS required), or smtp+plain://127.0.0.1:"
+            "port for a relay on this machine only."),
+    Setting("RELAIS_ALERT_FROM", "relais@localhost", "The alerts' sender address."),
+    Setting("RELAIS_ALERT_SUBSCRIPTIONS", "",
+            "Who gets the Monday digest of which police services: address=CODE,CODE;address=CODE."),
+    Setting("RELAIS_APP_URL", "http://localhost:8501", "The app's address, for the links in the alerts."),
     Setting("RELAIS_FUNDER_PERIOD", "quarter",
             "The one kind of period funders' reports cover: quarter or year (mixing them would let a year be "
             "subtracted from its quarters)."),

@@ -27,7 +27,7 @@ VERIFY_CHUNK = 10_000
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
                  "import", "retention", "rekey", "attempt", "attempt_corrected", "attempt_withdrawn", "case_closed",
-                 "report")
+                 "report", "alerts", "alert_sent")
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def municipality_expectations(bind: Engine | Connection, flt: MetricFilter, scop
 def unusual_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
     """The municipality-weeks of the period above their usual range, the largest excess first."""
     frame = municipality_expectations(bind, flt, scope)
-    unusual = frame[frame["alarm"]]
+    unusual = frame[frame["alarm"].astype(bool)]
     return unusual.sort_values(["excess", "week", "code"], ascending=[False, True, True]).reset_index(drop=True)
 
 

@@ -97,3 +97,8 @@ def test_the_overview_lists_the_unusual_week_and_the_definitions_explain_it(hist
     definitions.query_params["lang"] = language
     definitions.run()
     assert any("Farrington" in block.value and "EARS C2" in block.value for block in definitions.markdown)
+
+
+def test_a_scope_without_any_case_has_no_unusual_week(engine):
+    unusual = unusual_weeks(engine, PERIOD, Scope.of("SPS"))
+    assert unusual.empty and "excess" in unusual.columns

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rekey", help="pseudonymise the stored subject keys again under RELAIS_NEW_PSEUDONYM_KEY")
 
+    alerts = commands.add_parser("alerts", help="last week's unusual municipalities per service; --send e-mails them")
+    alerts.add_argument("--week", metavar="YYYY-Www", help="the ISO week (the last complete one by default)")
+    alerts.add_argument("--send", action="store_true", help="e-mail each subscriber (RELAIS_ALERT_SUBSCRIPTIONS)")
+
     report = commands.add_parser("report", help="write the suppressed report of a period to a file (for cron)")
     report.add_argument("--period", choices=("quarter", "year", "custom"), required=True)
     report.add_argument("--from", dest="start", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -167,6 +171,12 @@ def _retention(args) -> int:
     return run_retention_command(default_engine(), args.older_than, args.dry_run, args.audit)
 
 
+def _alerts(args) -> int:
+    from dashboard.commands.alerts import run_alerts_command
+
+    return run_alerts_command(default_engine(), args.week, args.send)
+
+
 def _report(args) -> int:
     from dashboard.commands.report import run_report_command
 
@@ -202,6 +212,7 @@ HANDLERS = {
     "audit": _audit,
     "rekey": _rekey,
     "report": _report,
+    "alerts": _alerts,
     "retention": _retention,
     "serve": _serve,
     "demo": _demo,
