@@ -102,3 +102,23 @@ def test_the_overview_lists_the_unusual_week_and_the_definitions_explain_it(hist
 def test_a_scope_without_any_case_has_no_unusual_week(engine):
     unusual = unusual_weeks(engine, PERIOD, Scope.of("SPS"))
     assert unusual.empty and "excess" in unusual.columns
+
+
+def test_the_demos_planted_spikes_are_flagged_and_few_ordinary_weeks_are(engine):
+    """Over 2023–2025 on the demo data: every planted outbreak is an unusual week, and fewer than 1 in 100 of the
+    other municipality-weeks is (the rate is printed: it is a measurement, kept in the README)."""
+    from dashboard.demo.calibration import PLANTED_SPIKES
+    from dashboard.demo.data import generate, load_demo_files
+    from queries.localtime import week_label
+
+    load_demo_files(engine, generate(42, date(2025, 12, 31)))
+    flt = MetricFilter(Period(date(2023, 1, 2), date(2025, 12, 28)))  # 2023-W01 to 2025-W52
+    frame = municipality_expectations(engine, flt, Scope.of("RIPRSL", "SPS"))
+    planted = {(code, week_label(day)) for _service, code, day, _count in PLANTED_SPIKES}
+    flagged = {(row.code, row.week) for row in frame[frame["alarm"].astype(bool)].itertuples()}
+    assert planted <= flagged
+    ordinary = len(frame) - len(planted)
+    false_alarms = len(flagged - planted)
+    print(f"planted {len(planted)}/{len(planted)} flagged; false alarms {false_alarms}/{ordinary} "
+          f"= {false_alarms / ordinary:.2%} of ordinary municipality-weeks")
+    assert false_alarms / ordinary < 0.01

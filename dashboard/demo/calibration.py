@@ -52,6 +52,14 @@ HOLIDAY_FACTOR = 1.35
 # A few unexplained busy days a year per service, as captains see in real series.
 SPIKE_PROBABILITY = 0.008
 SPIKE_FACTOR = 3.0
+# Planted outbreaks, for the unusual-week alarms to find: (service, municipality, day, extra interventions that
+# day). They come on top of the usual ones, drawn apart, so the rest of the demo data stays as it was.
+PLANTED_SPIKES = (
+    ("RIPRSL", "57040", date(2023, 5, 10), 9),  # Beloeil, about 1 a week
+    ("RIPRSL", "57005", date(2024, 8, 14), 10),  # Chambly, about 1.5 a week
+    ("SPS", "94068", date(2025, 2, 12), 18),  # Saguenay, about 8 a week
+    ("RIPRSL", "57035", date(2025, 10, 8), 8),  # Mont-Saint-Hilaire, about 1 a week
+)
 # Local hour of the call, 0 to 23: mostly evenings and nights.
 HOUR_OF_DAY = Weighted.of(
     dict(enumerate((6, 5, 4, 3, 2, 1.5, 1.5, 2, 2.5, 3, 3, 3.5, 3.5, 4, 4, 4.5, 5, 6, 7, 8, 8.5, 8.5, 8, 7)))

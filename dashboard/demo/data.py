@@ -28,6 +28,7 @@ from dashboard.demo.calibration import (
     LATE_DELAY_HOURS,
     NO_ANSWER_CHANNELS,
     OUTREACH_PROFILES,
+    PLANTED_SPIKES,
     PROGRAM_START,
     QUICK_DELAY_HOURS,
     REPEAT_SUBJECT_SHARE,
@@ -388,6 +389,13 @@ def _interventions_of_day(rng: random.Random, service: _Service, day: date) -> l
     return events
 
 
+def _planted_spike(rng: random.Random, service: _Service, day: date, code: str, count: int) -> list[_Intervention]:
+    """A planted outbreak: interventions in one municipality on one day, without arrest, drawn with their own rng."""
+    moments = sorted(local_moment(day, HOUR_OF_DAY.pick(rng), rng.randrange(60)) for _ in range(count))
+    return [_Intervention(service.next_event_id(day.year), service.code, code, moment, None,
+                          f"S-{rng.getrandbits(40):010x}", False) for moment in moments]
+
+
 def _csv_bytes(columns: tuple[str, ...], rows: list[tuple]) -> bytes:
     """A CSV file in UTF-8 with a header line."""
     text = io.StringIO()
@@ -456,11 +464,15 @@ def generate(seed: int, end: date, cutoff: datetime | None = None) -> DemoFiles:
     attempts: list[_Attempt] = []
     # Day by day, drawing everything about an intervention when it happens, so that the days up to any date
     # come out the same whatever the end date.
+    planted = {(service, day): (code, count) for service, code, day, count in PLANTED_SPIKES}
     for day in _days(FIRST_DAY, end):
         for service in services:
             for event in _interventions_of_day(rng, service, day):
                 events.append(event)
                 attempts += _outreach(rng, service.profile, event)
+            if (service.code, day) in planted:
+                events += _planted_spike(random.Random(seed * 100_003 + day.toordinal()), service, day,
+                                         *planted[service.code, day])
     cutoff = min(cutoff or local_moment(end + timedelta(days=1), 0), local_moment(end + timedelta(days=1), 0))
     return DemoFiles(FIRST_DAY, end, _interventions_file(events, cutoff), _outreach_file(attempts, cutoff))
 
