@@ -823,6 +823,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "of earlier years (see Definitions).",
     ),
     "overview.unusual": ("Semaines inhabituelles", "Unusual weeks"),
+    "overview.heatmap.unusual": ("Les cases entourées de rouge sont des semaines inhabituelles.",
+                                 "Cells outlined in red are unusual weeks."),
     "definition.expected_range": (
         "**Plage habituelle d'une semaine** — pour chaque municipalité (et pour le total affiché), le nombre "
         "d'interventions attendu cette semaine-là est estimé sur les cinq années précédentes : un modèle de Poisson "

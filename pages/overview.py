@@ -49,7 +49,8 @@ st.caption(tr(f"chart.map.caption.{measure}") + (" " + tr("chart.map.caption.bou
 table = cache.query(trends.municipality_table, flt, scope)
 st.subheader(tr("overview.heatmap"))
 if trends.heat_unit(flt.period) == "week":
-    cache.chart(charts.heatmap_chart, trends.municipality_weeks, flt, scope)
+    cache.chart(charts.heatmap_chart, expected.municipality_weeks_marked, flt, scope)
+    st.caption(tr("overview.heatmap.unusual"))
 else:
     cache.chart(charts.monthly_heatmap_chart, trends.municipality_months, flt, scope)
     st.caption(tr("overview.heatmap.monthly"))

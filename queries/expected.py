@@ -15,7 +15,7 @@ from queries.runner import fetch_frame
 from queries.schema import intervention, municipality
 from queries.scoping import intervention_conditions
 from queries.surveillance import WEEKS_PER_YEAR, Expectation, FarringtonSettings, expectation
-from queries.trends import weekly_trend
+from queries.trends import municipality_weeks, weekly_trend
 
 SETTINGS = FarringtonSettings()
 # Enough weeks before the period for b years of the same calendar weeks and their window.
@@ -85,6 +85,14 @@ def unusual_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope) ->
     frame = municipality_expectations(bind, flt, scope)
     unusual = frame[frame["alarm"].astype(bool)]
     return unusual.sort_values(["excess", "week", "code"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def municipality_weeks_marked(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+    """The heat map's municipality × week counts, each cell saying whether the week is unusual there."""
+    cells = municipality_weeks(bind, flt, scope)
+    unusual = unusual_weeks(bind, flt, scope)
+    flagged = set(zip(unusual["code"], unusual["week"]))
+    return cells.assign(unusual=[(code, week) in flagged for code, week in zip(cells["code"], cells["week"])])
 
 
 def weekly_range(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:

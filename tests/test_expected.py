@@ -122,3 +122,16 @@ def test_the_demos_planted_spikes_are_flagged_and_few_ordinary_weeks_are(engine)
     print(f"planted {len(planted)}/{len(planted)} flagged; false alarms {false_alarms}/{ordinary} "
           f"= {false_alarms / ordinary:.2%} of ordinary municipality-weeks")
     assert false_alarms / ordinary < 0.01
+
+
+def test_the_heat_map_outlines_the_unusual_week(history):
+    from dashboard.render.charts import heatmap_chart
+    from queries.expected import municipality_weeks_marked
+
+    cells = municipality_weeks_marked(history, PERIOD, Scope.of("RIPRSL"))
+    assert set(cells.loc[cells["unusual"], "week"]) == {"2025-W10"}
+    assert set(cells.loc[cells["unusual"], "code"]) == {"57040"}
+    spec = heatmap_chart(cells, "fr").to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert sorted((row["code"], row["unusual_text"]) for row in rows if row["unusual"]) == [("57040", "Oui")]
+    assert spec["encoding"]["stroke"]["condition"]["test"] == "datum.unusual"

@@ -173,11 +173,18 @@ def monthly_heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
 def _municipality_heat(data: pd.DataFrame, x: alt.X, x2: str, when: list[alt.Tooltip], language: str) -> alt.Chart:
     """The heat map's cells: one row per municipality, busiest first, coloured by interventions."""
     data["municipality"] = _distinct_names(data)
+    if "unusual" in data.columns:
+        data["unusual_text"] = [t("yes" if flag else "no", language) for flag in data["unusual"]]
     busiest = max(data["interventions"].max(), 1) if len(data) else 1
+    # Unusual weeks (a column only the weekly map has) are outlined: the outline, not a colour, carries it.
+    marked = "unusual" in data.columns
+    outline = {"stroke": alt.condition("datum.unusual", alt.value(VERMILLION), alt.value("white")),
+               "strokeWidth": alt.condition("datum.unusual", alt.value(2.5), alt.value(0.5))} if marked else {}
     chart = (
         alt.Chart(data)
         .mark_rect(stroke="white", strokeWidth=0.5)
         .encode(
+            **outline,
             x=x,
             x2=x2,
             y=alt.Y(
@@ -196,6 +203,7 @@ def _municipality_heat(data: pd.DataFrame, x: alt.X, x2: str, when: list[alt.Too
                 alt.Tooltip("name:N", title=t("chart.municipality", language)),
                 *when,
                 alt.Tooltip("interventions:Q", title=t("chart.interventions", language), format=",d"),
+                *([alt.Tooltip("unusual_text:N", title=t("overview.unusual", language))] if marked else []),
             ],
         )
         .properties(height=alt.Step(20))
