@@ -952,6 +952,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "\"< {threshold}\": 1 to {below}; \"x\": hidden so that a small count cannot be worked out from the totals; "
         "\"—\": not applicable. Zero is shown as zero.",
     ),
+    "report.footer.exact": (
+        "Relais · produit le {date} · CHIFFRES EXACTS, NON MASQUÉS : usage interne, à ne pas diffuser",
+        "Relais · produced {date} · EXACT, UNSUPPRESSED FIGURES: internal use, not for release",
+    ),
+    "report.legend.exact": (
+        "Chiffres exacts : aucun compte n'est masqué. « — » : sans objet.",
+        "Exact figures: no count is hidden. \"—\": not applicable.",
+    ),
+    "report.intro.exact": (
+        "Rapport interne aux chiffres exacts, non masqués : il ne doit pas quitter l'organisation. Chiffres de la "
+        "période, comparés à la période précédente et à la même période l'an dernier.",
+        "An internal report with exact, unsuppressed figures: it must not leave the organisation. Figures for the "
+        "period, compared with the previous period and the same period last year.",
+    ),
+    "report.intro.last_year.exact": (
+        "Rapport interne aux chiffres exacts, non masqués : il ne doit pas quitter l'organisation. Chiffres de la "
+        "période, comparés à la même période l'an dernier.",
+        "An internal report with exact, unsuppressed figures: it must not leave the organisation. Figures for the "
+        "period, compared with the same period last year.",
+    ),
+    "report.definition.suppression.exact": (
+        "aucun compte n'est masqué dans ce rapport interne : il ne doit pas être remis à un bailleur de fonds.",
+        "no count is hidden in this internal report: it must not be given to a funder.",
+    ),
+    "report.command.error.exact": (
+        "--exact n'est permis que si l'administrateur l'a autorisé (RELAIS_EXACT_REPORTS=allowed)",
+        "--exact is allowed only where the administrator has allowed it (RELAIS_EXACT_REPORTS=allowed)",
+    ),
     "report.footer": (
         "Relais · produit le {date} · comptes supprimés affichés « < {threshold} »",
         "Relais · produced {date} · suppressed counts shown as \"< {threshold}\"",

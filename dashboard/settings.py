@@ -55,6 +55,9 @@ SETTINGS = (
     Setting("RELAIS_ALERT_SUBSCRIPTIONS", "",
             "Who gets the Monday digest of which police services: address=CODE,CODE;address=CODE."),
     Setting("RELAIS_APP_URL", "http://localhost:8501", "The app's address, for the links in the alerts."),
+    Setting("RELAIS_EXACT_REPORTS", "",
+            "allowed: `report --exact` may write an internal report with exact, unsuppressed figures; refused "
+            "otherwise."),
     Setting("RELAIS_FUNDER_PERIOD", "quarter",
             "The one kind of period funders' reports cover: quarter or year (mixing them would let a year be "
             "subtracted from its quarters)."),

@@ -71,6 +71,11 @@ class Report:
     outcomes: pd.DataFrame
     delays: pd.DataFrame
 
+    @property
+    def exact(self) -> bool:
+        """Whether nothing is hidden (threshold 1): an internal report only, never one for funders."""
+        return self.threshold <= 1
+
 
 def _released(scope: Scope) -> Scope:
     """The scope the report's own queries run with: exact figures, which never leave this module unsuppressed."""

@@ -25,8 +25,9 @@ from tests.hand_made import load_hand_made
 QUARTER = Period(date(2024, 1, 1), date(2024, 3, 31))
 
 
-def _report(database_url: str, *arguments: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en", "RELAIS_USER": "cron"}
+def _report(database_url: str, *arguments: str, **variables: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en", "RELAIS_USER": "cron",
+                   **variables}
     return subprocess.run([sys.executable, "-m", "dashboard", "report", *arguments], cwd=PROJECT_ROOT,
                           env=environment, capture_output=True, text=True, timeout=300)
 
@@ -73,3 +74,31 @@ def test_the_pdf_reads_back(engine, database_url, tmp_path, language):
 def test_a_request_that_cannot_be_answered_exits_2(engine, database_url, tmp_path, arguments, words):
     done = _report(database_url, *arguments, "--out", str(tmp_path / "x.pdf"))
     assert done.returncode == 2 and words in done.stderr and not (tmp_path / "x.pdf").exists()
+
+
+def test_an_exact_report_needs_the_administrators_setting_and_hides_nothing(engine, database_url, tmp_path):
+    load_hand_made(engine)
+    out = tmp_path / "exact.zip"
+    arguments = ("--period", "quarter", "--from", "2024-01-01", "--service", "RIPRSL", "--format", "zip", "--exact",
+                 "--out", str(out))
+    refused = _report(database_url, *arguments)
+    assert refused.returncode == 2 and "RELAIS_EXACT_REPORTS=allowed" in refused.stderr and not out.exists()
+    done = _report(database_url, *arguments, RELAIS_EXACT_REPORTS="allowed")
+    assert done.returncode == 0, done.stderr
+    tables = b"".join(_zip_tables(out.read_bytes()).values()).decode("utf-8-sig", errors="replace")
+    assert "< 5" not in tables
+    # The same report as the page's, with nothing hidden: the hand-made quarter's exact counts.
+    scope = Scope(all_services=True, roles=frozenset({"director"}))
+    exact = funder_report(engine, MetricFilter(QUARTER, services=("RIPRSL",)), scope, 1)
+    assert exact.exact and _zip_tables(out.read_bytes()) == _zip_tables(report_csv_zip(exact, "fr"))
+    assert not any(figure.hidden for values in exact.figures.values() for figure in values.values())
+    pdf = tmp_path / "exact.pdf"
+    made = _report(database_url, "--period", "quarter", "--from", "2024-01-01", "--exact", "--out", str(pdf),
+                   "--lang", "en", RELAIS_EXACT_REPORTS="allowed")
+    assert made.returncode == 0, made.stderr
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
+    assert "EXACT, UNSUPPRESSED FIGURES" in text and "must not leave the organisation" in text
+    with engine.connect() as connection:
+        exact_runs = [json.loads(filters)["exact"] for filters in connection.scalars(
+            select(audit_event.c.filters).where(audit_event.c.action == "report"))]
+    assert exact_runs == [True, True]

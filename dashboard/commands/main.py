@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", dest="file_format", choices=("pdf", "pptx", "zip"), default="pdf")
     report.add_argument("--lang", choices=("fr", "en"), default="fr")
     report.add_argument("--out", type=Path, required=True, metavar="PATH")
+    report.add_argument("--exact", action="store_true",
+                        help="an internal report with nothing hidden (only where RELAIS_EXACT_REPORTS=allowed)")
 
     benchmark = commands.add_parser("benchmark", help="measure and print performance figures")
     targets = benchmark.add_subparsers(dest="target", required=True)
@@ -181,7 +183,7 @@ def _report(args) -> int:
     from dashboard.commands.report import run_report_command
 
     return run_report_command(default_engine(), args.period, args.start, args.end, args.service, args.file_format,
-                              args.lang, args.out)
+                              args.lang, args.out, args.exact)
 
 
 def _rekey(_args) -> int:

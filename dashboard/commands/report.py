@@ -41,9 +41,13 @@ def report_period(kind: str, start: date, end: date | None, today: date) -> Peri
 
 
 def run_report_command(engine: Engine, kind: str, start: date, end: date | None, service: str | None,
-                       file_format: str, language: str, out: Path) -> int:
-    """Write the suppressed report of a period and scope (every service by default) in one format."""
+                       file_format: str, language: str, out: Path, exact: bool = False) -> int:
+    """Write the suppressed report of a period and scope (every service by default) in one format; with `exact`,
+    where the administrator allows it, an internal one with nothing hidden."""
     today = datetime.now(LOCAL_TIMEZONE).date()
+    if exact and settings.get("RELAIS_EXACT_REPORTS").lower() != "allowed":
+        error(t("report.command.error.exact"))
+        return EXIT_USAGE
     try:
         period = report_period(kind, start, end, today)
     except ValueError as problem:
@@ -61,7 +65,8 @@ def run_report_command(engine: Engine, kind: str, start: date, end: date | None,
         return EXIT_USAGE
     chosen = (service.upper(),) if service else ()
     flt = MetricFilter(period, services=chosen)
-    built = funder_report(engine, flt, operator, settings.suppression_threshold())
+    # Threshold 1 hides nothing; the files then say, on every page, that they are internal and exact.
+    built = funder_report(engine, flt, operator, 1 if exact else settings.suppression_threshold())
     scope_text = report_content.scope_text({code: names[code] for code in chosen} if chosen else names, [],
                                            not chosen, language)
     from dashboard.render import report_files  # ReportLab and python-pptx load only here
@@ -76,7 +81,7 @@ def run_report_command(engine: Engine, kind: str, start: date, end: date | None,
     out.write_bytes(data)
     record_command(engine, "report", {"period": kind, "from": period.start.isoformat(), "to": period.end.isoformat(),
                                       "service": chosen[0] if chosen else None, "format": file_format,
-                                      "language": language},
+                                      "language": language, "exact": exact},
                    {"file": out.name, "bytes": len(data)})
     print(t("report.command.done", path=out, start=period.start, end=period.end))
     return EXIT_OK

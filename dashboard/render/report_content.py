@@ -81,7 +81,7 @@ def compared_periods(report: Report) -> tuple[str, ...]:
 def intro(report: Report, language: str) -> str:
     """What the report holds and hides, in two sentences."""
     key = "report.intro" if len(compared_periods(report)) == 2 else "report.intro.last_year"
-    return t(key, language, below=report.threshold - 1)
+    return t(key + (".exact" if report.exact else ""), language, below=report.threshold - 1)
 
 
 def _plain_figure(figure: Figure, unit: str, threshold: int, language: str) -> str:
@@ -212,12 +212,14 @@ def tables(report: Report, language: str, plain: bool = False) -> dict[str, pd.D
 
 def legend(report: Report, language: str) -> str:
     """What the suppression markers mean."""
-    return t("report.legend", language, threshold=report.threshold, below=report.threshold - 1)
+    return t("report.legend" + (".exact" if report.exact else ""), language, threshold=report.threshold,
+             below=report.threshold - 1)
 
 
 def suppression_definition(report: Report, language: str) -> str:
     """The suppression rule in one sentence."""
-    text = t("report.definition.suppression", language, threshold=report.threshold, below=report.threshold - 1)
+    text = t("report.definition.suppression" + (".exact" if report.exact else ""), language,
+             threshold=report.threshold, below=report.threshold - 1)
     return text[0].upper() + text[1:]
 
 

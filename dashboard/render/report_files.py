@@ -112,7 +112,8 @@ def _period_text(report: Report, period: str, language: str) -> str:
 
 def _footer(report: Report, language: str, produced: date) -> str:
     """The line at the foot of every page and slide: the date produced and what a suppressed count looks like."""
-    return t("report.footer", language, date=day(produced, language), threshold=report.threshold)
+    return t("report.footer" + (".exact" if report.exact else ""), language, date=day(produced, language),
+             threshold=report.threshold)
 
 
 def _broken_down(report: Report) -> dict[str, bool]:
