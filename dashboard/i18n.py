@@ -985,6 +985,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Relais · produced {date} · suppressed counts shown as \"< {threshold}\"",
     ),
     "report.title": ("Rapport aux bailleurs de fonds", "Funder report"),
+    "report.title.exact": ("Rapport interne, chiffres exacts", "Internal report, exact figures"),
     "report.subtitle": ("Violence conjugale : interventions policières et suivi après arrestation",
                         "Domestic violence: police interventions and outreach after arrest"),
     "report.intro": (

@@ -98,6 +98,7 @@ def test_an_exact_report_needs_the_administrators_setting_and_hides_nothing(engi
     assert made.returncode == 0, made.stderr
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
     assert "EXACT, UNSUPPRESSED FIGURES" in text and "must not leave the organisation" in text
+    assert "Internal report, exact figures" in text and "Funder report" not in text
     with engine.connect() as connection:
         exact_runs = [json.loads(filters)["exact"] for filters in connection.scalars(
             select(audit_event.c.filters).where(audit_event.c.action == "report"))]

@@ -78,6 +78,11 @@ def compared_periods(report: Report) -> tuple[str, ...]:
     return ("last_year",) if periods["previous"] == periods["last_year"] else ("previous", "last_year")
 
 
+def title(report: Report, language: str) -> str:
+    """The report's title: the funder report, or an internal one when nothing is hidden."""
+    return t("report.title.exact" if report.exact else "report.title", language)
+
+
 def intro(report: Report, language: str) -> str:
     """What the report holds and hides, in two sentences."""
     key = "report.intro" if len(compared_periods(report)) == 2 else "report.intro.last_year"

@@ -300,7 +300,7 @@ def _pdf_story(report: Report, language: str, scope: str, target_hours: float, s
 
     story: list[Flowable] = [
         Spacer(1, 1.5 * cm),
-        para(t("report.title", language), "title"),
+        para(content.title(report, language), "title"),
         para(t("report.subtitle", language), "subtitle"),
         fact_table,
         Spacer(1, 14),
@@ -411,7 +411,7 @@ def report_pdf(report: Report, language: str, scope: str, target_hours: float, s
                produced: date) -> bytes:
     """The report as an A4 PDF: title page with the headline messages, then each section's charts and tables."""
     buffer = io.BytesIO()
-    title = t("report.title", language)
+    title = content.title(report, language)
     period = content.period_label(report.periods["current"], language)
     document = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN,
@@ -589,7 +589,7 @@ def _title_slide(deck, report: Report, language: str, scope: str, footer: str, p
     title, subtitle = slide.shapes.title, slide.placeholders[1]
     title.left, title.top, title.width, title.height = SIDE, Inches(1.5), CONTENT_WIDTH, Inches(1.4)
     subtitle.left, subtitle.top, subtitle.width, subtitle.height = SIDE, Inches(3.1), CONTENT_WIDTH, Inches(2.8)
-    title.text = t("report.title", language)
+    title.text = content.title(report, language)
     title.text_frame.vertical_anchor = MSO_ANCHOR.BOTTOM
     for paragraph in title.text_frame.paragraphs:
         paragraph.alignment = PP_ALIGN.LEFT
@@ -699,7 +699,7 @@ def report_csv_zip(report: Report, language: str) -> bytes:
     names = csv_names(language)
     tables = content.tables(report, language, plain=True)
     readme = [
-        t("report.title", language),
+        content.title(report, language),
         t("report.subtitle", language),
         "",
         t("report.field", language, label=t("report.period", language),
