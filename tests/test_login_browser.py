@@ -317,7 +317,7 @@ def test_the_worker_records_an_attempt_and_sees_the_queue_and_outreach_move(app,
     page.screenshot(path=screenshots / f"intervenante-form-{width}x{height}.png", full_page=True)
     page.get_by_role("button", name="Enregistrer la tentative").click()
     expect(page.get_by_test_id("stMetric").filter(has_text="En attente").first.get_by_test_id("stMetricValue")
-           ).to_have_text(str(waiting - 1))
+           ).to_have_text(str(waiting - 1), timeout=TIMEOUT_MS)
     assert_no_exception(page)
 
     page.goto(outreach_link)
