@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, exc, func, insert, select, text, update
+from sqlalchemy import create_engine, delete, exc, func, insert, select, text, update
 
 from dashboard.database import build_engine
 from dashboard.scratch import scratch_postgres_url
@@ -20,6 +20,7 @@ from dashboard.settings import PROJECT_ROOT
 from queries.audit import GENESIS_HASH, chained_hash, record_event, verify_chain
 from queries.migrate import alembic_config, upgrade_to_head
 from queries.schema import audit_event
+from tests.backends import empty_database
 
 ROLES_SCRIPT = PROJECT_ROOT / "queries" / "sql" / "postgresql_roles.sql"
 
@@ -35,12 +36,12 @@ def _rows(engine):
         return connection.execute(select(audit_event).order_by(audit_event.c.id)).all()
 
 
-def _without_triggers(engine, statement: str) -> None:
+def _without_triggers(engine, statement) -> None:
     """What someone with the file or a superuser could do: change the table past its triggers."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            connection.exec_driver_sql(statement)
+            connection.execute(statement)
         else:
             names = [row[0] for row in connection.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")]
@@ -48,7 +49,7 @@ def _without_triggers(engine, statement: str) -> None:
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")]
             for name in names:
                 connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
-            connection.exec_driver_sql(statement)
+            connection.execute(statement)
             for sql in saved:
                 connection.exec_driver_sql(sql)
 
@@ -129,7 +130,7 @@ def test_truncate_is_refused_on_postgresql(postgres_engine):
 def test_a_rewritten_row_breaks_the_chain_at_that_row(engine):
     _record(engine, 4)
     second = _rows(engine)[1].id
-    _without_triggers(engine, f"UPDATE audit_event SET subject = 'mallory' WHERE id = {second}")
+    _without_triggers(engine, update(audit_event).where(audit_event.c.id == second).values(subject="mallory"))
     check = verify_chain(engine)
     assert (check.rows, check.broken_id, check.reason) == (1, second, "content")
 
@@ -137,7 +138,7 @@ def test_a_rewritten_row_breaks_the_chain_at_that_row(engine):
 def test_a_removed_row_breaks_the_chain_at_the_next_row(engine):
     _record(engine, 4)
     rows = _rows(engine)
-    _without_triggers(engine, f"DELETE FROM audit_event WHERE id = {rows[1].id}")
+    _without_triggers(engine, delete(audit_event).where(audit_event.c.id == rows[1].id))
     check = verify_chain(engine)
     assert (check.rows, check.broken_id, check.reason) == (1, rows[2].id, "link")
 
@@ -182,7 +183,7 @@ def test_the_verify_command_reports_the_first_broken_link(engine, database_url):
     intact = _verify_command(database_url)
     assert intact.returncode == 0, intact.stderr
     assert f"3 chained rows. Last link: row {rows[2].id}, hash {rows[2].row_hash}" in intact.stdout
-    _without_triggers(engine, f"UPDATE audit_event SET page = 'definitions' WHERE id = {rows[2].id}")
+    _without_triggers(engine, update(audit_event).where(audit_event.c.id == rows[2].id).values(page="definitions"))
     broken = _verify_command(database_url)
     assert broken.returncode == 1
     assert f"Chain broken at row {rows[2].id} (after 2 intact rows)" in broken.stdout
@@ -213,15 +214,8 @@ def test_the_migration_chains_rows_written_before_it(backend, tmp_path):
         _record(engine, 1)
         assert verify_chain(engine).rows == 3
 
-    if backend == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with empty_database(backend, tmp_path) as engine:
         check(engine)
-        engine.dispose()
-    else:
-        with scratch_postgres_url() as url:
-            engine = build_engine(url)
-            check(engine)
-            engine.dispose()
 
 
 def test_the_app_role_may_only_insert_and_select_audit_rows():

@@ -15,17 +15,16 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from dashboard.database import build_engine
 from dashboard.ingest.importer import import_file, write_rejects
 from dashboard.ingest.problems import InvalidValue
 from dashboard.ingest.pseudonyms import normalised_subject_key, pseudonym
-from dashboard.scratch import scratch_postgres_url
 from dashboard.settings import PROJECT_ROOT
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import intervention_totals
 from queries.migrate import alembic_config, upgrade_to_head
 from queries.reference import load_reference
 from queries.schema import import_batch, intervention
+from tests.backends import empty_database
 from tests.conftest import TEST_PSEUDONYM_KEY
 from tests.test_import import INTERVENTION, csv_bytes
 
@@ -154,15 +153,8 @@ def test_the_migration_converts_stored_keys(backend, tmp_path, monkeypatch):
         upgrade_to_head(engine)
         assert keys_of(engine) == [by_hand("K1"), by_hand("K1"), None, by_hand("S-0000001", *DEMO_PSEUDONYM_KEYS)]
 
-    if backend == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with empty_database(backend, tmp_path) as engine:
         check(engine)
-        engine.dispose()
-    else:
-        with scratch_postgres_url() as url:
-            engine = build_engine(url)
-            check(engine)
-            engine.dispose()
 
 
 def _rekey(database_url: str, **variables: str) -> subprocess.CompletedProcess:

@@ -7,12 +7,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import exc, func, select, text, update
 
-from dashboard.database import build_engine
-from dashboard.scratch import scratch_postgres_url
 from queries.audit import record_event
 from queries.migrate import upgrade, upgrade_to_head
 from queries.reference import load_reference
 from queries.schema import audit_event, membership, metadata, municipality, police_service
+from tests.backends import empty_database
 
 
 def test_migrations_produce_the_declared_schema(engine):
@@ -77,12 +76,5 @@ def test_upgrading_a_database_with_attempts_keeps_every_row(backend, tmp_path):
             if backend == "sqlite":
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
-    if backend == "sqlite":
-        engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with empty_database(backend, tmp_path) as engine:
         check(engine)
-        engine.dispose()
-    else:
-        with scratch_postgres_url() as url:
-            engine = build_engine(url)
-            check(engine)
-            engine.dispose()
