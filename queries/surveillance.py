@@ -9,6 +9,10 @@ import numpy as np
 from scipy import stats
 
 WEEKS_PER_YEAR = 52
+# R's poisson()$linkinv floor: a seasonal level with no case drives its coefficient towards -inf, and a mean of
+# exactly 0 would divide by zero.
+SMALLEST_MEAN = float(np.finfo(float).eps)
+STEP_HALVINGS = 30
 
 
 @dataclass(frozen=True)
@@ -52,22 +56,43 @@ class _Fit:
     covariance: np.ndarray
 
 
+def _mean(eta: np.ndarray) -> np.ndarray:
+    return np.maximum(np.exp(np.minimum(eta, 700.0)), SMALLEST_MEAN)
+
+
+def _deviance(counts: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> float:
+    ratio = np.where(counts > 0, counts / mu, 1.0)
+    return float(2 * np.sum(weights * (counts * np.log(ratio) - (counts - mu))))
+
+
 def _poisson_fit(design: np.ndarray, counts: np.ndarray, weights: np.ndarray, offset: np.ndarray) -> _Fit:
     """A weighted quasi-Poisson log-linear fit by iteratively reweighted least squares."""
     eta = np.log(np.maximum(counts, 0.5))
     beta = np.zeros(design.shape[1])
+    deviance = np.inf
+    # R's glm.fit test: stop when the deviance changes by less than 1e-8 of itself. A seasonal level without a
+    # case never converges in its coefficient (it heads to -inf), but the deviance does.
     for _ in range(100):
-        mu = np.exp(eta)
+        mu = _mean(eta)
         working = eta - offset + (counts - mu) / mu
         w = weights * mu
         information = design.T @ (design * w[:, None])
-        new_beta = np.linalg.lstsq(information, design.T @ (w * working), rcond=None)[0]
-        new_eta = design @ new_beta + offset
-        converged = np.max(np.abs(new_eta - eta)) < 1e-9
-        beta, eta = new_beta, new_eta
-        if converged:
+        step = np.linalg.lstsq(information, design.T @ (w * working), rcond=None)[0] - beta
+        # glm2's step-halving (Marschner, R Journal 2011): a step that raises the deviance is halved, so that a
+        # near-singular information matrix cannot throw the fit off.
+        for _ in range(STEP_HALVINGS):
+            new_eta = design @ (beta + step) + offset
+            new_deviance = _deviance(counts, _mean(new_eta), weights)
+            if np.isfinite(new_deviance) and new_deviance <= deviance:
+                break
+            step = step / 2
+        else:
             break
-    mu = np.exp(eta)
+        beta, eta = beta + step, new_eta
+        if abs(new_deviance - deviance) / (abs(new_deviance) + 0.1) < 1e-8:
+            break
+        deviance = new_deviance
+    mu = _mean(eta)
     w = weights * mu
     information = design.T @ (design * w[:, None])
     inverse = np.linalg.pinv(information)

@@ -96,3 +96,24 @@ def test_the_population_offset_scales_the_expectation_not_the_alarm():
     counts = np.full(SIX_YEARS, 4)
     assert farrington(counts, SIX_YEARS - 1, population=1000).expected == pytest.approx(4.0)
     assert FarringtonSettings().alpha == 0.01
+
+
+def test_a_history_with_a_single_case_still_fits():
+    # One case in six years leaves nine of the ten seasonal levels without a case: their coefficients head to
+    # -inf. The fit once diverged there and raised "SVD did not converge" on a province-scale Overview.
+    counts = np.zeros(6 * WEEKS_PER_YEAR + 10, dtype=int)
+    counts[100] = 1
+    found = farrington(counts, len(counts) - 1)
+    assert found.method == "farrington"
+    assert 0 <= found.expected < 0.1
+    assert found.upper <= 1
+    assert not found.alarm
+
+
+def test_sparse_histories_of_small_towns_all_fit():
+    # A town with about one intervention a year: every series must give a finite range, never an error.
+    generator = np.random.default_rng(1)
+    for _ in range(300):
+        counts = (generator.random(6 * WEEKS_PER_YEAR + 10) < 0.02).astype(int)
+        found = farrington(counts, len(counts) - 1)
+        assert np.isfinite(found.expected) and np.isfinite(found.upper)
