@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, select
 
-from queries.runner import fetch_frame
+from queries.runner import LOOKUP_CHUNK, chunks, fetch_frame
 from queries.schema import municipality_boundary
-from queries.writes import LOOKUP_CHUNK, chunks, upsert
+from queries.writes import upsert
 
 BOUNDARY_KEY = ("municipality_code",)
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, select
+from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
 from queries.expressions import count_if
 from queries.filters import MetricFilter, Period, Scope
@@ -16,7 +16,6 @@ from queries.outreach import cohort_members
 from queries.runner import fetch_frame
 from queries.schema import REACHED_OUTCOMES, REFERRALS, intervention, outreach_attempt
 from queries.scoping import intervention_conditions
-from queries.timeliness import cohort_members_with
 
 # Best outcome reached first: a member's final status is the first of these that applies.
 FINAL_STATUSES = ("accepted", "already_in_help", "declined", "no_answer", "not_attempted")
@@ -61,7 +60,7 @@ def final_status(member) -> object:
 
 def outcomes_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Cohort members per local arrest date and final status."""
-    member = cohort_members_with(flt, scope, intervention.c.arrested_date)
+    member = cohort_members(flt, scope, intervention.c.arrested_date)
     per_member = (
         select(member.c.arrested_date.label("day"), final_status(member).label("outcome")).subquery("per_member")
     )
@@ -148,18 +147,9 @@ def _followed_long_enough(flt: MetricFilter, as_of: date) -> MetricFilter | None
 
 def repeat_after_outreach_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Cohort members with a subject key, per outreach group: how many had a later intervention within 365 days."""
-    member = cohort_members_with(
-        flt, scope, intervention.c.police_service, intervention.c.subject_key, intervention.c.occurred_us
-    )
-    later = intervention.alias("later")
-    repeated = exists(
-        select(later.c.id).where(
-            later.c.police_service == member.c.police_service,
-            later.c.subject_key == member.c.subject_key,
-            later.c.occurred_us > member.c.occurred_us,
-            later.c.occurred_us <= member.c.occurred_us + REPEAT_WINDOW_US,
-        )
-    )
+    member = cohort_members(flt, scope, intervention.c.subject_key, intervention.c.occurred_us,
+                            intervention.c.next_us)
+    repeated = member.c.next_us <= member.c.occurred_us + REPEAT_WINDOW_US
     group = case(
         (member.c.accepted == 1, "accepted"),
         (member.c.reached == 1, "declined_or_in_help"),

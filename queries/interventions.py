@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, and_, exists, func, or_, select
+from sqlalchemy import Connection, Engine, Select, func, or_, select
 
 from queries.expressions import count_if
 from queries.filters import MetricFilter, Scope
@@ -33,20 +33,8 @@ def _in_period(table, flt: MetricFilter):
 
 def is_repeat(table) -> object:
     """True when the intervention's subject had another intervention in the same service in the 365 days before."""
-    earlier = intervention.alias("earlier")
-    return and_(
-        table.c.subject_key.is_not(None),
-        table.c.subject_key != "",
-        exists(
-            select(earlier.c.id).where(
-                earlier.c.police_service == table.c.police_service,
-                earlier.c.subject_key == table.c.subject_key,
-                earlier.c.occurred_us < table.c.occurred_us,
-                earlier.c.occurred_us >= table.c.occurred_us - REPEAT_WINDOW_US,
-            )
-        ),
-    )
-
+    # previous_us is stored on write (queries.precomputed): the same subject's latest strictly earlier intervention.
+    return table.c.previous_us >= table.c.occurred_us - REPEAT_WINDOW_US
 
 
 def totals_statement(flt: MetricFilter, scope: Scope) -> Select:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, func, select
 
 from queries.expressions import count_if
 from queries.filters import MetricFilter, Scope
 from queries.localtime import MICROSECONDS_PER_HOUR
 from queries.runner import fetch_row
-from queries.schema import REACHED_OUTCOMES, intervention, outreach_attempt
+from queries.schema import intervention
 from queries.scoping import intervention_conditions
 
 
@@ -52,32 +52,31 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _flag(condition) -> object:
-    return func.max(case((condition, 1), else_=0))
+def _flag(column) -> object:
+    return case((column, 1), else_=0)
 
 
-def cohort_members(flt: MetricFilter, scope: Scope):
-    """One row per cohort member: arrest time, first offender attempt and whether reached, accepted, already in help."""
-    offender_attempt = and_(
-        outreach_attempt.c.intervention_id == intervention.c.id,
-        outreach_attempt.c.subject_role == "offender",
-    )
+def cohort_members(flt: MetricFilter, scope: Scope, *columns: ColumnElement):
+    """One row per cohort member: arrest time, first offender attempt and whether reached, accepted, already in help.
+
+    The attempts' summary is stored on each intervention when attempts are written (queries.precomputed), so the
+    cohort is one indexed read of the intervention table; more of the member's own columns may be carried along.
+    """
     return (
         select(
             intervention.c.id,
             intervention.c.arrested_us,
-            func.min(outreach_attempt.c.attempted_us).label("first_attempt_us"),
-            _flag(outreach_attempt.c.outcome.in_(REACHED_OUTCOMES)).label("reached"),
-            _flag(outreach_attempt.c.outcome == "accepted").label("accepted"),
-            _flag(outreach_attempt.c.outcome == "already_in_help").label("in_help"),
+            intervention.c.offender_first_attempt_us.label("first_attempt_us"),
+            _flag(intervention.c.offender_reached).label("reached"),
+            _flag(intervention.c.offender_accepted).label("accepted"),
+            _flag(intervention.c.offender_in_help).label("in_help"),
+            *columns,
         )
-        .select_from(intervention.outerjoin(outreach_attempt, offender_attempt))
         .where(
             intervention.c.arrest,
             intervention.c.arrested_date.between(flt.period.start, flt.period.end),
             *intervention_conditions(intervention, flt, scope),
         )
-        .group_by(intervention.c.id, intervention.c.arrested_us)
         .cte("member")
     )
 

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import pandas as pd
 from sqlalchemy import Connection, Engine, Executable, Row
+
+# Under SQLite's smallest bound-parameter limit (999), so one IN list always fits in one statement.
+LOOKUP_CHUNK = 900
+
+
+def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    """Consecutive slices of at most size items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _run(bind: Engine | Connection, statement: Executable):

@@ -150,6 +150,15 @@ intervention = Table(
     Column("batch_id", Integer, ForeignKey("import_batch.id"), nullable=True),
     # Demo and real rows never mix: `import` refuses a database with demo rows unless told to remove them.
     Column("demo", Boolean, nullable=False, server_default=false()),
+    # Stored on write by queries.precomputed for the rows a write touches, so that no page looks for them again.
+    Column("previous_us", BigInteger, nullable=True,
+           comment="occurred_us of the same subject's latest strictly earlier intervention in this police service"),
+    Column("next_us", BigInteger, nullable=True,
+           comment="occurred_us of the same subject's earliest strictly later intervention in this police service"),
+    Column("offender_first_attempt_us", BigInteger, nullable=True, comment="earliest offender outreach attempt"),
+    Column("offender_reached", Boolean, nullable=False, server_default=false()),
+    Column("offender_accepted", Boolean, nullable=False, server_default=false()),
+    Column("offender_in_help", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("police_service", "event_id"),
     CheckConstraint(
         "(arrest AND arrested_us IS NOT NULL AND arrested_us >= occurred_us)"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CTE, ColumnElement, Connection, Engine, Select, and_, case, func, select
+from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
 from queries.expressions import count_if
 from queries.filters import MetricFilter, Scope
@@ -38,15 +38,6 @@ class Percentiles:
     median_hours: float | None
     p90_hours: float | None
     attempted: int
-
-
-def cohort_members_with(flt: MetricFilter, scope: Scope, *columns: ColumnElement) -> CTE:
-    """queries.outreach.cohort_members, carrying more columns of each member's own intervention row."""
-    # Extending the statement rather than joining the CTE back to `intervention`: PostgreSQL answered the
-    # join with a scan of the whole table's primary key. The columns depend on the grouped id, so the
-    # groups stay one per member.
-    members = cohort_members(flt, scope).element
-    return members.add_columns(*columns).group_by(*columns).cte("member")
 
 
 def _delay(member):
@@ -123,7 +114,7 @@ def delay_percentiles(bind: Engine | Connection, flt: MetricFilter, scope: Scope
 
 def weekly_within_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Per ISO week of the local arrest date that has any: cohort, first attempted within 24 and within 48 hours."""
-    member = cohort_members_with(flt, scope, intervention.c.arrested_week)
+    member = cohort_members(flt, scope, intervention.c.arrested_week)
     delay = _delay(member)
     return select(
         member.c.arrested_week.label("week"),

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from queries.precomputed import refresh_subject_links
+from queries.runner import LOOKUP_CHUNK, chunks
 from queries.schema import import_batch, intervention, membership, outreach_attempt, pseudonym_check
 
-# Under SQLite's smallest bound-parameter limit (999), so one IN list always fits in one statement.
-LOOKUP_CHUNK = 900
 INTERVENTION_KEY = ("police_service", "event_id")
 # Attempt ids are the worker's log's, unique within a police service only.
 ATTEMPT_KEY = ("police_service", "attempt_id")
@@ -26,12 +26,6 @@ class InterventionRef:
 
     id: int
     not_before_us: int
-
-
-def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
-    """Consecutive slices of at most size items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _key_conditions(table: Table, column: str, keys: Iterable[tuple[str, str]]) -> Iterator[ColumnElement[bool]]:
@@ -90,6 +84,27 @@ def earliest_attempts(connection: Connection, keys: Iterable[tuple[str, str]]) -
     }
 
 
+def stored_subject_keys_of(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (service, subject key) pairs stored on the interventions among these (service, event_id) keys."""
+    statement = select(intervention.c.police_service, intervention.c.subject_key).where(
+        intervention.c.subject_key.is_not(None))
+    return {
+        (service, subject_key)
+        for condition in _intervention_key_conditions(keys)
+        for service, subject_key in connection.execute(statement.where(condition))
+    }
+
+
+def stored_attempt_interventions(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[int]:
+    """The interventions that the stored attempts among these (service, attempt_id) keys follow."""
+    statement = select(outreach_attempt.c.intervention_id)
+    return {
+        intervention_id
+        for condition in _key_conditions(outreach_attempt, "attempt_id", keys)
+        for (intervention_id,) in connection.execute(statement.where(condition))
+    }
+
+
 def count_stored_interventions(connection: Connection, keys: Iterable[tuple[str, str]]) -> int:
     """How many of these (service, event_id) keys are already stored."""
     return sum(
@@ -116,11 +131,22 @@ def real_row_count(connection: Connection) -> int:
     return connection.scalar(select(func.count()).select_from(intervention).where(~intervention.c.demo))
 
 
+def shared_demo_subject_keys(connection: Connection) -> set[tuple[str, str]]:
+    """(service, subject key) pairs found on demo and on real interventions alike."""
+    keyed = intervention.c.subject_key.is_not(None)
+    pairs = select(intervention.c.police_service, intervention.c.subject_key).distinct()
+    demo = pairs.where(keyed, intervention.c.demo)
+    real = pairs.where(keyed, ~intervention.c.demo)
+    return set(connection.execute(demo.intersect(real)).tuples())
+
+
 def delete_demo_rows(connection: Connection) -> None:
     """Remove the demo data: its attempts, its interventions, then the import batches that wrote them."""
+    shared = shared_demo_subject_keys(connection)
     connection.execute(delete(outreach_attempt).where(outreach_attempt.c.demo))
     connection.execute(delete(intervention).where(intervention.c.demo))
     connection.execute(delete(import_batch).where(import_batch.c.demo))
+    refresh_subject_links(connection, shared)
 
 
 def upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:

@@ -46,6 +46,7 @@ from dashboard.demo.data import generate, load_demo_files, yesterday
 from dashboard.ingest.importer import KINDS, WRITE_CHUNK, Reference
 from dashboard.ingest.pseudonyms import normalised_subject_key, pseudonym
 from queries.localtime import local_date, moment_columns, parse_timestamp
+from queries.precomputed import refresh_all_outreach, refresh_all_subject_links
 from queries.reference import REFERENCE_DIR
 from queries.schema import intervention, membership, municipality, outreach_attempt, police_service
 from queries.writes import service_memberships, upsert
@@ -353,6 +354,9 @@ def generate_province(
         _add_synthetic_reference(connection, rng, municipalities, services)
         written = bulk_insert(connection, intervention, _intervention_rows(rng, connection, interventions, end))
         attempts = bulk_insert(connection, outreach_attempt, _attempt_rows(rng, connection, end))
+        # Written past the importer: what it stores on write is computed here, for every row at once.
+        refresh_all_subject_links(connection)
+        refresh_all_outreach(connection)
         connection.commit()
         places = connection.scalar(select(func.count()).select_from(municipality))
         forces = connection.scalar(select(func.count()).select_from(police_service))

@@ -31,10 +31,11 @@ from dashboard.ingest.pseudonyms import (
     normalised_subject_key,
     pseudonym,
 )
-from queries import writes
+from queries import precomputed, writes
 from queries.freshness import bump_version
 from queries.localtime import TimestampError, epoch_microseconds, local_date, moment_columns, parse_timestamp
 from queries.reference import known_services
+from queries.runner import chunks
 from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
 
 IDENTIFIER_MAX_LENGTH = 64
@@ -302,6 +303,20 @@ def _count_stored_attempts(connection: Connection, rows: list[dict[str, Any]]) -
     return writes.count_stored_attempts(connection, ((row["police_service"], row["attempt_id"]) for row in rows))
 
 
+def _subject_keys_touched(connection: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The subject keys these rows bring and those they replace: their interventions' links change."""
+    brought = {(row["police_service"], row["subject_key"]) for row in rows if row["subject_key"]}
+    replaced = writes.stored_subject_keys_of(connection, ((row["police_service"], row["event_id"]) for row in rows))
+    return brought | replaced
+
+
+def _interventions_touched(connection: Connection, rows: list[dict[str, Any]]) -> set[int]:
+    """The interventions these attempts follow and those the attempts they replace followed."""
+    brought = {row["intervention_id"] for row in rows}
+    return brought | writes.stored_attempt_interventions(connection, ((row["police_service"], row["attempt_id"])
+                                                                      for row in rows))
+
+
 @dataclass(frozen=True)
 class ImportKind:
     """What differs between the two kinds of file."""
@@ -313,6 +328,9 @@ class ImportKind:
     check: Callable[[dict[str, str], Reference], tuple[dict[str, Any] | None, list[Finding]]]
     count_stored: Callable[[Connection, list[dict[str, Any]]], int]
     upsert: Callable[[Connection, Sequence[dict[str, Any]]], None]
+    # What the rows touch, read before they are written, and the stored values recomputed for it afterwards.
+    touched: Callable[[Connection, list[dict[str, Any]]], set]
+    refresh: Callable[[Connection, set], None]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -330,6 +348,8 @@ KINDS = {
         check=check_intervention,
         count_stored=_count_stored_interventions,
         upsert=writes.upsert_interventions,
+        touched=_subject_keys_touched,
+        refresh=precomputed.refresh_subject_links,
     ),
     "outreach": ImportKind(
         required=("attempt_id", "police_service", "event_id", "attempted_at", "subject_role", "outcome"),
@@ -339,6 +359,8 @@ KINDS = {
         check=check_attempt,
         count_stored=_count_stored_attempts,
         upsert=writes.upsert_attempts,
+        touched=_interventions_touched,
+        refresh=precomputed.refresh_outreach,
     ),
 }
 
@@ -439,12 +461,14 @@ def _write(
     connection: Connection, spec: ImportKind, rows: list[dict[str, Any]], batch: dict[str, Any], progress: Callable
 ) -> int:
     batch_id = writes.insert_import_batch(connection, batch)
+    touched = spec.touched(connection, rows)
     with progress(total=len(rows), desc=t("import.progress.writing")) as bar:
-        for chunk in writes.chunks(rows, WRITE_CHUNK):
+        for chunk in chunks(rows, WRITE_CHUNK):
             for row in chunk:
                 row["batch_id"], row["demo"] = batch_id, batch["demo"]
             spec.upsert(connection, chunk)
             bar.update(len(chunk))
+    spec.refresh(connection, touched)
     writes.finish_import_batch(connection, batch_id, _now())
     bump_version(connection)
     return batch_id

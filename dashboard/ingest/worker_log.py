@@ -18,6 +18,7 @@ from queries.audit import audit_services, record_event
 from queries.filters import Scope
 from queries.freshness import bump_version
 from queries.localtime import epoch_microseconds, moment_columns
+from queries.precomputed import refresh_outreach
 from queries.schema import attempt_revision, case_closure, intervention, outreach_attempt
 
 # How long a worker may still correct or withdraw an attempt she recorded.
@@ -96,6 +97,7 @@ def record_attempt(engine: Engine, entry: AttemptEntry, recorder: Recorder, now:
         row.update(recorded_by=recorder.subject, recorded_at=now, batch_id=None,
                    demo=_demo_flag(connection, row["intervention_id"]))
         connection.execute(insert(outreach_attempt).values(**row))
+        refresh_outreach(connection, [row["intervention_id"]])
         _audit(connection, recorder, "attempt", {"attempt": attempt_id, "service": entry.police_service,
                                                  "outcome": entry.outcome, "subject_role": entry.subject_role})
         bump_version(connection)
@@ -135,6 +137,7 @@ def correct_attempt(engine: Engine, attempt_id: str, entry: AttemptEntry, record
         changed = {name: row[name] for name in ("subject_role", "outcome", "channel", "referral")}
         connection.execute(update(outreach_attempt).where(outreach_attempt.c.id == stored.id).values(
             **changed, **moment_columns("attempted", row["attempted_at"], with_week=False)))
+        refresh_outreach(connection, [stored.intervention_id])
         _audit(connection, recorder, "attempt_corrected", {"attempt": attempt_id, "service": entry.police_service,
                                                            "outcome": entry.outcome})
         bump_version(connection)
@@ -147,6 +150,7 @@ def withdraw_attempt(engine: Engine, service: str, attempt_id: str, recorder: Re
         stored = _own_recent_attempt(connection, service, attempt_id, recorder, now)
         _keep_previous(connection, stored, "withdrawal", recorder, now)
         connection.execute(delete(outreach_attempt).where(outreach_attempt.c.id == stored.id))
+        refresh_outreach(connection, [stored.intervention_id])
         _audit(connection, recorder, "attempt_withdrawn", {"attempt": attempt_id, "service": service})
         bump_version(connection)
 
