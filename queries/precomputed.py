@@ -12,6 +12,7 @@ from queries.runner import LOOKUP_CHUNK, chunks
 from queries.schema import REACHED_OUTCOMES, intervention, outreach_attempt
 
 SubjectKey = tuple[str, str]
+EventKey = tuple[str, str]
 
 
 def _neighbour(aggregate, comparison) -> object:
@@ -38,16 +39,18 @@ def _links_update(condition: ColumnElement[bool]):
     )
 
 
-def refresh_subject_links(connection: Connection, keys: Iterable[SubjectKey]) -> None:
-    """Recompute the previous and next intervention of every intervention of these (service, subject key) pairs."""
-    by_service: dict[str, set[str]] = defaultdict(set)
-    for service, key in keys:
-        if key:
-            by_service[service].add(key)
-    for service, subject_keys in by_service.items():
-        for chunk in chunks(sorted(subject_keys), LOOKUP_CHUNK):
-            connection.execute(_links_update(and_(intervention.c.police_service == service,
-                                                  intervention.c.subject_key.in_(chunk))))
+def refresh_subject_links(connection: Connection, keys: Iterable[SubjectKey], events: Iterable[EventKey] = ()) -> None:
+    """Recompute the previous and next intervention of every intervention of these (service, subject key) pairs, and
+    of these (service, event_id) interventions (whose subject key may have just been removed)."""
+    for column, pairs in (("subject_key", keys), ("event_id", events)):
+        by_service: dict[str, set[str]] = defaultdict(set)
+        for service, value in pairs:
+            if value:
+                by_service[service].add(value)
+        for service, values in by_service.items():
+            for chunk in chunks(sorted(values), LOOKUP_CHUNK):
+                connection.execute(_links_update(and_(intervention.c.police_service == service,
+                                                      intervention.c[column].in_(chunk))))
 
 
 def refresh_all_subject_links(connection: Connection) -> None:

@@ -303,11 +303,18 @@ def _count_stored_attempts(connection: Connection, rows: list[dict[str, Any]]) -
     return writes.count_stored_attempts(connection, ((row["police_service"], row["attempt_id"]) for row in rows))
 
 
-def _subject_keys_touched(connection: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """The subject keys these rows bring and those they replace: their interventions' links change."""
+def _subject_keys_touched(connection: Connection, rows: list[dict[str, Any]]) -> tuple[set, list]:
+    """The subject keys these rows bring and those they replace, and the rows without a key: their links change."""
     brought = {(row["police_service"], row["subject_key"]) for row in rows if row["subject_key"]}
     replaced = writes.stored_subject_keys_of(connection, ((row["police_service"], row["event_id"]) for row in rows))
-    return brought | replaced
+    # A row whose key was just removed is no longer found by its former key.
+    keyless = [(row["police_service"], row["event_id"]) for row in rows if not row["subject_key"]]
+    return brought | replaced, keyless
+
+
+def _refresh_links(connection: Connection, touched: tuple[set, list]) -> None:
+    keys, events = touched
+    precomputed.refresh_subject_links(connection, keys, events)
 
 
 def _interventions_touched(connection: Connection, rows: list[dict[str, Any]]) -> set[int]:
@@ -329,8 +336,8 @@ class ImportKind:
     count_stored: Callable[[Connection, list[dict[str, Any]]], int]
     upsert: Callable[[Connection, Sequence[dict[str, Any]]], None]
     # What the rows touch, read before they are written, and the stored values recomputed for it afterwards.
-    touched: Callable[[Connection, list[dict[str, Any]]], set]
-    refresh: Callable[[Connection, set], None]
+    touched: Callable[[Connection, list[dict[str, Any]]], Any]
+    refresh: Callable[[Connection, Any], None]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -349,7 +356,7 @@ KINDS = {
         count_stored=_count_stored_interventions,
         upsert=writes.upsert_interventions,
         touched=_subject_keys_touched,
-        refresh=precomputed.refresh_subject_links,
+        refresh=_refresh_links,
     ),
     "outreach": ImportKind(
         required=("attempt_id", "police_service", "event_id", "attempted_at", "subject_role", "outcome"),
