@@ -1,5 +1,10 @@
 """Expected weekly counts and unusual weeks: the improved Farrington method (Noufaily et al., Statistics in Medicine
-2013; R's surveillance::farringtonFlexible) and, with less than two years of history, EARS C2. Pure functions."""
+2013; R's surveillance::farringtonFlexible) and, with less than two years of history, EARS C2. Pure functions.
+
+Many series (one per municipality) are fitted at once. The model, log mean = seasonal level + trend × week, has a
+closed form for the levels once the trend is known, so each fit is a one-dimensional Newton search on the trend,
+in array operations over every series together: a province's 1,118 municipalities take a few milliseconds a week.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ import numpy as np
 from scipy import stats
 
 WEEKS_PER_YEAR = 52
-# R's poisson()$linkinv floor: a seasonal level with no case drives its coefficient towards -inf, and a mean of
-# exactly 0 would divide by zero.
-SMALLEST_MEAN = float(np.finfo(float).eps)
-STEP_HALVINGS = 30
+NEWTON_STEPS = 60
+# A trend of e^0.2 a week (×33,000 a year) is no trend a count could follow: beyond it the series is degenerate.
+LARGEST_TREND = 0.2
+LARGEST_STEP = 0.05
 
 
 @dataclass(frozen=True)
@@ -48,64 +53,15 @@ class Expectation:
 
 
 @dataclass(frozen=True)
-class _Fit:
-    beta: np.ndarray
-    mu: np.ndarray
-    dispersion: float
+class _Fits:
+    """Quasi-Poisson fits of many series (rows) over the same reference weeks (columns)."""
+
+    trend: np.ndarray  # per series, per week
+    mean: np.ndarray  # per series and week
+    expected_now: np.ndarray  # per series: the current week's mean (its seasonal level, at distance 0)
+    dispersion: np.ndarray
     hat: np.ndarray
-    covariance: np.ndarray
-
-
-def _mean(eta: np.ndarray) -> np.ndarray:
-    return np.maximum(np.exp(np.minimum(eta, 700.0)), SMALLEST_MEAN)
-
-
-def _deviance(counts: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> float:
-    ratio = np.where(counts > 0, counts / mu, 1.0)
-    return float(2 * np.sum(weights * (counts * np.log(ratio) - (counts - mu))))
-
-
-def _poisson_fit(design: np.ndarray, counts: np.ndarray, weights: np.ndarray, offset: np.ndarray) -> _Fit:
-    """A weighted quasi-Poisson log-linear fit by iteratively reweighted least squares."""
-    eta = np.log(np.maximum(counts, 0.5))
-    beta = np.zeros(design.shape[1])
-    deviance = np.inf
-    # R's glm.fit test: stop when the deviance changes by less than 1e-8 of itself. A seasonal level without a
-    # case never converges in its coefficient (it heads to -inf), but the deviance does.
-    for _ in range(100):
-        mu = _mean(eta)
-        working = eta - offset + (counts - mu) / mu
-        w = weights * mu
-        information = design.T @ (design * w[:, None])
-        step = np.linalg.lstsq(information, design.T @ (w * working), rcond=None)[0] - beta
-        # glm2's step-halving (Marschner, R Journal 2011): a step that raises the deviance is halved, so that a
-        # near-singular information matrix cannot throw the fit off.
-        for _ in range(STEP_HALVINGS):
-            new_eta = design @ (beta + step) + offset
-            new_deviance = _deviance(counts, _mean(new_eta), weights)
-            if np.isfinite(new_deviance) and new_deviance <= deviance:
-                break
-            step = step / 2
-        else:
-            break
-        beta, eta = beta + step, new_eta
-        if abs(new_deviance - deviance) / (abs(new_deviance) + 0.1) < 1e-8:
-            break
-        deviance = new_deviance
-    mu = _mean(eta)
-    w = weights * mu
-    information = design.T @ (design * w[:, None])
-    inverse = np.linalg.pinv(information)
-    hat = np.einsum("ij,jk,ik->i", design * np.sqrt(w)[:, None], inverse, design * np.sqrt(w)[:, None])
-    freedom = max(len(counts) - design.shape[1], 1)
-    dispersion = max(1.0, float(np.sum(weights * (counts - mu) ** 2 / mu) / freedom))
-    return _Fit(beta, mu, dispersion, hat, inverse * dispersion)
-
-
-def _anscombe(counts: np.ndarray, fit: _Fit) -> np.ndarray:
-    """Standardised Anscombe residuals of a Poisson fit."""
-    leverage = np.clip(1 - fit.hat, 1e-9, None)
-    return 1.5 * (counts ** (2 / 3) * fit.mu ** (-1 / 6) - fit.mu ** 0.5) / np.sqrt(fit.dispersion * leverage)
+    trend_variance: np.ndarray
 
 
 def _season(distance: np.ndarray, settings: FarringtonSettings) -> np.ndarray:
@@ -119,64 +75,143 @@ def _season(distance: np.ndarray, settings: FarringtonSettings) -> np.ndarray:
     return np.where(in_window, 0, later)
 
 
-def _design(times: np.ndarray, seasons: np.ndarray, periods: int, trend: bool) -> np.ndarray:
-    columns = [np.ones(len(times))]
-    if trend:
-        columns.append(times.astype(float))
-    columns += [(seasons == level).astype(float) for level in range(1, periods)]
-    return np.column_stack(columns)
+@dataclass(frozen=True)
+class _Levels:
+    """The reference weeks, ordered so that each seasonal level's weeks are contiguous."""
+
+    starts: np.ndarray  # index of each level's first week
+    sizes: np.ndarray  # weeks per level
+    current: int  # position of level 0 (the current week's) among the levels, -1 when it has no week
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Per series and level, the sum over the level's weeks."""
+        # reduceat rather than a product with a one-hot matrix: BLAS threads crawl on a busy server.
+        return np.add.reduceat(values, self.starts, axis=1)
+
+    def spread(self, per_level: np.ndarray) -> np.ndarray:
+        """Per series and week, its level's value."""
+        return np.repeat(per_level, self.sizes, axis=1)
 
 
-def _upper(expected: float, dispersion: float, alpha: float) -> float:
+def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    return np.divide(part, whole, out=np.zeros_like(part, dtype=float), where=whole > 0)
+
+
+def _fit(counts: np.ndarray, weights: np.ndarray, levels: _Levels, times: np.ndarray, with_trend: np.ndarray,
+         parameters: np.ndarray) -> _Fits:
+    """Weighted quasi-Poisson fits of log mean = level + trend × time; the trend stays 0 where with_trend is False.
+
+    For a trend b the levels' maximum-likelihood values are exp(level) = sum(w y) / sum(w e^(b t)) over the level's
+    weeks, so the likelihood is maximised over b alone (it is concave in b: Newton steps from 0 converge).
+    """
+    cases = levels.sums(weights * counts)  # per series and level
+    trend = np.zeros(len(counts))
+    for _ in range(NEWTON_STEPS):
+        growth = weights * np.exp(trend[:, None] * times)
+        total = levels.sums(growth)
+        first = levels.sums(growth * times)
+        second = levels.sums(growth * times**2)
+        mean_time = _ratio(first, total)
+        score = np.sum(weights * counts * times, axis=1) - np.sum(cases * mean_time, axis=1)
+        curvature = np.sum(cases * (_ratio(second, total) - mean_time**2), axis=1)
+        step = np.clip(np.where(with_trend & (curvature > 0), _ratio(score, curvature), 0.0), -LARGEST_STEP,
+                       LARGEST_STEP)
+        moved = np.clip(trend + step, -LARGEST_TREND, LARGEST_TREND)
+        if np.all(np.abs(moved - trend) < 1e-12):
+            break
+        trend = moved
+    growth = np.exp(trend[:, None] * times)
+    scale = _ratio(cases, levels.sums(weights * growth))  # exp(level), per series and level
+    mean = levels.spread(scale) * growth
+    # The information of (levels, trend) is a diagonal block per level plus the trend's row; its inverse by the
+    # Schur complement gives each week's leverage and the trend's variance without an 11 × 11 solve per series.
+    weighted = weights * mean
+    level_total = levels.sums(weighted)
+    level_time = levels.sums(weighted * times)
+    complement = np.sum(weighted * times**2, axis=1) - np.sum(_ratio(level_time**2, level_total), axis=1)
+    complement = np.where(with_trend & (complement > 0), complement, np.inf)
+    centre = levels.spread(_ratio(level_time, level_total))
+    hat = weighted * (levels.spread(_ratio(np.ones_like(level_total), level_total))
+                      + (times - centre) ** 2 / complement[:, None])
+    observations = np.sum(weights > 0, axis=1)
+    freedom = np.maximum(observations - parameters, 1)
+    pearson = np.sum(_ratio(weights * (counts - mean) ** 2, mean), axis=1)
+    dispersion = np.maximum(1.0, pearson / freedom)
+    now = scale[:, levels.current] if levels.current >= 0 else np.zeros(len(counts))
+    return _Fits(trend, mean, now, dispersion, hat, dispersion / complement)
+
+
+def _anscombe(counts: np.ndarray, fits: _Fits) -> np.ndarray:
+    """Standardised Anscombe residuals; 0 where the fitted mean is 0 (a level without a case)."""
+    leverage = np.clip(1 - fits.hat, 1e-9, None)
+    root = np.sqrt(fits.mean)
+    sixth = np.divide(1.0, fits.mean ** (1 / 6), out=np.zeros_like(fits.mean), where=fits.mean > 0)
+    raw = 1.5 * (counts ** (2 / 3) * sixth - root)
+    return raw / np.sqrt(fits.dispersion[:, None] * leverage)
+
+
+def _down_weighted(residuals: np.ndarray, present: np.ndarray, settings: FarringtonSettings) -> np.ndarray:
+    """Weeks whose residual exceeds the threshold weigh residual^-2; the weights are rescaled to sum to n."""
+    above = residuals > settings.weights_threshold
+    weights = np.where(above, 1.0 / np.where(above, residuals, 1.0) ** 2, 1.0) * present
+    return weights * _ratio(present.sum(axis=1), weights.sum(axis=1))[:, None]
+
+
+def _upper(expected: np.ndarray, dispersion: np.ndarray, alpha: float) -> np.ndarray:
     """The (1 - alpha) quantile of a negative binomial of this mean and dispersion (Poisson when it is 1)."""
-    if expected <= 0:
-        return 0.0
-    if dispersion <= 1.0 + 1e-9:
-        return float(stats.poisson.ppf(1 - alpha, expected))
-    size = expected / (dispersion - 1)
-    return float(stats.nbinom.ppf(1 - alpha, size, size / (size + expected)))
+    upper = np.zeros(len(expected))
+    poisson = (expected > 0) & (dispersion <= 1.0 + 1e-9)
+    upper[poisson] = stats.poisson.ppf(1 - alpha, expected[poisson])
+    spread = (expected > 0) & ~poisson
+    size = expected[spread] / (dispersion[spread] - 1)
+    upper[spread] = stats.nbinom.ppf(1 - alpha, size, size / (size + expected[spread]))
+    return upper
 
 
-def _enough_recent_cases(counts: np.ndarray, week: int, settings: FarringtonSettings) -> bool:
-    return counts[max(0, week - settings.minimum_weeks + 1): week + 1].sum() >= settings.minimum_cases
+def _recent_cases(counts: np.ndarray, week: int, settings: FarringtonSettings) -> np.ndarray:
+    return counts[:, max(0, week - settings.minimum_weeks + 1): week + 1].sum(axis=1)
 
 
-def farrington(counts: np.ndarray, week: int, population: float = 1.0,
-               settings: FarringtonSettings = FarringtonSettings()) -> Expectation:
+def _robust_fit(y: np.ndarray, present: np.ndarray, levels: _Levels, times: np.ndarray, with_trend: bool,
+                settings: FarringtonSettings) -> _Fits:
+    """A fit, then a refit with the weeks of large residuals (past outbreaks) down-weighted."""
+    trend = np.full(len(y), with_trend)
+    parameters = settings.periods + int(with_trend)
+    first = _fit(y, present, levels, times, trend, parameters)
+    return _fit(y, _down_weighted(_anscombe(y, first), present, settings), levels, times, trend, parameters)
+
+
+def farrington_many(counts: np.ndarray, week: int, starts: np.ndarray | None = None,
+                    settings: FarringtonSettings = FarringtonSettings()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected count, upper end of the range and alarm at counts[:, week], each series beginning at its start."""
+    counts = np.asarray(counts, dtype=float)
+    starts = np.zeros(len(counts), dtype=int) if starts is None else np.asarray(starts)
+    times = np.arange(max(week - settings.years_back * WEEKS_PER_YEAR - settings.half_window, 0),
+                      week - settings.past_weeks_not_included + 1)
+    seasons = _season(week - times, settings)
+    order = np.argsort(seasons, kind="stable")
+    times, seasons = times[order], seasons[order]
+    found, starts_of_levels, sizes = np.unique(seasons, return_index=True, return_counts=True)
+    levels = _Levels(starts_of_levels, sizes, int(np.flatnonzero(found == 0)[0]) if 0 in found else -1)
+    present = (times[None, :] >= starts[:, None]).astype(float)
+    y = counts[:, times] * present
+    distance = (times - week).astype(float)
+    trended = _robust_fit(y, present, levels, distance, True, settings)
+    z = trended.trend / np.sqrt(np.maximum(trended.trend_variance, 1e-300))
+    keep = 2 * stats.norm.sf(np.abs(z)) < settings.trend_p_value
+    flat = trended if keep.all() else _robust_fit(y, present, levels, distance, False, settings)
+    no_history = y.sum(axis=1) == 0
+    expected = np.where(keep, trended.expected_now, flat.expected_now)
+    expected[no_history] = 0.0
+    upper = _upper(expected, np.where(keep, trended.dispersion, flat.dispersion), settings.alpha)
+    alarm = (counts[:, week] > upper) & (_recent_cases(counts, week, settings) >= settings.minimum_cases)
+    return expected, upper, alarm
+
+
+def farrington(counts: np.ndarray, week: int, settings: FarringtonSettings = FarringtonSettings()) -> Expectation:
     """The improved Farrington expectation of counts[week] from the same calendar weeks of earlier years."""
-    times = np.arange(len(counts))
-    first = week - settings.years_back * WEEKS_PER_YEAR - settings.half_window
-    reference = times[(times >= max(first, 0)) & (times <= week - settings.past_weeks_not_included)]
-    observed = int(counts[week])
-    y = counts[reference].astype(float)
-    if y.sum() == 0:
-        # Never a case in years: the range is 0, and the rule of 5 cases in 4 weeks decides alone.
-        return Expectation(observed, 0.0, 0.0, "farrington", observed > 0 and _enough_recent_cases(counts, week,
-                                                                                                  settings))
-    seasons = _season(week - reference, settings)
-    offset = np.full(len(reference), np.log(population))
-    trend = True
-    fit = None
-    for _ in range(2):
-        design = _design(reference, seasons, settings.periods, trend)
-        fit = _poisson_fit(design, y, np.ones(len(y)), offset)
-        residuals = _anscombe(y, fit)
-        above = residuals > settings.weights_threshold
-        weights = np.ones(len(y))
-        weights[above] = residuals[above] ** -2.0
-        weights *= len(y) / weights.sum()
-        fit = _poisson_fit(design, y, weights, offset)
-        if not trend:
-            break
-        z = fit.beta[1] / np.sqrt(max(fit.covariance[1, 1], 1e-300))
-        if 2 * stats.norm.sf(abs(z)) < settings.trend_p_value:
-            break
-        trend = False
-    design_now = _design(np.array([week]), np.array([0]), settings.periods, trend)
-    expected = float(np.exp(design_now @ fit.beta + np.log(population))[0])
-    upper = _upper(expected, fit.dispersion, settings.alpha)
-    alarm = observed > upper and _enough_recent_cases(counts, week, settings)
-    return Expectation(observed, expected, upper, "farrington", bool(alarm))
+    expected, upper, alarm = farrington_many(np.asarray(counts)[None, :], week, settings=settings)
+    return Expectation(int(counts[week]), float(expected[0]), float(upper[0]), "farrington", bool(alarm[0]))
 
 
 def ears_c2(counts: np.ndarray, week: int, settings: FarringtonSettings = FarringtonSettings()) -> Expectation:
@@ -188,14 +223,37 @@ def ears_c2(counts: np.ndarray, week: int, settings: FarringtonSettings = Farrin
     mean, deviation = float(baseline.mean()), float(baseline.std(ddof=1))
     # A flat baseline (sd 0) would make any single case unusual: the sd is at least 0.5 case.
     upper = mean + 3 * max(deviation, 0.5)
-    alarm = observed > upper and _enough_recent_cases(counts, week, settings)
-    return Expectation(observed, mean, upper, "ears_c2", bool(alarm))
+    enough = counts[max(0, week - settings.minimum_weeks + 1): week + 1].sum() >= settings.minimum_cases
+    return Expectation(observed, mean, upper, "ears_c2", bool(observed > upper and enough))
 
 
-def expectation(counts: np.ndarray, week: int, population: float = 1.0,
-                settings: FarringtonSettings = FarringtonSettings()) -> Expectation:
+def history_needed(settings: FarringtonSettings = FarringtonSettings()) -> int:
+    """Weeks of a series' own history before a week for the Farrington method rather than EARS C2."""
+    return settings.minimum_years * WEEKS_PER_YEAR + settings.half_window
+
+
+def expectations(counts: np.ndarray, week: int, settings: FarringtonSettings = FarringtonSettings()
+                 ) -> list[Expectation]:
+    """Each series' expectation of its counts[week], each series' own history beginning at its first case."""
+    counts = np.asarray(counts)
+    starts = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), counts.shape[1])
+    found: list[Expectation | None] = [None] * len(counts)
+    long_enough = week - starts >= history_needed(settings)
+    rows = np.flatnonzero(long_enough)
+    if len(rows):
+        expected, upper, alarm = farrington_many(counts[rows], week, starts[rows], settings)
+        for row, mean, top, unusual in zip(rows, expected, upper, alarm):
+            found[row] = Expectation(int(counts[row, week]), float(mean), float(top), "farrington", bool(unusual))
+    for row in np.flatnonzero(~long_enough):
+        if week < starts[row]:
+            found[row] = Expectation(int(counts[row, week]), 0.0, 0.0, "none", False)
+        else:
+            found[row] = ears_c2(counts[row, starts[row]:], week - starts[row], settings)
+    return found
+
+
+def expectation(counts: np.ndarray, week: int, settings: FarringtonSettings = FarringtonSettings()) -> Expectation:
     """Farrington when the series holds at least two years before the week, EARS C2 otherwise."""
-    needed = settings.minimum_years * WEEKS_PER_YEAR + settings.half_window
-    if week >= needed:
-        return farrington(counts, week, population, settings)
+    if week >= history_needed(settings):
+        return farrington(counts, week, settings)
     return ears_c2(counts, week, settings)

@@ -137,7 +137,7 @@ def shared_demo_subject_keys(connection: Connection) -> set[tuple[str, str]]:
     pairs = select(intervention.c.police_service, intervention.c.subject_key).distinct()
     demo = pairs.where(keyed, intervention.c.demo)
     real = pairs.where(keyed, ~intervention.c.demo)
-    return set(connection.execute(demo.intersect(real)).tuples())
+    return {tuple(row) for row in connection.execute(demo.intersect(real))}
 
 
 def delete_demo_rows(connection: Connection) -> None:

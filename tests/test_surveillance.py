@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from queries.surveillance import WEEKS_PER_YEAR, FarringtonSettings, ears_c2, expectation, farrington
+from queries.surveillance import (
+    WEEKS_PER_YEAR,
+    ears_c2,
+    expectation,
+    expectations,
+    farrington,
+    farrington_many,
+)
+from tests import reference_farrington as reference
 
 SIX_YEARS = 6 * WEEKS_PER_YEAR
 
@@ -92,10 +100,51 @@ def test_a_history_without_a_case_expects_none():
     assert (result.expected, result.upper, result.alarm) == (0.0, 0.0, True)
 
 
-def test_the_population_offset_scales_the_expectation_not_the_alarm():
-    counts = np.full(SIX_YEARS, 4)
-    assert farrington(counts, SIX_YEARS - 1, population=1000).expected == pytest.approx(4.0)
-    assert FarringtonSettings().alpha == 0.01
+def _random_series(generator: np.random.Generator, kind: int, length: int) -> np.ndarray:
+    weeks = np.arange(length)
+    if kind == 0:
+        level = np.full(length, generator.uniform(0.2, 20))
+    elif kind == 1:
+        level = generator.uniform(1, 10) * (1 + 0.5 * np.sin(2 * np.pi * weeks / WEEKS_PER_YEAR))
+    elif kind == 2:
+        level = generator.uniform(1, 5) * np.exp(generator.uniform(-0.004, 0.004) * weeks)
+    else:
+        level = np.full(length, generator.uniform(0.02, 8))
+    counts = generator.poisson(level)
+    if kind == 3:
+        counts[generator.integers(0, length - 30, 3)] += generator.integers(10, 30, 3)
+    return counts
+
+
+def test_many_series_at_once_give_the_textbook_fits_ranges():
+    """The fast fit (levels in closed form, Newton on the trend, every series at once) against the full design
+    matrix fitted one series at a time: level, seasonal, trending, outbreak-ridden and sparse series."""
+    generator = np.random.default_rng(5)
+    counts = np.array([_random_series(generator, index % 4, SIX_YEARS + 10) for index in range(400)])
+    week = SIX_YEARS + 9
+    counts[::10, week] += 25  # an outbreak this week in one series of ten
+    expected, upper, alarm = farrington_many(counts, week)
+    textbook = [reference.farrington(series, week) for series in counts]
+    assert expected == pytest.approx([result.expected for result in textbook], rel=1e-6, abs=1e-6)
+    assert upper.tolist() == [result.upper for result in textbook]
+    assert alarm.tolist() == [result.alarm for result in textbook]
+    assert alarm[::10].all() and 40 <= alarm.sum() < 60
+
+
+def test_each_series_begins_at_its_first_case():
+    """A series that starts late is fitted on its own history only, as if the earlier weeks did not exist."""
+    generator = np.random.default_rng(8)
+    counts = np.array([_random_series(generator, 1, SIX_YEARS + 10) for _ in range(3)])
+    counts[1, :60] = 0
+    counts[2, :250] = 0
+    week = SIX_YEARS + 9
+    found = expectations(counts, week)
+    first_case = [0, int(np.flatnonzero(counts[1])[0]), int(np.flatnonzero(counts[2])[0])]
+    own = [reference.farrington(series[start:], week - start) for series, start in zip(counts[:2], first_case)]
+    assert [result.expected for result in found[:2]] == pytest.approx([result.expected for result in own], rel=1e-6)
+    # Less than two years of its own history: EARS C2 on its own weeks.
+    assert found[2] == ears_c2(counts[2, first_case[2]:], week - first_case[2])
+    assert found[2].method == "ears_c2"
 
 
 def test_a_history_with_a_single_case_still_fits():
