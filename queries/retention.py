@@ -12,6 +12,7 @@ from queries.freshness import bump_version
 from queries.localtime import LOCAL_TIMEZONE, epoch_microseconds
 from queries.precomputed import forget_links_before
 from queries.schema import audit_event, destruction_record, import_batch, intervention, outreach_attempt
+from queries.weekly import refresh_all_weeks
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ def destroy_data(connection: Connection, cutoff: date) -> Destruction:
     attempts = connection.execute(delete(outreach_attempt).where(outreach_attempt.c.intervention_id.in_(old))).rowcount
     interventions = connection.execute(delete(intervention).where(intervention.c.occurred_date < cutoff)).rowcount
     forget_links_before(connection, epoch_microseconds(_local_midnight(cutoff)))
+    # The destroyed weeks were the baseline of the next five years' ranges.
+    refresh_all_weeks(connection)
     in_use = [exists().where(table.c.batch_id == import_batch.c.id) for table in (intervention, outreach_attempt)]
     batches = connection.execute(delete(import_batch).where(
         import_batch.c.started_at < _local_midnight(cutoff), *(~used for used in in_use))).rowcount

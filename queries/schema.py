@@ -172,6 +172,22 @@ intervention = Table(
     Index("ix_intervention_subject", "police_service", "subject_key", "occurred_us"),
 )
 
+# Interventions per police service, municipality and ISO week, with the usual range of the weeks that could be
+# unusual: stored on write (queries.weekly) for the cells a write touches, so that no page reads years of rows.
+weekly_count = Table(
+    "weekly_count",
+    metadata,
+    Column("police_service", String(16), ForeignKey("police_service.code"), primary_key=True),
+    Column("municipality_code", String(5), ForeignKey("municipality.code"), primary_key=True),
+    Column("week", String(8), primary_key=True, comment="ISO week of the local date, YYYY-Www"),
+    Column("interventions", Integer, nullable=False),
+    Column("expected", Float, nullable=True, comment="NULL: the week could not be unusual, so it was not fitted"),
+    Column("upper", Float, nullable=True),
+    Column("method", String(16), nullable=True),
+    Column("alarm", Boolean, nullable=False, server_default=false()),
+    Index("ix_weekly_count_week", "week", "police_service"),
+)
+
 outreach_attempt = Table(
     "outreach_attempt",
     metadata,
@@ -305,5 +321,5 @@ municipality_boundary = Table(
     Column("imported_at", UTCDateTime(), nullable=False),
 )
 
-DATA_TABLES = (attempt_revision, case_closure, outreach_attempt, intervention, import_batch, audit_event,
+DATA_TABLES = (attempt_revision, case_closure, outreach_attempt, weekly_count, intervention, import_batch, audit_event,
                destruction_record, pseudonym_check)

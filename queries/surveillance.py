@@ -232,11 +232,13 @@ def history_needed(settings: FarringtonSettings = FarringtonSettings()) -> int:
     return settings.minimum_years * WEEKS_PER_YEAR + settings.half_window
 
 
-def expectations(counts: np.ndarray, week: int, settings: FarringtonSettings = FarringtonSettings()
-                 ) -> list[Expectation]:
-    """Each series' expectation of its counts[week], each series' own history beginning at its first case."""
+def expectations(counts: np.ndarray, week: int, settings: FarringtonSettings = FarringtonSettings(),
+                 starts: np.ndarray | None = None) -> list[Expectation]:
+    """Each series' expectation of its counts[week], each series' own history beginning at its start (by default its
+    first case)."""
     counts = np.asarray(counts)
-    starts = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), counts.shape[1])
+    if starts is None:
+        starts = np.where(counts.any(axis=1), (counts > 0).argmax(axis=1), counts.shape[1])
     found: list[Expectation | None] = [None] * len(counts)
     long_enough = week - starts >= history_needed(settings)
     rows = np.flatnonzero(long_enough)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from queries.precomputed import refresh_subject_links
 from queries.runner import LOOKUP_CHUNK, chunks
 from queries.schema import import_batch, intervention, membership, outreach_attempt, pseudonym_check
+from queries.weekly import refresh_weeks
 
 INTERVENTION_KEY = ("police_service", "event_id")
 # Attempt ids are the worker's log's, unique within a police service only.
@@ -95,6 +96,16 @@ def stored_subject_keys_of(connection: Connection, keys: Iterable[tuple[str, str
     }
 
 
+def stored_weeks_of(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (service, ISO week) of the stored interventions among these (service, event_id) keys."""
+    statement = select(intervention.c.police_service, intervention.c.occurred_week).distinct()
+    return {
+        (service, week)
+        for condition in _intervention_key_conditions(keys)
+        for service, week in connection.execute(statement.where(condition))
+    }
+
+
 def stored_attempt_interventions(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[int]:
     """The interventions that the stored attempts among these (service, attempt_id) keys follow."""
     statement = select(outreach_attempt.c.intervention_id)
@@ -143,10 +154,14 @@ def shared_demo_subject_keys(connection: Connection) -> set[tuple[str, str]]:
 def delete_demo_rows(connection: Connection) -> None:
     """Remove the demo data: its attempts, its interventions, then the import batches that wrote them."""
     shared = shared_demo_subject_keys(connection)
+    demo_weeks = (select(intervention.c.police_service, intervention.c.occurred_week).distinct()
+                  .where(intervention.c.demo))
+    weeks = {(service, week) for service, week in connection.execute(demo_weeks)}
     connection.execute(delete(outreach_attempt).where(outreach_attempt.c.demo))
     connection.execute(delete(intervention).where(intervention.c.demo))
     connection.execute(delete(import_batch).where(import_batch.c.demo))
     refresh_subject_links(connection, shared)
+    refresh_weeks(connection, weeks)
 
 
 def upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:

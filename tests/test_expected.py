@@ -6,10 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 from scipy import stats
+from sqlalchemy import select
 
 from dashboard.ingest.importer import import_file
-from queries.expected import municipality_expectations, unusual_weeks, weekly_range
+from queries.expected import unusual_weeks, weekly_range
 from queries.filters import MetricFilter, Period, Scope
+from queries.schema import intervention, weekly_count
+from queries.trends import municipality_weeks
+from queries.weekly import refresh_all_weeks
 
 FIRST_MONDAY = date(2022, 1, 3)  # ISO week 2022-W01
 SPIKE_MONDAY = date(2025, 3, 3)  # 2025-W10
@@ -47,14 +51,38 @@ def test_the_spike_is_the_one_unusual_week(history):
     assert row["excess"] == 4
 
 
-def test_every_week_of_the_period_has_its_range(history):
-    frame = municipality_expectations(history, PERIOD, Scope.of("RIPRSL", "SPS"))
-    beloeil = frame[frame["code"] == "57040"]
-    assert list(beloeil["week"]) == [f"2025-W{week:02d}" for week in range(6, 12)]
-    assert list(beloeil["interventions"]) == [1, 1, 1, 1, 8, 1]
-    saguenay = frame[frame["code"] == "94068"]
-    # Its first case is this week: no history, no method, no alarm.
-    assert list(saguenay["method"]) == ["none"] * 6 and not saguenay["alarm"].any()
+def stored_weeks(engine, code: str, first: str, last: str) -> list[tuple]:
+    statement = (select(weekly_count.c.week, weekly_count.c.interventions, weekly_count.c.method, weekly_count.c.alarm)
+                 .where(weekly_count.c.municipality_code == code, weekly_count.c.week.between(first, last))
+                 .order_by(weekly_count.c.week))
+    with engine.connect() as connection:
+        return [(week, count, method, bool(alarm)) for week, count, method, alarm in connection.execute(statement)]
+
+
+def test_only_the_weeks_that_could_be_unusual_are_fitted(history):
+    """Weeks 6 to 9 hold 1 case each, 4 in 4 weeks: under the rule of 5 they cannot be unusual and are not fitted.
+    Week 10 (8 cases) and week 11 (11 in 4 weeks) are."""
+    assert stored_weeks(history, "57040", "2025-W06", "2025-W11") == [
+        ("2025-W06", 1, None, False), ("2025-W07", 1, None, False), ("2025-W08", 1, None, False),
+        ("2025-W09", 1, None, False), ("2025-W10", 8, "farrington", True), ("2025-W11", 1, "farrington", False)]
+    # Saguenay's one case: too few to be unusual.
+    assert stored_weeks(history, "94068", "2025-W01", "2025-W52") == [("2025-W11", 1, None, False)]
+
+
+def test_a_corrected_import_takes_the_week_back_to_usual(history):
+    """The records clerk re-exports week 10 with its 7 extra events moved to another municipality."""
+    lines = ["event_id,police_service,municipality_code,occurred_at,arrest,arrested_at,subject_key,contact_ban"]
+    with history.connect() as connection:
+        spike = connection.execute(select(intervention.c.event_id).where(
+            intervention.c.occurred_week == "2025-W10", intervention.c.municipality_code == "57040")
+            .order_by(intervention.c.occurred_us)).scalars().all()
+    assert len(spike) == 8
+    lines += [f"{event},RIPRSL,57005,2025-03-05 {10 + index}:00,non,,,non" for index, event in enumerate(spike[1:])]
+    report = import_file(history, "interventions", "\n".join(lines).encode(), "correction.csv", imported_by="test")
+    assert report.problems == []
+    assert unusual_weeks(history, PERIOD, Scope.of("RIPRSL")).empty
+    assert stored_weeks(history, "57040", "2025-W10", "2025-W10") == [("2025-W10", 1, None, False)]
+    assert stored_weeks(history, "57005", "2025-W10", "2025-W10") == [("2025-W10", 7, "none", False)]
 
 
 def test_the_scope_is_applied(history):
@@ -113,15 +141,21 @@ def test_the_demos_planted_spikes_are_flagged_and_few_ordinary_weeks_are(engine)
 
     load_demo_files(engine, generate(42, date(2025, 12, 31)))
     flt = MetricFilter(Period(date(2023, 1, 2), date(2025, 12, 28)))  # 2023-W01 to 2025-W52
-    frame = municipality_expectations(engine, flt, Scope.of("RIPRSL", "SPS"))
+    scope = Scope.of("RIPRSL", "SPS")
     planted = {(code, week_label(day)) for _service, code, day, _count in PLANTED_SPIKES}
-    flagged = {(row.code, row.week) for row in frame[frame["alarm"].astype(bool)].itertuples()}
+    flagged = {(row.code, row.week) for row in unusual_weeks(engine, flt, scope).itertuples()}
     assert planted <= flagged
-    ordinary = len(frame) - len(planted)
+    ordinary = len(municipality_weeks(engine, flt, scope)) - len(planted)
     false_alarms = len(flagged - planted)
     print(f"planted {len(planted)}/{len(planted)} flagged; false alarms {false_alarms}/{ordinary} "
           f"= {false_alarms / ordinary:.2%} of ordinary municipality-weeks")
     assert false_alarms / ordinary < 0.01
+    # What the imports stored week by week is what one pass over every stored week gives.
+    with engine.connect() as connection:
+        written = connection.execute(select(weekly_count).order_by(*weekly_count.primary_key)).all()
+    with engine.begin() as connection:
+        refresh_all_weeks(connection)
+        assert connection.execute(select(weekly_count).order_by(*weekly_count.primary_key)).all() == written
 
 
 def test_the_heat_map_outlines_the_unusual_week(history):

@@ -49,6 +49,7 @@ from queries.localtime import local_date, moment_columns, parse_timestamp
 from queries.precomputed import refresh_all_outreach, refresh_all_subject_links
 from queries.reference import REFERENCE_DIR
 from queries.schema import intervention, membership, municipality, outreach_attempt, police_service
+from queries.weekly import refresh_all_weeks
 from queries.writes import service_memberships, upsert
 
 PROVINCE_MUNICIPALITIES, PROVINCE_SERVICES, PROVINCE_INTERVENTIONS = 1_100, 30, 1_000_000
@@ -357,6 +358,7 @@ def generate_province(
         # Written past the importer: what it stores on write is computed here, for every row at once.
         refresh_all_subject_links(connection)
         refresh_all_outreach(connection)
+        refresh_all_weeks(connection)
         connection.commit()
         places = connection.scalar(select(func.count()).select_from(municipality))
         forces = connection.scalar(select(func.count()).select_from(police_service))

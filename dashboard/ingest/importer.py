@@ -31,7 +31,7 @@ from dashboard.ingest.pseudonyms import (
     normalised_subject_key,
     pseudonym,
 )
-from queries import precomputed, writes
+from queries import precomputed, weekly, writes
 from queries.freshness import bump_version
 from queries.localtime import TimestampError, epoch_microseconds, local_date, moment_columns, parse_timestamp
 from queries.reference import known_services
@@ -303,18 +303,28 @@ def _count_stored_attempts(connection: Connection, rows: list[dict[str, Any]]) -
     return writes.count_stored_attempts(connection, ((row["police_service"], row["attempt_id"]) for row in rows))
 
 
-def _subject_keys_touched(connection: Connection, rows: list[dict[str, Any]]) -> tuple[set, list]:
-    """The subject keys these rows bring and those they replace, and the rows without a key: their links change."""
+@dataclass(frozen=True)
+class _Touched:
+    """What a file of interventions changes, read before it is written."""
+
+    subject_keys: set[tuple[str, str]]
+    keyless_events: list[tuple[str, str]]
+    weeks: set[tuple[str, str]]
+
+
+def _interventions_touch(connection: Connection, rows: list[dict[str, Any]]) -> _Touched:
+    """The subject keys and (service, week) pairs these rows bring and those of the rows they replace."""
+    events = [(row["police_service"], row["event_id"]) for row in rows]
     brought = {(row["police_service"], row["subject_key"]) for row in rows if row["subject_key"]}
-    replaced = writes.stored_subject_keys_of(connection, ((row["police_service"], row["event_id"]) for row in rows))
     # A row whose key was just removed is no longer found by its former key.
     keyless = [(row["police_service"], row["event_id"]) for row in rows if not row["subject_key"]]
-    return brought | replaced, keyless
+    return _Touched(brought | writes.stored_subject_keys_of(connection, events), keyless,
+                    weekly.weeks_of(rows) | writes.stored_weeks_of(connection, events))
 
 
-def _refresh_links(connection: Connection, touched: tuple[set, list]) -> None:
-    keys, events = touched
-    precomputed.refresh_subject_links(connection, keys, events)
+def _refresh_interventions(connection: Connection, touched: _Touched) -> None:
+    precomputed.refresh_subject_links(connection, touched.subject_keys, touched.keyless_events)
+    weekly.refresh_weeks(connection, touched.weeks)
 
 
 def _interventions_touched(connection: Connection, rows: list[dict[str, Any]]) -> set[int]:
@@ -355,8 +365,8 @@ KINDS = {
         check=check_intervention,
         count_stored=_count_stored_interventions,
         upsert=writes.upsert_interventions,
-        touched=_subject_keys_touched,
-        refresh=_refresh_links,
+        touched=_interventions_touch,
+        refresh=_refresh_interventions,
     ),
     "outreach": ImportKind(
         required=("attempt_id", "police_service", "event_id", "attempted_at", "subject_role", "outcome"),
