@@ -185,7 +185,8 @@ weekly_count = Table(
     Column("upper", Float, nullable=True),
     Column("method", String(16), nullable=True),
     Column("alarm", Boolean, nullable=False, server_default=false()),
-    Index("ix_weekly_count_week", "week", "police_service"),
+    # Covering: the weekly totals and the heat map read the index alone.
+    Index("ix_weekly_count_week", "week", "police_service", "municipality_code", "interventions"),
 )
 
 outreach_attempt = Table(

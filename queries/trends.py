@@ -7,7 +7,22 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, Subquery, and_, exists, extract, func, or_, select, true
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Subquery,
+    and_,
+    case,
+    exists,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from queries.expressions import count_if
 from queries.filters import MetricFilter, Period, Scope
@@ -15,7 +30,7 @@ from queries.interventions import per_municipality, totals_statement
 from queries.localtime import week_label, week_monday, weeks_overlapping
 from queries.periods import previous_period, same_period_last_year
 from queries.runner import fetch_frame, fetch_row
-from queries.schema import intervention, municipality
+from queries.schema import intervention, municipality, weekly_count
 from queries.scoping import intervention_conditions, served_in_period
 
 ROLLING_WEEKS = 4
@@ -127,19 +142,23 @@ def weekly_trend_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Interventions per local date: the period and the three weeks before it, and the period 52 weeks earlier."""
     lead = _lead_weeks(flt.period)
     year_ago = Period(flt.period.start - YEAR_OF_WEEKS, flt.period.end - YEAR_OF_WEEKS)
-    current = or_(_in_period(intervention, lead), _in_period(intervention, flt.period))
-    earlier = _in_period(intervention, year_ago)
-    # Per date rather than per stored week: every index on occurred_date then covers the query, which reads
-    # no table row (several times faster at a million rows); the dates are added up into weeks afterwards.
-    return (
-        select(
-            intervention.c.occurred_date.label("day"),
-            count_if(current).label("interventions"),
-            count_if(earlier).label("last_year"),
-        )
-        .where(or_(current, earlier), *intervention_conditions(intervention, flt, scope))
-        .group_by(intervention.c.occurred_date)
-    )
+    conditions = intervention_conditions(intervention, flt, scope)
+
+    def per_day(period: Period, current: int):
+        # Per date rather than per stored week: an index on occurred_date then covers the query, which reads no
+        # table row; the dates are added up into weeks afterwards. Two ranges in two parts: an OR of the two made
+        # SQLite scan the whole index.
+        return (select(intervention.c.occurred_date.label("day"), func.count().label("interventions"),
+                       literal(current).label("current"))
+                .where(_in_period(intervention, period), *conditions)
+                .group_by(intervention.c.occurred_date))
+
+    parts = union_all(per_day(Period(lead.start, flt.period.end), 1), per_day(year_ago, 0)).subquery("parts")
+    return select(
+        parts.c.day,
+        func.sum(case((parts.c.current == 1, parts.c.interventions), else_=0)).label("interventions"),
+        func.sum(case((parts.c.current == 0, parts.c.interventions), else_=0)).label("last_year"),
+    ).group_by(parts.c.day)
 
 
 def weekly_trend(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
@@ -163,18 +182,34 @@ def weekly_trend(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> 
     )
 
 
-def municipality_weeks_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Per municipality in scope, its interventions per ISO week that has any (one row with no week when none)."""
-    counts = (
-        select(
-            intervention.c.municipality_code,
-            intervention.c.occurred_week.label("week"),
-            func.count().label("interventions"),
+def whole_weeks(period: Period) -> bool:
+    """Whether the period runs from a Monday to a Sunday, so that stored weekly counts cover it exactly."""
+    return period.start.weekday() == 0 and period.end.weekday() == 6
+
+
+def _weekly_counts(flt: MetricFilter, scope: Scope) -> Subquery:
+    """Interventions per municipality and ISO week of the period: stored ones when the period is whole weeks."""
+    if whole_weeks(flt.period):
+        weeks = weeks_overlapping(flt.period.start, flt.period.end)
+        return (
+            select(weekly_count.c.municipality_code, weekly_count.c.week,
+                   func.sum(weekly_count.c.interventions).label("interventions"))
+            .where(weekly_count.c.week.between(weeks[0], weeks[-1]), *intervention_conditions(weekly_count, flt, scope))
+            .group_by(weekly_count.c.municipality_code, weekly_count.c.week)
+            .subquery("counts")
         )
+    return (
+        select(intervention.c.municipality_code, intervention.c.occurred_week.label("week"),
+               func.count().label("interventions"))
         .where(_in_period(intervention, flt.period), *intervention_conditions(intervention, flt, scope))
         .group_by(intervention.c.municipality_code, intervention.c.occurred_week)
         .subquery("counts")
     )
+
+
+def municipality_weeks_statement(flt: MetricFilter, scope: Scope) -> Select:
+    """Per municipality in scope, its interventions per ISO week that has any (one row with no week when none)."""
+    counts = _weekly_counts(flt, scope)
     return (
         select(municipality.c.code, municipality.c.name, counts.c.week, counts.c.interventions)
         .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))

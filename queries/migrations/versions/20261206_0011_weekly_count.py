@@ -37,7 +37,8 @@ def upgrade() -> None:
                                 name=op.f('fk_weekly_count_police_service_police_service')),
         sa.PrimaryKeyConstraint('police_service', 'municipality_code', 'week', name=op.f('pk_weekly_count')),
     )
-    op.create_index('ix_weekly_count_week', 'weekly_count', ['week', 'police_service'])
+    op.create_index('ix_weekly_count_week', 'weekly_count', ['week', 'police_service', 'municipality_code',
+                                                             'interventions'])
     # The same statements the writers run, over every row already stored.
     refresh_all_weeks(op.get_bind())
 
