@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, select
@@ -47,17 +47,26 @@ def _anchor(role: str):
     return intervention.c.arrested_us if role == "offender" else intervention.c.occurred_us
 
 
+def _anchor_date(role: str):
+    return intervention.c.arrested_date if role == "offender" else intervention.c.occurred_date
+
+
 def _queue_conditions(flt: MetricFilter, scope: Scope, role: str, now_us: int, rules: QueueRules) -> list:
     """Cases of the scope still waiting: not reached, not closed, not past the closing rules."""
     if role not in QUEUES:
         raise ValueError(f"no queue for {role!r}")
     anchor = _anchor(role)
+    # The local dates around the same moments (a day's margin for any time zone): they are indexed, the
+    # microseconds are not, and the queue is a fortnight out of years.
+    now = datetime.fromtimestamp(now_us / 1_000_000, UTC)
+    first_day = (now - timedelta(days=rules.close_after_days + 1)).date()
     attempts = outreach_attempt.alias("queued_attempt")
     mine = and_(attempts.c.intervention_id == intervention.c.id, attempts.c.subject_role == role)
     tried = select(func.count()).where(mine).scalar_subquery()
     conditions = [
         *service_conditions(intervention.c.police_service, flt, scope),
         anchor.is_not(None),
+        _anchor_date(role).between(first_day, (now + timedelta(days=1)).date()),
         anchor >= now_us - rules.close_after_days * MICROSECONDS_PER_DAY,
         anchor <= now_us,
         ~exists().where(mine, attempts.c.outcome.in_(REACHED_OUTCOMES)),

@@ -216,6 +216,8 @@ outreach_attempt = Table(
     CheckConstraint("referral IS NULL OR " + _one_of("referral", REFERRALS), name="referral"),
     Index("ix_outreach_attempt_intervention", "intervention_id", "subject_role", "attempted_us"),
     Index("ix_outreach_attempt_date", "attempted_date"),
+    # The worker's own recent attempts, which she may still correct.
+    Index("ix_outreach_attempt_recorded", "recorded_by", "recorded_at"),
 )
 
 # A worker's correction or withdrawal of her own attempt keeps the values it replaced; retention removes them with

@@ -1,5 +1,5 @@
 """interventions per police service, municipality and ISO week, with the usual range of the weeks that could be
-unusual, stored on write
+unusual, stored on write; an index on the attempts a worker recorded
 
 Revision ID: 0011
 Revises: 0010
@@ -39,10 +39,12 @@ def upgrade() -> None:
     )
     op.create_index('ix_weekly_count_week', 'weekly_count', ['week', 'police_service', 'municipality_code',
                                                              'interventions'])
+    op.create_index('ix_outreach_attempt_recorded', 'outreach_attempt', ['recorded_by', 'recorded_at'])
     # The same statements the writers run, over every row already stored.
     refresh_all_weeks(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index('ix_outreach_attempt_recorded', table_name='outreach_attempt')
     op.drop_index('ix_weekly_count_week', table_name='weekly_count')
     op.drop_table('weekly_count')
