@@ -934,3 +934,10 @@ def _positions(coordinates: Sequence) -> Iterable[tuple[float, float]]:
 def _json_number(value: float | None) -> float | None:
     """A float for JSON, None instead of NaN."""
     return None if value is None or pd.isna(value) else float(value)
+
+
+def served_spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec for a page, without schema validation."""
+    # The builders' specs are validated by the tests (tests/test_charts.py); on a served page, validating a
+    # province's maps and tables against the schema took longer than every query of the page.
+    return chart.to_dict(validate=False)

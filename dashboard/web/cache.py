@@ -97,7 +97,7 @@ def _chart_spec(data_source: tuple[str, int], builder: str, key: str, flt: Metri
                 language_code: str, options: tuple, extra: tuple) -> dict:
     frame = _query(data_source, key, flt, scope, extra)
     frame = PREPARE.get(builder, lambda unchanged: unchanged)(frame)
-    return _resolved(builder)(frame, language_code, *options).to_dict()
+    return charts.served_spec(_resolved(builder)(frame, language_code, *options))
 
 
 def chart(builder: Callable, function: Callable, flt: MetricFilter, scope: Scope, *options, extra: tuple = ()) -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from auth.viewer import Viewer
 from dashboard import settings
-from dashboard.render import report_content
+from dashboard.render import charts, report_content
 from dashboard.web.audit import audited_file, filter_description
 from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, query, source
 from dashboard.web.language import language, tr
@@ -43,9 +43,10 @@ def _report_views(data_source: tuple[str, int], flt: MetricFilter, scope: Scope,
                   threshold: int, target_hours: float) -> ReportViews:
     built = query(funder_report, flt, scope, threshold)
     shapes = boundaries_of(tuple(built.municipalities["code"]))
-    specs = {name: chart.to_dict() for name, chart in report_content.report_charts(built, language_code,
-                                                                                   target_hours).items()}
-    maps = [(service, chart.to_dict()) for service, chart in report_content.map_charts(built, language_code, shapes)]
+    specs = {name: charts.served_spec(chart)
+             for name, chart in report_content.report_charts(built, language_code, target_hours).items()}
+    maps = [(service, charts.served_spec(chart))
+            for service, chart in report_content.map_charts(built, language_code, shapes)]
     return ReportViews(specs, maps, report_content.tables(built, language_code))
 
 
