@@ -12,7 +12,7 @@ from dashboard.commands.benchmark import PageFailed, page_scripts, page_timings
 from dashboard.demo.province import QUEBEC_REGIONS, SYNTHETIC_SERVICE_PREFIX, generate_province
 from queries.localtime import epoch_microseconds, local_date, week_label
 from queries.reference import REFERENCE_DIR, read_csv
-from queries.schema import intervention, membership, municipality, outreach_attempt, police_service
+from queries.schema import intervention, membership, municipality, outreach_attempt, police_service, weekly_count
 
 INTERVENTIONS, MUNICIPALITIES, SERVICES = 2_000, 50, 5
 END = date(2025, 12, 31)
@@ -27,6 +27,7 @@ def province(engine):
     synthetic = membership.c.police_service.like(SYNTHETIC_SERVICE_PREFIX + "%")
     with engine.begin() as connection:
         connection.execute(delete(outreach_attempt))
+        connection.execute(delete(weekly_count))
         connection.execute(delete(intervention))
         places = list(connection.scalars(select(membership.c.municipality_code).where(synthetic)))
         connection.execute(delete(membership).where(synthetic))
@@ -94,6 +95,24 @@ def test_generator_calls_men_arrested_since_the_program_started(engine, province
         assert attempt.arrested_date >= PROGRAM_START and attempt.attempted_us >= attempt.arrested_us
         assert attempt.attempted_us == epoch_microseconds(attempt.attempted_at)
         assert attempt.attempted_date == local_date(attempt.attempted_at) <= END
+
+
+def test_generator_stores_what_the_importer_would(engine, province):
+    from tests.test_precomputed import assert_stored_values_hold
+
+    assert_stored_values_hold(engine)
+    with engine.connect() as connection:
+        stored = connection.scalar(select(func.sum(weekly_count.c.interventions)))
+    assert stored == INTERVENTIONS
+
+
+@pytest.mark.parametrize(("cold", "warm", "met"), [(999, 149, (True, True)), (1000, 100, (False, True)),
+                                                    (500, 150, (True, False))])
+def test_the_pages_benchmark_judges_each_page_against_the_targets(cold, warm, met):
+    timing = benchmark.PageTiming("overview", "captain", cold, (warm,), benchmark.Payload())
+    assert benchmark.targets_met(timing) == met
+    row = benchmark._table_row("sqlite", "province", timing)
+    assert (row[5], row[8]) == tuple("✓" if ok else "✗" for ok in met)
 
 
 def test_every_page_gets_a_timing_and_a_payload(engine, province):
