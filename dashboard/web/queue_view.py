@@ -53,14 +53,17 @@ def waiting_time(hours: float) -> str:
 
 def queue_table(frame: pd.DataFrame, role: str) -> pd.DataFrame:
     """The waiting cases as shown: clock in words (colour only repeats them), local times, yes/no."""
-    since = frame["arrested_at"] if role == "offender" else frame["occurred_at"]
+    # Each text looked up once: a province-wide queue has thousands of rows.
+    clocks = {state: tr(f"queue.clock.{state}", hours="{hours}") for state in queue.CLOCKS}
+    answers = {True: tr("yes"), False: tr("no")}
+    since = pd.to_datetime(frame["arrested_at"] if role == "offender" else frame["occurred_at"], utc=True)
     return pd.DataFrame({
-        tr("queue.column.clock"): [tr(f"queue.clock.{state}", hours=waiting_time(hours))
+        tr("queue.column.clock"): [clocks[state].format(hours=waiting_time(hours))
                                    for state, hours in zip(frame["clock"], frame["hours_waiting"])],
         tr("queue.column.event_id"): frame["event_id"],
         tr("queue.column.municipality"): frame["municipality"],
-        tr(f"queue.column.since.{role}"): [local_time(moment)[:16] for moment in since],
-        tr("queue.column.contact_ban"): [tr("yes") if ban else tr("no") for ban in frame["contact_ban"]],
+        tr(f"queue.column.since.{role}"): since.dt.tz_convert(LOCAL_TIMEZONE).dt.strftime("%Y-%m-%d %H:%M"),
+        tr("queue.column.contact_ban"): [answers[bool(ban)] for ban in frame["contact_ban"]],
         tr("queue.column.previous"): frame["previous_12_months"].astype(int),
         tr("queue.column.attempts"): frame["attempts"].astype(int),
     })
