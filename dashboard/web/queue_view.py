@@ -25,6 +25,8 @@ REFERRALS_BY_ROLE = {
     "victim": ("shelter", "victim_assistance", "legal", "other"),
 }
 NONE = ""
+# A working queue's size: a longer table goes without the clock's colours (see waiting_list).
+STYLED_ROWS = 500
 # Pale backgrounds with dark text (contrast above 7:1), the Okabe–Ito hues of the charts: green, orange, vermillion.
 CLOCK_STYLES = {
     "on_time": "background-color: #d5f0e6; color: #0b3d2c",
@@ -173,8 +175,10 @@ def waiting_list(viewer: Viewer, flt: MetricFilter, role: str) -> None:
     shown = queue_table(frame, role)
     clock_column = tr("queue.column.clock")
     colours = dict(zip(shown[clock_column], frame["clock"]))
-    st.dataframe(shown.style.map(lambda text: CLOCK_STYLES[colours[text]], subset=[clock_column]), hide_index=True,
-                 width="stretch")
+    # The words carry the clock; the colour repeats them. Pandas styles every cell of a table in Python (about
+    # 0.3 ms a row): past a working queue's size, a province-wide one goes without.
+    styled = shown.style.map(lambda text: CLOCK_STYLES[colours[text]], subset=[clock_column])
+    st.dataframe(styled if len(shown) <= STYLED_ROWS else shown, hide_index=True, width="stretch")
     # A plain choice rather than a row click: it works the same with a keyboard, a screen reader and on a phone.
     names = dict(zip(frame["event_id"], shown[tr("queue.column.clock")]))
     chosen = st.selectbox(tr("queue.choose"), list(names), index=None, key=f"queue_case_{role}",
