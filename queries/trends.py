@@ -146,14 +146,14 @@ def weekly_trend_statement(flt: MetricFilter, scope: Scope) -> Select:
 
     def per_day(period: Period, current: int):
         # Per date rather than per stored week: an index on occurred_date then covers the query, which reads no
-        # table row; the dates are added up into weeks afterwards. Two ranges in two parts: an OR of the two made
-        # SQLite scan the whole index.
+        # table row; the dates are added up into weeks afterwards. One part per range: an OR of them made SQLite
+        # scan the whole index.
         return (select(intervention.c.occurred_date.label("day"), func.count().label("interventions"),
                        literal(current).label("current"))
                 .where(_in_period(intervention, period), *conditions)
                 .group_by(intervention.c.occurred_date))
 
-    parts = union_all(per_day(Period(lead.start, flt.period.end), 1), per_day(year_ago, 0)).subquery("parts")
+    parts = union_all(per_day(lead, 1), per_day(flt.period, 1), per_day(year_ago, 0)).subquery("parts")
     return select(
         parts.c.day,
         func.sum(case((parts.c.current == 1, parts.c.interventions), else_=0)).label("interventions"),
