@@ -275,7 +275,8 @@ def _position(value: Any) -> list[float]:
     longitude, latitude = value[0], value[1]
     (west, east), (south, north) = QUEBEC_BOUNDS
     if not (west <= longitude <= east and south <= latitude <= north):
-        raise InvalidValue("geo.reason.outside_quebec", longitude=longitude, latitude=latitude)
+        shown = {"longitude": round(longitude, DECIMALS), "latitude": round(latitude, DECIMALS)}
+        raise InvalidValue("geo.reason.outside_quebec", **shown)
     return [round(longitude, DECIMALS), round(latitude, DECIMALS)]
 
 
