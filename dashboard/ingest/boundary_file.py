@@ -174,7 +174,7 @@ def geojson_source(data: bytes) -> BoundarySource:
 def _geojson_geometry(geometry: Any, transformer: Transformer | None) -> tuple[Any, int]:
     if transformer is None:
         polygons = boundary_polygons(geometry)
-        return as_geometry(polygon_coordinates(simplified(polygon_geometry(polygons)))), _vertices(polygons)
+        return _simplified_geometry(polygon_geometry(polygons)), _vertices(polygons)
     if not isinstance(geometry, dict):
         raise InvalidValue("geo.reason.no_geometry")
     if geometry.get("type") not in GEOMETRY_TYPES:
@@ -188,10 +188,14 @@ def _geojson_geometry(geometry: Any, transformer: Transformer | None) -> tuple[A
 
 def _wgs84_geometry(shape: shapely.Geometry, transformer: Transformer | None) -> tuple[Any, int]:
     # Simplified before the vertex-by-vertex checks: a full-resolution outline has thousands of vertices.
-    polygons = polygon_coordinates(simplified(to_wgs84(shape, transformer)))
+    return _simplified_geometry(to_wgs84(shape, transformer)), int(shapely.get_num_coordinates(shape))
+
+
+def _simplified_geometry(shape: shapely.Geometry) -> dict[str, Any]:
+    polygons = polygon_coordinates(simplified(shape))
     if not polygons:
         raise InvalidValue("geo.reason.too_small")
-    return as_geometry(polygons), int(shapely.get_num_coordinates(shape))
+    return as_geometry(polygons)
 
 
 def shapefile_source(layer: ShapefileLayer) -> BoundarySource:

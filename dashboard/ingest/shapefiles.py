@@ -62,7 +62,10 @@ class ShapefileLayer:
             raise InvalidValue("geo.file.bad_shapefile", layer=self.name, error=error) from None
         if shape is None or shape.shapeType == shapefile.NULL or not shape.points:
             return None
-        return rings_polygon(np.asarray(shape.points, dtype=float)[:, :2], list(shape.parts))
+        try:
+            return rings_polygon(np.asarray(shape.points, dtype=float)[:, :2], list(shape.parts))
+        except (ValueError, shapely.errors.GEOSException):
+            raise InvalidValue("geo.reason.coordinates") from None
 
 
 def rings_polygon(points: np.ndarray, parts: list[int]) -> shapely.Geometry:
