@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
+from pyproj.network import set_network_enabled
 
 from dashboard.ingest.problems import InvalidValue
 
@@ -68,6 +69,8 @@ def wgs84_transformer(crs: CRS | None) -> Transformer | None:
     """A transformer from this system to WGS84 longitude/latitude, or None when coordinates are already so."""
     if crs is None or crs == WGS84:
         return None
+    # PROJ_NETWORK=ON in the environment would let PROJ fetch grids: the same file must give the same outlines.
+    set_network_enabled(active=False)
     try:
         return Transformer.from_crs(crs, WGS84, always_xy=True)
     except CRSError as error:
