@@ -31,6 +31,15 @@ STATCAN_PRJ = (
     'PARAMETER["central_meridian",-91.86666666666666],PARAMETER["false_easting",6200000],'
     'PARAMETER["false_northing",3000000],UNIT["Meter",1]]'
 )
+# The same projection as the 2016 files' .prj (lcsd000b16a_e.prj) writes it.
+STATCAN_2016_PRJ = (
+    'PROJCS["PCS_Lambert_Conformal_Conic",GEOGCS["GCS_North_American_1983",DATUM["North_American_Datum_1983",'
+    'SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],'
+    'PROJECTION["Lambert_Conformal_Conic_2SP"],PARAMETER["False_Easting",6200000.0],'
+    'PARAMETER["False_Northing",3000000.0],PARAMETER["Central_Meridian",-91.86666666666666],'
+    'PARAMETER["Standard_Parallel_1",49.0],PARAMETER["Standard_Parallel_2",77.0],'
+    'PARAMETER["Latitude_Of_Origin",63.390675],UNIT["Meter",1.0]]'
+)
 # NAD83 geographic (EPSG:4269), as the MRNF's Découpages administratifs are distributed.
 NAD83_PRJ = (
     'GEOGCS["GCS_North_American_1983",DATUM["D_North_American_1983",SPHEROID["GRS_1980",6378137.0,298.257222101]],'
@@ -148,8 +157,9 @@ def assert_positions(ring: list[list[float]], expected: list[tuple[float, float]
 # The projection, against figures worked out by hand
 
 
-def test_the_false_origin_of_statistics_canada_lambert_is_its_published_centre():
-    transformer = wgs84_transformer(crs_from_prj(STATCAN_PRJ))
+@pytest.mark.parametrize("prj", [STATCAN_PRJ, STATCAN_2016_PRJ])
+def test_the_false_origin_of_statistics_canada_lambert_is_its_published_centre(prj):
+    transformer = wgs84_transformer(crs_from_prj(prj))
     longitude, latitude = transformer.transform(6_200_000.0, 3_000_000.0)
     assert (longitude, latitude) == (pytest.approx(-91.866667, abs=1e-6), pytest.approx(63.390675, abs=1e-6))
 
@@ -302,20 +312,29 @@ def test_a_bare_shp_is_read_with_its_siblings(db, tmp_path):
 # GeoJSON that states its system
 
 
-def test_geojson_with_a_crs_member_is_converted(db):
+@pytest.mark.parametrize(
+    ("crs", "ring", "converted_from"),
+    [
+        ("urn:ogc:def:crs:EPSG::3347", lambert_ring(BELOEIL_SQUARE), "NAD83 / Statistics Canada Lambert"),
+        # EPSG's NAD83 puts latitude first; GeoJSON puts longitude first whatever the system says.
+        ("urn:ogc:def:crs:EPSG::4269", BELOEIL_SQUARE, "NAD83"),
+        ("urn:ogc:def:crs:OGC:1.3:CRS84", BELOEIL_SQUARE, None),
+    ],
+)
+def test_geojson_with_a_crs_member_is_converted(db, crs, ring, converted_from):
     document = {
         "type": "FeatureCollection",
-        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3347"}},
+        "crs": {"type": "name", "properties": {"name": crs}},
         "features": [
             {
                 "type": "Feature",
                 "properties": {"CSDUID": "2457040", "PRUID": "24"},
-                "geometry": {"type": "Polygon", "coordinates": [[list(xy) for xy in lambert_ring(BELOEIL_SQUARE)]]},
+                "geometry": {"type": "Polygon", "coordinates": [[list(position) for position in ring]]},
             },
         ],
     }
-    report = import_boundaries(db, json.dumps(document).encode(), "lambert.geojson")
-    assert (report.imported, report.converted_from) == (1, "NAD83 / Statistics Canada Lambert")
+    report = import_boundaries(db, json.dumps(document).encode(), "limites.geojson")
+    assert (report.imported, report.converted_from) == (1, converted_from)
     assert_positions(boundaries(db, ["57040"])["57040"]["coordinates"][0], BELOEIL_SQUARE)
 
 
