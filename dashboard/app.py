@@ -13,6 +13,7 @@ from dashboard.web.audit import record_session_event
 from dashboard.web.language import language_switch, tr
 
 PAGES_DIR = PROJECT_ROOT / "pages"
+FAVICON = PROJECT_ROOT / "dashboard" / "favicon.svg"
 PAGE_ICONS = {
     "queue": ":material/pending_actions:",
     "overview": ":material/monitoring:",
@@ -55,7 +56,8 @@ def _centered(title: str, body: str) -> None:
 
 def main() -> None:
     """Decide what this browser may see, then run that page."""
-    st.set_page_config(page_title="Relais", page_icon=":material/handshake:", layout="wide")
+    # A file of our own: a Material icon as favicon is fetched from Google's servers, out of reach on a police network.
+    st.set_page_config(page_title="Relais", page_icon=str(FAVICON), layout="wide")
     if not session.auth_configured():
         _centered(tr("app.unconfigured.title"), tr("app.unconfigured.body"))
         return

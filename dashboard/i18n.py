@@ -208,6 +208,42 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "not a GeoJSON FeatureCollection (an object with \"type\": \"FeatureCollection\" and a \"features\" list)",
     ),
     "geo.file.empty": ("la FeatureCollection ne contient aucune entité", "the FeatureCollection has no features"),
+    "geo.file.unknown_format": (
+        "ni un GeoJSON ni un shapefile (archive .zip de .shp, .shx, .dbf, .prj, ou fichier .shp)",
+        "neither GeoJSON nor a shapefile (a .zip of .shp, .shx, .dbf, .prj, or a .shp file)",
+    ),
+    "geo.file.not_zip": ("archive ZIP illisible ({error})", "unreadable ZIP archive ({error})"),
+    "geo.file.no_shapefile": (
+        "l'archive ne contient aucun shapefile (.shp) ; un GeoJSON s'importe tel quel, sans archive",
+        "the archive holds no shapefile (.shp); a GeoJSON file is imported as it is, not zipped",
+    ),
+    "geo.file.missing_members": (
+        "il manque {members} à côté de {layer}.shp (un shapefile, ce sont au moins .shp, .shx et .dbf)",
+        "{members} missing beside {layer}.shp (a shapefile is at least .shp, .shx and .dbf)",
+    ),
+    "geo.file.bad_shapefile": ("shapefile {layer} illisible : {error}", "unreadable shapefile {layer}: {error}"),
+    "geo.file.unknown_layer": (
+        "aucune couche {layer} dans le fichier ; couches : {layers}",
+        "no layer {layer} in the file; layers: {layers}",
+    ),
+    "geo.file.no_layer": (
+        "aucune couche de polygones avec un code de municipalité ({properties}) parmi : {layers}",
+        "no polygon layer with a municipality code ({properties}) among: {layers}",
+    ),
+    "geo.file.several_layers": (
+        "plusieurs couches de municipalités : {layers} ; choisissez-en une avec --layer NOM",
+        "several municipality layers: {layers}; choose one with --layer NAME",
+    ),
+    "geo.file.no_prj": (
+        "{layer}.prj est absent et les coordonnées (x {x}, y {y}) ne sont pas des longitudes/latitudes : importez "
+        "l'archive d'origine, avec son .prj",
+        "{layer}.prj is missing and the coordinates (x {x}, y {y}) are not longitudes/latitudes: import the "
+        "original archive, with its .prj",
+    ),
+    "geo.file.unknown_crs": (
+        "système de coordonnées inconnu ({source}) : {error}",
+        "unknown coordinate system ({source}): {error}",
+    ),
     "geo.reason.not_feature": ("n'est pas une entité GeoJSON (Feature)", "not a GeoJSON Feature"),
     "geo.reason.no_geometry": ("entité sans géométrie", "feature without a geometry"),
     "geo.reason.geometry_type": (
@@ -245,9 +281,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{file} is rejected: {problems} invalid feature(s); no boundary was imported.",
     ),
     "geo.hint.reproject": (
-        "Les coordonnées doivent être en longitude/latitude WGS84 (EPSG:4326). Pour convertir un fichier : "
+        "Les coordonnées doivent être en longitude/latitude WGS84 (EPSG:4326), ou le fichier doit dire son système "
+        "(membre crs du GeoJSON, .prj du shapefile). Importez le shapefile zippé d'origine, ou convertissez : "
         "ogr2ogr -t_srs EPSG:4326 sortie.geojson entree.geojson",
-        "Coordinates must be WGS84 longitude/latitude (EPSG:4326). To convert a file: "
+        "Coordinates must be WGS84 longitude/latitude (EPSG:4326), or the file must state its system (the GeoJSON "
+        "crs member, the shapefile's .prj). Import the original zipped shapefile, or convert: "
         "ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson",
     ),
     "geo.nothing": (
@@ -267,6 +305,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "geo.skipped_unknown": (
         "{count} entité(s) ignorée(s), municipalité absente de la base : {codes}.",
         "{count} feature(s) skipped, municipality not in the database: {codes}.",
+    ),
+    "geo.skipped_outside": (
+        "{count} entité(s) d'une autre province ignorée(s) (PRUID autre que 24, ou code de recensement hors 24xxxxx).",
+        "{count} feature(s) of another province skipped (PRUID other than 24, or a census code not 24xxxxx).",
+    ),
+    "geo.layer": ("Couche lue : {layer}.", "Layer read: {layer}."),
+    "geo.converted": (
+        "Coordonnées converties de « {crs} » en longitude/latitude WGS84.",
+        "Coordinates converted from \"{crs}\" to WGS84 longitude/latitude.",
+    ),
+    "geo.simplified": (
+        "Contours simplifiés à environ 100 m : {kept} sommets conservés sur {read}.",
+        "Outlines simplified to about 100 m: {kept} of {read} vertices kept.",
     ),
     "geo.skipped_no_code": (
         "{count} entité(s) ignorée(s), sans code de municipalité reconnu : {features}. Propriétés lues, dans cet "

@@ -521,10 +521,13 @@ def test_an_empty_map_shows_quebec(with_geometry):
     assert len(deck["layers"]) == 1
 
 
-def test_the_map_needs_no_mapbox_key():
-    deck = deck_json(charts.municipality_map(map_frame(), "fr", "count"))
-    assert deck.get("mapStyle") is None
-    assert deck["mapProvider"] == "carto"
+@pytest.mark.parametrize("with_geometry", [False, True])
+def test_the_map_has_no_basemap_to_fetch(with_geometry):
+    deck = deck_json(charts.municipality_map(map_frame(with_geometry), "fr", "count"))
+    # pydeck's "no provider" mark, which Streamlit draws without a basemap; no URL anywhere in the deck.
+    assert deck["mapStyle"] == "__MAP_STYLE__"
+    assert "mapProvider" not in deck
+    assert "http" not in json.dumps(deck)
 
 
 def test_an_unknown_measure_is_refused():

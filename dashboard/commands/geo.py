@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error, problem_table
 from dashboard.i18n import number, t
-from dashboard.ingest.boundary_file import CODE_PROPERTIES, BoundaryReport, FeatureProblem, import_boundaries
+from dashboard.ingest.boundary_file import CODE_PROPERTIES, BoundaryReport, FeatureProblem, import_boundary_file
 
 EXAMPLES = 5
 
@@ -33,6 +33,8 @@ def boundary_problem_table(problems: list[FeatureProblem]) -> str:
 
 def _skipped_lines(report: BoundaryReport) -> list[str]:
     lines = []
+    if report.outside_province:
+        lines.append(t("geo.skipped_outside", count=number(report.outside_province)))
     if report.unknown:
         lines.append(t("geo.skipped_unknown", count=number(len(report.unknown)), codes=_examples(report.unknown)))
     if report.without_code:
@@ -47,18 +49,16 @@ def _skipped_lines(report: BoundaryReport) -> list[str]:
     return lines
 
 
-def run_geo_import_command(engine: Engine, path: Path) -> int:
+def run_geo_import_command(engine: Engine, path: Path, layer: str | None = None) -> int:
     """Import one boundary file, print what happened, return the exit status."""
     try:
-        data = path.read_bytes()
+        report = import_boundary_file(engine, path, layer)
     except FileNotFoundError:
         error(t("geo.error.no_file", path=path))
         return EXIT_USAGE
     except OSError as failure:
         error(t("geo.error.unreadable", path=path, error=failure.strerror or failure))
         return EXIT_USAGE
-    try:
-        report = import_boundaries(engine, data, path.name)
     except SQLAlchemyError as failure:
         error(t("geo.error.database", error=str(failure).splitlines()[0]))
         return EXIT_INVALID
@@ -79,6 +79,11 @@ def run_geo_import_command(engine: Engine, path: Path) -> int:
     features, imported = number(report.features), number(report.imported)
     new, replaced = number(report.imported - report.replaced), number(report.replaced)
     print(t("geo.done", file=path, features=features, imported=imported, new=new, replaced=replaced))
+    if report.layer:
+        print(t("geo.layer", layer=report.layer))
+    if report.converted_from:
+        print(t("geo.converted", crs=report.converted_from))
+    print(t("geo.simplified", kept=number(report.vertices_kept), read=number(report.vertices_read)))
     if report.merged:
         print(t("geo.merged", count=number(len(report.merged)), codes=_examples(report.merged)))
     for line in _skipped_lines(report):

@@ -62,9 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     geo = commands.add_parser("geo", help="municipality boundaries for the map")
     geo_commands = geo.add_subparsers(dest="geo_command", required=True)
     geo_import = geo_commands.add_parser(
-        "import", help="import boundary polygons from a GeoJSON file (WGS84; 5-digit or 24xxxxx census codes)"
+        "import",
+        help="import boundary polygons: a zipped shapefile (Statistics Canada, MRNF), a .shp or a GeoJSON file",
     )
-    geo_import.add_argument("file", type=Path)
+    geo_import.add_argument("file", type=Path, help="lcsd000b21a_e.zip, SDA.shp.zip, munic_s.shp, FILE.geojson")
+    geo_import.add_argument("--layer", help="the layer to read when the archive holds several (munic_s)")
 
     serve = commands.add_parser("serve", help="serve the app against DATABASE_URL and the configured provider")
     serve.add_argument("--port", type=int, default=8501)
@@ -158,7 +160,7 @@ def _benchmark(args) -> int:
 def _geo(args) -> int:
     from dashboard.commands.geo import run_geo_import_command
 
-    return run_geo_import_command(default_engine(), args.file)
+    return run_geo_import_command(default_engine(), args.file, args.layer)
 
 
 def _audit(_args) -> int:

@@ -236,7 +236,9 @@ def municipality_map(frame: pd.DataFrame, language: str, measure: str) -> pdk.De
     return pdk.Deck(
         layers=[layer],
         initial_view_state=view,
-        map_style=None,
+        # No basemap: police networks often have no internet, and with a provider (or map_style=None, which
+        # Streamlit reads as "its theme's basemap") the browser would fetch tiles from a CDN. Boundaries suffice.
+        map_provider=None,
         tooltip={"html": _map_tooltip_html(language), "style": {"fontSize": "13px"}},
     )
 
