@@ -105,7 +105,7 @@ def navigation_titles(page: Page) -> list[str]:
 
 def settle(page: Page) -> None:
     """Wait until the page has finished running: no placeholder left."""
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT_MS)
     page.wait_for_timeout(500)
 
 
