@@ -21,6 +21,10 @@ VOLUME_SCHEME = "blues"
 BLUE, SKY, ORANGE, VERMILLION, GREEN, PURPLE = "#0072B2", "#56B4E9", "#E69F00", "#D55E00", "#009E73", "#CC79A7"
 GREY, LIGHT_GREY, DARK_BLUE = "#8C8C8C", "#BDBDBD", "#08306B"
 TARGET_COLOUR = VERMILLION
+# Text in charts at 4.5:1 or more on white (WCAG AA): vermillion itself reads at 4.0:1, so the target's words take a
+# darker shade of it; axis and legend words a darker grey than Streamlit's default (3.8:1).
+TARGET_TEXT_COLOUR = "#A64200"
+CHART_TEXT_COLOUR = "#555867"
 
 WEEKLY_SERIES = (  # (column, catalogue key, colour, dash)
     ("interventions", "chart.interventions", SKY, [1, 0]),
@@ -357,7 +361,7 @@ def within_24h_trend_chart(frame: pd.DataFrame, language: str, target_share: flo
         .encode(y=alt.Y("target_share:Q", scale=alt.Scale(domain=[0, 1])), tooltip=alt.Tooltip("target_label:N"))
     )
     # Labelled in the title, in the rule's colour: a label beside the rule would sit on some week's point.
-    title = alt.TitleParams(target_label, anchor="start", color=TARGET_COLOUR, fontSize=13)
+    title = alt.TitleParams(target_label, anchor="start", color=TARGET_TEXT_COLOUR, fontSize=13)
     return _finished(alt.layer(line, rule).properties(title=title), language)
 
 
@@ -502,7 +506,8 @@ def _target_layers(target_hours: float, order: list[str], language: str, place: 
     target_y = alt.Y(f"{category}:N", sort=order, scale=_band_scale(order), bandPosition=position)
     rule = alt.Chart(target).mark_rule(color=TARGET_COLOUR, strokeWidth=2).encode(y=target_y)
     label = (alt.Chart(target)
-             .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_COLOUR, fontWeight="bold", fontSize=13)
+             .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_TEXT_COLOUR, fontWeight="bold",
+                        fontSize=13)
              .encode(y=target_y, x=alt.value("width"), text="target_label:N"))
     return rule, label
 
@@ -635,8 +640,9 @@ def _finished(chart: alt.TopLevelMixin, language: str, fill: bool = True) -> alt
         (chart.properties(width="container") if fill else chart)
         .configure(locale=vega_locale(language))
         # One entry per line: a row of entries would run off a phone's screen.
-        .configure_legend(orient="bottom", direction="vertical", labelLimit=280, gradientLength=160)
-        .configure_axis(labelFontSize=12, titleFontSize=12)
+        .configure_legend(orient="bottom", direction="vertical", labelLimit=280, gradientLength=160,
+                          labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
+        .configure_axis(labelFontSize=12, titleFontSize=12, labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
         .configure_view(stroke=None)
     )
 
