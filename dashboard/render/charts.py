@@ -21,8 +21,8 @@ VOLUME_SCHEME = "blues"
 BLUE, SKY, ORANGE, VERMILLION, GREEN, PURPLE = "#0072B2", "#56B4E9", "#E69F00", "#D55E00", "#009E73", "#CC79A7"
 GREY, LIGHT_GREY, DARK_BLUE = "#8C8C8C", "#BDBDBD", "#08306B"
 TARGET_COLOUR = VERMILLION
-# Text in charts at 4.5:1 or more on white (WCAG AA): vermillion itself reads at 4.0:1, so the target's words take a
-# darker shade of it; axis and legend words a darker grey than Streamlit's default (3.8:1).
+# Text in charts at 4.5:1 or more on white (WCAG AA): vermillion itself reads at 3.9:1, so the target's words take a
+# darker shade of it; axis and legend words a darker grey than Streamlit's default (3.7:1).
 TARGET_TEXT_COLOUR = "#A64200"
 CHART_TEXT_COLOUR = "#555867"
 
