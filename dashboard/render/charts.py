@@ -578,15 +578,16 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
         rated = [feature for feature in features if feature["properties"]["rate_per_1000"] is not None]
         unrated = [feature for feature in features if feature["properties"]["rate_per_1000"] is None]
         # Two layers rather than a colour condition: Vega-Lite drops the null rates before the condition sees them.
-        layers += [
-            alt.Chart(alt.Data(values=rated)).mark_geoshape(stroke="white", strokeWidth=0.8)
-            .encode(color=alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
-                                    legend=alt.Legend(format=",.1f")), tooltip=tooltip)
-            .project(**projection),
-        ] * bool(rated) + [
-            alt.Chart(alt.Data(values=unrated)).mark_geoshape(stroke="white", strokeWidth=0.8, fill=LIGHT_GREY)
-            .encode(tooltip=tooltip).project(**projection),
-        ] * bool(unrated)
+        # An empty layer is left out, here and below: drawn, it would be a graphic without a name for a screen reader.
+        if rated:
+            layers.append(alt.Chart(alt.Data(values=rated)).mark_geoshape(stroke="white", strokeWidth=0.8)
+                          .encode(color=alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                                  legend=alt.Legend(format=",.1f")), tooltip=tooltip)
+                          .project(**projection))
+        if unrated:
+            layers.append(alt.Chart(alt.Data(values=unrated))
+                          .mark_geoshape(stroke="white", strokeWidth=0.8, fill=LIGHT_GREY)
+                          .encode(tooltip=tooltip).project(**projection))
     centroids = data[~data["code"].isin(with_shapes)]
     shown, hidden = centroids[centroids["interventions"].notna()], centroids[centroids["interventions"].isna()]
 
@@ -594,31 +595,29 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
         return alt.Chart(frame).encode(longitude="longitude:Q", latitude="latitude:Q",
                                        tooltip=[alt.Tooltip(f"{field}:N", title=text) for field, text in texts])
 
-    # Circles only where a municipality has no boundary: sized by count, so their legend only with them. An empty
-    # layer is left out: drawn, it would be a graphic without a name for a screen reader.
-    layers += [
-        located(shown).mark_circle(opacity=0.9, stroke=DARK_BLUE, strokeWidth=0.6)
-        .encode(color=alt.Color("rate_per_1000:Q", title=rate_title, scale=colour_scale,
-                                legend=alt.Legend(format=",.1f")),
-                size=alt.Size("interventions:Q", title=count_title, scale=alt.Scale(domain=[0, top_count],
-                                                                                      range=[30, 900]),
-                              legend=alt.Legend(format=",d", symbolFillColor=SKY, symbolStrokeColor=DARK_BLUE)))
-        .project(**projection),
-    ] * (not shown.empty) + [
-        located(hidden).mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1)
-        .project(**projection),
-    ] * (not hidden.empty)
+    # Circles only where a municipality has no boundary: sized by count, so their legend only with them.
+    if not shown.empty:
+        layers.append(
+            located(shown).mark_circle(opacity=0.9, stroke=DARK_BLUE, strokeWidth=0.6)
+            .encode(color=alt.Color("rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                    legend=alt.Legend(format=",.1f")),
+                    size=alt.Size("interventions:Q", title=count_title,
+                                  scale=alt.Scale(domain=[0, top_count], range=[30, 900]),
+                                  legend=alt.Legend(format=",d", symbolFillColor=SKY, symbolStrokeColor=DARK_BLUE)))
+            .project(**projection))
+    if not hidden.empty:
+        layers.append(located(hidden).mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1)
+                      .project(**projection))
     # A hidden count is written on the map ("< 5", "x"): its grey alone would leave it to colour.
     markers = data[data["interventions"].isna()]
-    layers += [
-        alt.Chart(markers).mark_text(baseline="bottom", dy=-5, fontSize=10, color=MARKER_COLOUR)
-        .encode(longitude="longitude:Q", latitude="latitude:Q", text="interventions_text:N").project(**projection),
-    ] * (not markers.empty)
+    if not markers.empty:
+        layers.append(alt.Chart(markers).mark_text(baseline="bottom", dy=-5, fontSize=10, color=MARKER_COLOUR)
+                      .encode(longitude="longitude:Q", latitude="latitude:Q", text="interventions_text:N")
+                      .project(**projection))
     named = data.dropna(subset=["interventions"]).sort_values("interventions", ascending=False).head(2)
-    layers += [
-        alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
-        .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection),
-    ] * (not named.empty)
+    if not named.empty:
+        layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
+                      .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))
     return alt.layer(*layers).properties(width=MAP_WIDTH, height=MAP_HEIGHT)
 
 
