@@ -996,6 +996,101 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Share with a repeat intervention within 12 months",
     ),
     "chart.share_of": ("{share} ({repeated} sur {members})", "{share} ({repeated} of {members})"),
+    # each chart in words (dashboard/render/chart_text.py): a summary sentence and a table
+    "chart.text.see_table": ("Voir en tableau", "See as table"),
+    "chart.text.empty": ("Aucune donnée à montrer pour cette période.", "No data to show for this period."),
+    "chart.text.separator": (" ; ", "; "),
+    "chart.text.weekly": (
+        "{total} interventions en {weeks} semaines, {mean} par semaine en moyenne ; la semaine la plus chargée, "
+        "{week}, en compte {busiest}. Mêmes semaines l'an dernier : {last_year}.",
+        "{total} interventions over {weeks} weeks, {mean} a week on average; the busiest week, {week}, had "
+        "{busiest}. Same weeks last year: {last_year}.",
+    ),
+    "chart.text.heat.weeks": (
+        "{municipalities} municipalités sur {periods} semaines ; la plus touchée, {name}, compte {count} "
+        "interventions ({share} du total).",
+        "{municipalities} municipalities over {periods} weeks; the busiest, {name}, had {count} interventions "
+        "({share} of the total).",
+    ),
+    "chart.text.heat.months": (
+        "{municipalities} municipalités sur {periods} mois ; la plus touchée, {name}, compte {count} interventions "
+        "({share} du total).",
+        "{municipalities} municipalities over {periods} months; the busiest, {name}, had {count} interventions "
+        "({share} of the total).",
+    ),
+    "chart.text.heat.quarters": (
+        "{municipalities} municipalités sur {periods} trimestres ; la plus touchée, {name}, compte {count} "
+        "interventions ({share} du total).",
+        "{municipalities} municipalities over {periods} quarters; the busiest, {name}, had {count} interventions "
+        "({share} of the total).",
+    ),
+    "chart.text.heat.unusual": (
+        "{cells} cases inhabituelles, encadrées, listées dans le tableau des semaines inhabituelles.",
+        "{cells} unusual cells, outlined, listed in the table of unusual weeks.",
+    ),
+    "chart.text.map.count": (
+        "{municipalities} municipalités ; le plus d'interventions : {name} ({value}).",
+        "{municipalities} municipalities; the most interventions: {name} ({value}).",
+    ),
+    "chart.text.map.rate": (
+        "{municipalities} municipalités ; le taux le plus élevé pour 1 000 habitants : {name} ({value}).",
+        "{municipalities} municipalities; the highest rate per 1,000 residents: {name} ({value}).",
+    ),
+    "chart.text.funnel": (
+        "Sur {arrests} hommes arrêtés, {attempted} ont reçu une tentative de contact, {reached} ont été joints et "
+        "{accepted} ont accepté de l'aide ({share}).",
+        "Of {arrests} men arrested, {attempted} were attempted, {reached} reached and {accepted} accepted help "
+        "({share}).",
+    ),
+    "chart.text.share_of_arrests": ("Part des arrestations", "Share of arrests"),
+    "chart.text.share_of_cohort": ("Part de la cohorte", "Share of the cohort"),
+    "chart.text.delay": (
+        "{within} hommes sur {total} ({share}) ont reçu une première tentative dans la cible de {target} ; "
+        "{never} n'en ont reçu aucune.",
+        "{within} of {total} men ({share}) were first attempted within the {target} target; {never} were never "
+        "attempted.",
+    ),
+    "chart.text.within_24h": (
+        "{met} semaines sur {weeks} atteignent la cible de {target} ; la part hebdomadaire va de {low} à {high}.",
+        "{met} of {weeks} weeks meet the {target} target; the weekly share ranges from {low} to {high}.",
+    ),
+    "chart.text.target_met": ("Cible atteinte", "Target met"),
+    "chart.text.outcomes": (
+        "{total} hommes sur {months} mois ; issue la plus fréquente : {label}, {count} ({share}).",
+        "{total} men over {months} months; the most frequent outcome: {label}, {count} ({share}).",
+    ),
+    "chart.text.referrals": (
+        "{total} orientations sur {months} mois ; la plus fréquente : {label}, {count} ({share}).",
+        "{total} referrals over {months} months; the most frequent: {label}, {count} ({share}).",
+    ),
+    "chart.text.repeat": ("Nouvelle intervention dans les 12 mois : {groups}.",
+                          "Repeat intervention within 12 months: {groups}."),
+    "chart.text.repeat.group": ("{group}, {share}", "{group}, {share}"),
+    "chart.text.report.hidden": (
+        "Valeurs affichées « {marker} » : {small} ; masquées (x) : {masked}.",
+        "Shown as \"{marker}\": {small}; hidden (x): {masked}.",
+    ),
+    "chart.text.report.trend": (
+        "{total} interventions en {weeks} semaines ; la semaine la plus chargée parmi celles affichées, {week}, en "
+        "compte {busiest}.",
+        "{total} interventions over {weeks} weeks; the busiest week shown, {week}, had {busiest}.",
+    ),
+    "chart.text.report.trend.plain": ("{total} interventions en {weeks} semaines.",
+                                      "{total} interventions over {weeks} weeks."),
+    "chart.text.report.map": (
+        "{municipalities} municipalités ; le taux le plus élevé affiché : {name}, {rate} pour 1 000 habitants.",
+        "{municipalities} municipalities; the highest rate shown: {name}, {rate} per 1,000 residents.",
+    ),
+    "chart.text.report.map.plain": ("{municipalities} municipalités.", "{municipalities} municipalities."),
+    "chart.text.report.funnel": (
+        "Cohorte : {arrests} hommes arrêtés ; contact tenté : {attempted} ; joints : {reached} ; ont accepté de "
+        "l'aide : {accepted}.",
+        "Cohort: {arrests} men arrested; attempted: {attempted}; reached: {reached}; accepted help: {accepted}.",
+    ),
+    "chart.text.report.delays": (
+        "Part contactée dans les 24 h : {within} ; délai médian avant la première tentative : {median}.",
+        "Share attempted within 24 h: {within}; median time to first attempt: {median}.",
+    ),
     # the funder report: page, downloads and small-cell suppression
     "report.small": ("< {threshold}", "< {threshold}"),
     "report.masked": ("x", "x"),

@@ -59,6 +59,7 @@ if summary.cohort:
     as_of = (local_today(),)
     if cache.query(followup.repeat_after_outreach, flt, scope, *as_of)["members"].sum() == 0:
         st.info(tr("outreach.after.too_recent"))
+        st.caption(tr("outreach.after.caution"))
     else:
-        cache.chart(charts.repeat_chart, followup.repeat_after_outreach, flt, scope, extra=as_of)
-    st.caption(tr("outreach.after.caution"))
+        cache.chart(charts.repeat_chart, followup.repeat_after_outreach, flt, scope, extra=as_of,
+                    caption=tr("outreach.after.caution"))

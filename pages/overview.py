@@ -26,8 +26,7 @@ if headline.current.interventions == 0:
     st.stop()
 
 st.subheader(tr("overview.weekly"))
-cache.chart(charts.weekly_chart, expected.weekly_range, flt, scope)
-st.caption(tr("overview.band"))
+cache.chart(charts.weekly_chart, expected.weekly_range, flt, scope, caption=tr("overview.band"))
 
 st.subheader(tr("overview.unusual"))
 unusual = cache.query(expected.unusual_weeks, flt, scope)
@@ -43,17 +42,17 @@ measure = st.segmented_control(
     tr("overview.map.measure"), ["count", "rate"], default="count", key="map_measure",
     format_func=labels(["overview.map.count", "overview.map.rate"]),
 ) or "count"
-with_boundaries = cache.municipality_map(flt, scope, measure)
-st.caption(tr(f"chart.map.caption.{measure}") + (" " + tr("chart.map.caption.boundaries") if with_boundaries else ""))
+cache.municipality_map(flt, scope, measure, tr(f"chart.map.caption.{measure}"),
+                       tr("chart.map.caption.boundaries"))
 
 table = cache.query(trends.municipality_table, flt, scope)
 st.subheader(tr("overview.heatmap"))
 if trends.heat_unit(flt.period) == "week":
-    cache.chart(charts.heatmap_chart, expected.municipality_weeks_marked, flt, scope)
-    st.caption(tr("overview.heatmap.unusual"))
+    cache.chart(charts.heatmap_chart, expected.municipality_weeks_marked, flt, scope,
+                caption=tr("overview.heatmap.unusual"))
 else:
-    cache.chart(charts.monthly_heatmap_chart, trends.municipality_months, flt, scope)
-    st.caption(tr("overview.heatmap.monthly"))
+    cache.chart(charts.monthly_heatmap_chart, trends.municipality_months, flt, scope,
+                caption=tr("overview.heatmap.monthly"))
 if len(table) > cache.HEATMAP_ROWS:
     st.caption(tr("overview.heatmap.busiest", shown=cache.HEATMAP_ROWS, total=number(len(table), language())))
 

@@ -8,6 +8,7 @@ from dashboard.figures import definition, in_section, label
 from dashboard.i18n import number
 from dashboard.render import charts
 from dashboard.render import report_content as content
+from dashboard.web import cache
 from dashboard.web.audit import filter_description, record_view
 from dashboard.web.language import language as viewer_language
 from dashboard.web.language import tr
@@ -41,7 +42,7 @@ if built.figures["interventions"]["current"].value == 0 and built.figures["cohor
     st.info(tr("report.empty"))
     st.stop()
 
-specs, maps, tables = report_views(flt, viewer.scope)
+specs, maps, tables, texts = report_views(flt, viewer.scope)
 
 
 def figures(section: str) -> None:
@@ -52,10 +53,10 @@ def figures(section: str) -> None:
 
 
 def chart(name: str, caption: str, broken_down: bool = True) -> None:
-    """A report chart with its caption, or a note when the counts are too few to break down."""
+    """A report chart with its summary, caption and table, or a note when the counts are too few to break down."""
     if broken_down:
         st.vega_lite_chart(specs[name], width="stretch")
-        st.caption(caption)
+        cache.in_words(*texts[name], caption)
     else:
         st.info(tr("report.not_broken_down"))
 
@@ -76,10 +77,11 @@ if content.is_broken_down(built.municipalities, "interventions"):
             if len(maps) > 1:
                 st.markdown(f"**{service}**")
             st.vega_lite_chart(spec, width=charts.MAP_WIDTH)
+    st.caption(texts["map"][0])
     st.caption(tr("report.caption.map"))
 else:
     st.info(tr("report.not_broken_down"))
-# A province has a thousand municipalities: past a page's worth, a scrolling table rather than a long page.
+# The maps' table, shown open. A province has a thousand municipalities: past a page's worth, a scrolling table.
 if len(tables["municipalities"]) > LONG_TABLE_ROWS:
     st.dataframe(tables["municipalities"], hide_index=True, height=420)
 else:

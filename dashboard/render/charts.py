@@ -21,6 +21,10 @@ VOLUME_SCHEME = "blues"
 BLUE, SKY, ORANGE, VERMILLION, GREEN, PURPLE = "#0072B2", "#56B4E9", "#E69F00", "#D55E00", "#009E73", "#CC79A7"
 GREY, LIGHT_GREY, DARK_BLUE = "#8C8C8C", "#BDBDBD", "#08306B"
 TARGET_COLOUR = VERMILLION
+# Text in charts at 4.5:1 or more on white (WCAG AA): vermillion itself reads at 3.9:1, so the target's words take a
+# darker shade of it; axis and legend words a darker grey than Streamlit's default (3.7:1).
+TARGET_TEXT_COLOUR = "#A64200"
+CHART_TEXT_COLOUR = "#555867"
 
 WEEKLY_SERIES = (  # (column, catalogue key, colour, dash)
     ("interventions", "chart.interventions", SKY, [1, 0]),
@@ -172,7 +176,7 @@ def monthly_heatmap_chart(frame: pd.DataFrame, language: str) -> alt.Chart:
 
 def _municipality_heat(data: pd.DataFrame, x: alt.X, x2: str, when: list[alt.Tooltip], language: str) -> alt.Chart:
     """The heat map's cells: one row per municipality, busiest first, coloured by interventions."""
-    data["municipality"] = _distinct_names(data)
+    data["municipality"] = distinct_names(data)
     if "unusual" in data.columns:
         data["unusual_text"] = [t("yes" if flag else "no", language) for flag in data["unusual"]]
     busiest = max(data["interventions"].max(), 1) if len(data) else 1
@@ -289,7 +293,7 @@ def delay_chart(
     total = data["members"].sum()
     data["bucket_label"] = data["bucket"].map(lambda bucket: t(f"chart.bucket.{bucket}", language))
     data["timing"] = [
-        t(f"chart.timing.{_timing(row.bucket, row.upper_hours, target_hours)}", language)
+        t(f"chart.timing.{timing_of(row.bucket, row.upper_hours, target_hours)}", language)
         for row in data.itertuples(index=False)
     ]
     data["label"] = [
@@ -321,7 +325,7 @@ def delay_chart(
         extra_layers=target,
     )
     summary = " · ".join(
-        t(key, language, value=_hours(hours, language))
+        t(key, language, value=hours_text(hours, language))
         for key, hours in (("chart.median", median_hours), ("chart.p90", p90_hours))
         if hours is not None
     )
@@ -359,7 +363,7 @@ def within_24h_trend_chart(frame: pd.DataFrame, language: str, target_share: flo
         .encode(y=alt.Y("target_share:Q", scale=alt.Scale(domain=[0, 1])), tooltip=alt.Tooltip("target_label:N"))
     )
     # Labelled in the title, in the rule's colour: a label beside the rule would sit on some week's point.
-    title = alt.TitleParams(target_label, anchor="start", color=TARGET_COLOUR, fontSize=13)
+    title = alt.TitleParams(target_label, anchor="start", color=TARGET_TEXT_COLOUR, fontSize=13)
     return _finished(alt.layer(line, rule).properties(title=title), language)
 
 
@@ -465,7 +469,7 @@ def report_bars_chart(frame: pd.DataFrame, language: str, threshold: int, label_
         title = t("chart.funnel.section", language)
     elif kind == "delays":
         sections = {t(f"chart.timing.{timing}", language): colour for timing, colour in TIMING_COLOURS.items()}
-        data["colour"] = [t(f"chart.timing.{_timing(key, upper, target_hours or 24.0)}", language)
+        data["colour"] = [t(f"chart.timing.{timing_of(key, upper, target_hours or 24.0)}", language)
                           for key, upper in zip(frame["key"], frame["upper_hours"])]
         title = t("chart.timing", language)
     else:
@@ -499,12 +503,13 @@ def _target_layers(target_hours: float, order: list[str], language: str, place: 
     target = pd.DataFrame({
         category: [t(f"chart.bucket.{target_bucket}", language)],
         "target_hours": [target_hours],
-        "target_label": [t("chart.target", language, value=_hours(target_hours, language))],
+        "target_label": [t("chart.target", language, value=hours_text(target_hours, language))],
     })
     target_y = alt.Y(f"{category}:N", sort=order, scale=_band_scale(order), bandPosition=position)
     rule = alt.Chart(target).mark_rule(color=TARGET_COLOUR, strokeWidth=2).encode(y=target_y)
     label = (alt.Chart(target)
-             .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_COLOUR, fontWeight="bold", fontSize=13)
+             .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_TEXT_COLOUR, fontWeight="bold",
+                        fontSize=13)
              .encode(y=target_y, x=alt.value("width"), text="target_label:N"))
     return rule, label
 
@@ -522,7 +527,7 @@ def report_map_charts(frame: pd.DataFrame, language: str, threshold: int,
     """
     data = frame[["code", "name", "police_service", "population", "latitude", "longitude", "interventions",
                   "interventions_hidden", "rate_per_1000"]].copy()
-    data["name"] = _distinct_names(data)
+    data["name"] = distinct_names(data)
     data["interventions_text"] = [marker(hidden, threshold, language) or number(value, language)
                                   for value, hidden in zip(data["interventions"], data["interventions_hidden"])]
     # A rate on a hidden count is itself hidden ("x"): it is not below 5.
@@ -571,39 +576,50 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
                      "properties": {key: rows.at[code, key] for key in ("name", "interventions_text", "rate_text",
                                                                         "rate_per_1000")}}
                     for code in with_shapes]
-        shapes_base = alt.Chart(alt.Data(values=features)).encode(
-            tooltip=[alt.Tooltip(f"properties.{field}:N", title=text) for field, text in texts])
+        tooltip = [alt.Tooltip(f"properties.{field}:N", title=text) for field, text in texts]
+        rated = [feature for feature in features if feature["properties"]["rate_per_1000"] is not None]
+        unrated = [feature for feature in features if feature["properties"]["rate_per_1000"] is None]
         # Two layers rather than a colour condition: Vega-Lite drops the null rates before the condition sees them.
-        layers += [
-            shapes_base.transform_filter("datum.properties.rate_per_1000 != null")
-            .mark_geoshape(stroke="white", strokeWidth=0.8)
-            .encode(color=alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
-                                    legend=alt.Legend(format=",.1f")))
-            .project(**projection),
-            shapes_base.transform_filter("datum.properties.rate_per_1000 == null")
-            .mark_geoshape(stroke="white", strokeWidth=0.8, fill=LIGHT_GREY)
-            .project(**projection),
-        ]
+        # An empty layer is left out, here and below: drawn, it would be a graphic without a name for a screen reader.
+        if rated:
+            layers.append(alt.Chart(alt.Data(values=rated)).mark_geoshape(stroke="white", strokeWidth=0.8)
+                          .encode(color=alt.Color("properties.rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                                  legend=alt.Legend(format=",.1f")), tooltip=tooltip)
+                          .project(**projection))
+        if unrated:
+            layers.append(alt.Chart(alt.Data(values=unrated))
+                          .mark_geoshape(stroke="white", strokeWidth=0.8, fill=LIGHT_GREY)
+                          .encode(tooltip=tooltip).project(**projection))
     centroids = data[~data["code"].isin(with_shapes)]
-    points = alt.Chart(centroids).encode(
-        longitude="longitude:Q", latitude="latitude:Q",
-        tooltip=[alt.Tooltip(f"{field}:N", title=text) for field, text in texts])
+    shown, hidden = centroids[centroids["interventions"].notna()], centroids[centroids["interventions"].isna()]
+
+    def located(frame: pd.DataFrame) -> alt.Chart:
+        return alt.Chart(frame).encode(longitude="longitude:Q", latitude="latitude:Q",
+                                       tooltip=[alt.Tooltip(f"{field}:N", title=text) for field, text in texts])
+
     # Circles only where a municipality has no boundary: sized by count, so their legend only with them.
-    layers.extend([] if centroids.empty else [
-        points.transform_filter("datum.interventions != null")
-        .mark_circle(opacity=0.9, stroke=DARK_BLUE, strokeWidth=0.6)
-        .encode(color=alt.Color("rate_per_1000:Q", title=rate_title, scale=colour_scale,
-                                legend=alt.Legend(format=",.1f")),
-                size=alt.Size("interventions:Q", title=count_title, scale=alt.Scale(domain=[0, top_count],
-                                                                                      range=[30, 900]),
-                              legend=alt.Legend(format=",d", symbolFillColor=SKY, symbolStrokeColor=DARK_BLUE)))
-        .project(**projection),
-        points.transform_filter("datum.interventions == null")
-        .mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1).project(**projection),
-    ])
+    if not shown.empty:
+        layers.append(
+            located(shown).mark_circle(opacity=0.9, stroke=DARK_BLUE, strokeWidth=0.6)
+            .encode(color=alt.Color("rate_per_1000:Q", title=rate_title, scale=colour_scale,
+                                    legend=alt.Legend(format=",.1f")),
+                    size=alt.Size("interventions:Q", title=count_title,
+                                  scale=alt.Scale(domain=[0, top_count], range=[30, 900]),
+                                  legend=alt.Legend(format=",d", symbolFillColor=SKY, symbolStrokeColor=DARK_BLUE)))
+            .project(**projection))
+    if not hidden.empty:
+        layers.append(located(hidden).mark_circle(size=60, color=LIGHT_GREY, stroke=GREY, strokeWidth=0.8, opacity=1)
+                      .project(**projection))
+    # A hidden count is written on the map ("< 5", "x"): its grey alone would leave it to colour.
+    markers = data[data["interventions"].isna()]
+    if not markers.empty:
+        layers.append(alt.Chart(markers).mark_text(baseline="bottom", dy=-5, fontSize=10, color=MARKER_COLOUR)
+                      .encode(longitude="longitude:Q", latitude="latitude:Q", text="interventions_text:N")
+                      .project(**projection))
     named = data.dropna(subset=["interventions"]).sort_values("interventions", ascending=False).head(2)
-    layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
-                  .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))
+    if not named.empty:
+        layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
+                      .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))
     return alt.layer(*layers).properties(width=MAP_WIDTH, height=MAP_HEIGHT)
 
 
@@ -625,8 +641,9 @@ def _finished(chart: alt.TopLevelMixin, language: str, fill: bool = True) -> alt
         (chart.properties(width="container") if fill else chart)
         .configure(locale=vega_locale(language))
         # One entry per line: a row of entries would run off a phone's screen.
-        .configure_legend(orient="bottom", direction="vertical", labelLimit=280, gradientLength=160)
-        .configure_axis(labelFontSize=12, titleFontSize=12)
+        .configure_legend(orient="bottom", direction="vertical", labelLimit=280, gradientLength=160,
+                          labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
+        .configure_axis(labelFontSize=12, titleFontSize=12, labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
         .configure_view(stroke=None)
     )
 
@@ -685,7 +702,7 @@ def _with_iso_days(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return data
 
 
-def _distinct_names(frame: pd.DataFrame) -> pd.Series:
+def distinct_names(frame: pd.DataFrame) -> pd.Series:
     """Municipality names, with the code added where two municipalities share a name."""
     codes_per_name = frame.groupby("name")["code"].transform("nunique") if len(frame) else frame["name"]
     return frame["name"].where(codes_per_name <= 1, frame["name"] + " (" + frame["code"].astype(str) + ")")
@@ -764,12 +781,12 @@ def _monthly_stacked_chart(
     return _finished(chart, language)
 
 
-def _hours(hours: float, language: str) -> str:
+def hours_text(hours: float, language: str) -> str:
     """A duration in hours, e.g. 18,5 h."""
     return t("metrics.hours", language, value=number(hours, language, digits=0 if float(hours).is_integer() else 1))
 
 
-def _timing(bucket: str, upper_hours: float | None, target_hours: float) -> str:
+def timing_of(bucket: str, upper_hours: float | None, target_hours: float) -> str:
     """Whether a delay bucket lies within the target, after it, or is the never-attempted bucket."""
     if bucket == NEVER:
         return "never"

@@ -12,7 +12,7 @@ from dashboard.render import charts
 from queries.filters import MetricFilter, Period
 from queries.periods import calendar_period
 from queries.report import FUNNEL, Figure, Report
-from queries.suppression import MASKED
+from queries.suppression import MASKED, SMALL
 
 
 def value_text(figure: Figure, unit: str, threshold: int, language: str) -> str:
@@ -272,3 +272,81 @@ def is_broken_down(frame: pd.DataFrame, column: str) -> bool:
     """Whether a series shows anything beyond its total: some count shown that is not zero."""
     return bool((frame[f"{column}_hidden"].isna() & frame[column].fillna(0).gt(0)).any())
 
+
+
+def _hidden_counts(hidden: pd.Series) -> dict[str, int]:
+    """How many values are shown as "< 5" and how many as "x"."""
+    return {"small": int((hidden == SMALL).sum()), "masked": int((hidden.notna() & (hidden != SMALL)).sum())}
+
+
+def _with_hidden(text: str, hidden: pd.Series, threshold: int, language: str) -> str:
+    """A sentence, then how many of its values are hidden and how, when any are."""
+    counts = _hidden_counts(hidden)
+    if not any(counts.values()):
+        return text
+    return text + " " + t("chart.text.report.hidden", language, small=counts["small"], masked=counts["masked"],
+                          marker=marker(SMALL, threshold, language))
+
+
+def weekly_summary(report: Report, language: str) -> str:
+    """The period's interventions, its weeks and the busiest week shown; hidden weeks counted, never their values."""
+    weekly, threshold = report.weekly, report.threshold
+    total = value_text(report.figures["interventions"]["current"], "count", threshold, language)
+    shown = weekly[weekly["interventions_hidden"].isna()]
+    if shown.empty or not shown["interventions"].max():
+        text = t("chart.text.report.trend.plain", language, total=total, weeks=number(len(weekly), language))
+    else:
+        busiest = shown.loc[shown["interventions"].idxmax()]
+        text = t("chart.text.report.trend", language, total=total, weeks=number(len(weekly), language),
+                 week=busiest["week"], busiest=number(busiest["interventions"], language))
+    return _with_hidden(text, weekly["interventions_hidden"], threshold, language)
+
+
+def map_summary(places: pd.DataFrame, threshold: int, language: str) -> str:
+    """How many municipalities, the highest rate shown, and how many counts are hidden."""
+    rates = places[places["interventions_hidden"].isna()].dropna(subset=["rate_per_1000"])
+    count = number(len(places), language)
+    if rates.empty:
+        text = t("chart.text.report.map.plain", language, municipalities=count)
+    else:
+        top = rates.loc[rates["rate_per_1000"].idxmax()]
+        text = t("chart.text.report.map", language, municipalities=count, name=top["name"],
+                 rate=formatted("rate", top["rate_per_1000"], language))
+    return _with_hidden(text, places["interventions_hidden"], threshold, language)
+
+
+def funnel_table(report: Report, language: str) -> pd.DataFrame:
+    """The funnel's stages and their people as shown, markers in hidden cells."""
+    frame = pd.DataFrame({
+        "stage": [t(f"chart.stage.{stage}", language) for stage in FUNNEL],
+        "members": [value_text(report.figures[stage]["current"], "count", report.threshold, language)
+                    for stage in FUNNEL],
+    })
+    frame.columns = [t("chart.stage", language), t("chart.members", language)]
+    return frame
+
+
+def _listed(labels: list[str], values: list[str], language: str) -> str:
+    """"label: value" pairs in one line."""
+    return t("chart.text.separator", language).join(
+        t("chart.pair", language, label=label, value=value) for label, value in zip(labels, values))
+
+
+def chart_texts(report: Report, language: str) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Each report chart as a sentence and a table, from the same suppressed figures and frames, markers and all."""
+    shown, threshold = tables(report, language), report.threshold
+
+    def current(name: str, unit: str = "count") -> str:
+        return value_text(report.figures[name]["current"], unit, threshold, language)
+
+    funnel = funnel_table(report, language)
+    outcomes = shown["outcomes"]
+    return {
+        "trend": (weekly_summary(report, language), shown["weekly"]),
+        "map": (map_summary(report.municipalities, threshold, language), shown["municipalities"]),
+        "funnel": (t("chart.text.report.funnel", language, arrests=current("cohort"), attempted=current("attempted"),
+                     reached=current("reached"), accepted=current("accepted")), funnel),
+        "delays": (t("chart.text.report.delays", language, within=current("within_24h_share", "share"),
+                     median=current("median_hours", "hours")), shown["delays"]),
+        "outcomes": (_listed(list(outcomes.iloc[:, 0]), list(outcomes.iloc[:, 1]), language) + ".", outcomes),
+    }

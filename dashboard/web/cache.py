@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 
 from dashboard import settings
 from dashboard.database import engine_for
-from dashboard.render import charts
-from dashboard.web.language import language
+from dashboard.render import chart_text, charts
+from dashboard.web.language import language, tr
 from queries.boundaries import boundaries
 from queries.filters import MetricFilter, Scope
 from queries.freshness import current_version
@@ -91,19 +91,25 @@ PREPARE = {
 
 
 # Built charts are cached too: on a warm rerun, building and validating Altair specs and formatting map
-# tooltips cost more than the (cached) queries.
+# tooltips cost more than the (cached) queries. Each comes with its text equivalent, from the same frame.
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _chart_spec(data_source: tuple[str, int], builder: str, key: str, flt: MetricFilter, scope: Scope,
-                language_code: str, options: tuple, extra: tuple) -> dict:
+def _chart_view(data_source: tuple[str, int], builder: str, key: str, flt: MetricFilter, scope: Scope,
+                language_code: str, options: tuple, extra: tuple) -> tuple[dict, str, pd.DataFrame]:
     frame = _query(data_source, key, flt, scope, extra)
     frame = PREPARE.get(builder, lambda unchanged: unchanged)(frame)
-    return charts.served_spec(_resolved(builder)(frame, language_code, *options))
+    build = _resolved(builder)
+    summary, table = chart_text.in_words(build, frame, language_code, *options)
+    # Vega-Lite's description becomes the drawn chart's accessible name.
+    return {**charts.served_spec(build(frame, language_code, *options)), "description": summary}, summary, table
 
 
-def chart(builder: Callable, function: Callable, flt: MetricFilter, scope: Scope, *options, extra: tuple = ()) -> None:
-    """Draw a chart builder's chart of a query function's result, both cached."""
-    spec = _chart_spec(source(), chart_key(builder), query_key(function), flt, scope, language(), options, extra)
+def chart(builder: Callable, function: Callable, flt: MetricFilter, scope: Scope, *options, extra: tuple = (),
+          caption: str | None = None) -> None:
+    """Draw a chart builder's chart of a query function's result, then its summary, caption and table, all cached."""
+    spec, summary, table = _chart_view(source(), chart_key(builder), query_key(function), flt, scope, language(),
+                                       options, extra)
     st.vega_lite_chart(spec, width="stretch")
+    in_words(summary, table, caption)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
@@ -122,14 +128,31 @@ def _map(data_source: tuple[str, int], flt: MetricFilter, scope: Scope, language
     shapes = _boundaries(data_source[0], tuple(places["code"]))
     if shapes:
         places = places.assign(geometry=places["code"].map(shapes))
-    return charts.municipality_map(places, language_code, measure), "geometry" in places
+    summary, table = chart_text.in_words(charts.municipality_map, places, language_code, measure)
+    return charts.municipality_map(places, language_code, measure), "geometry" in places, summary, table
 
 
-def municipality_map(flt: MetricFilter, scope: Scope, measure: str) -> bool:
-    """Draw the map of the municipalities; whether it shows imported boundaries."""
-    deck, with_boundaries = _map(source(), flt, scope, language(), measure)
+def municipality_map(flt: MetricFilter, scope: Scope, measure: str, caption: str, boundaries_caption: str) -> None:
+    """Draw the map of the municipalities, its summary, how to read it (and its boundaries, if any) and its table."""
+    deck, with_boundaries, summary, table = _map(source(), flt, scope, language(), measure)
     st.pydeck_chart(deck, width="stretch")
-    return with_boundaries
+    in_words(summary, table, caption + (" " + boundaries_caption if with_boundaries else ""))
+
+
+LONG_TABLE_ROWS = 30
+
+
+def in_words(summary: str, table: pd.DataFrame, caption: str | None = None) -> None:
+    """A chart's summary sentence, how to read it, and its rows in a table a screen reader or keyboard can walk."""
+    st.caption(summary)
+    if caption:
+        st.caption(caption)
+    with st.expander(tr("chart.text.see_table"), icon=":material/table:"):
+        # A real HTML table reads best; past a page's worth, a scrolling one.
+        if len(table) > LONG_TABLE_ROWS:
+            st.dataframe(table, hide_index=True, height=420)
+        else:
+            st.table(table, hide_index=True)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)

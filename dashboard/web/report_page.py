@@ -26,11 +26,12 @@ REPORT_FILES = (  # (kind, MIME type, extension)
 
 
 class ReportViews(NamedTuple):
-    """What the report page draws: chart specs, maps per police service, and tables as text."""
+    """What the report page draws: chart specs, maps per police service, tables as text, each chart in words."""
 
     specs: dict[str, dict]
     maps: list[tuple[str, dict]]
     tables: dict[str, pd.DataFrame]
+    texts: dict[str, tuple[str, pd.DataFrame]]
 
 
 def report(flt: MetricFilter, scope: Scope):
@@ -43,11 +44,15 @@ def _report_views(data_source: tuple[str, int], flt: MetricFilter, scope: Scope,
                   threshold: int, target_hours: float) -> ReportViews:
     built = query(funder_report, flt, scope, threshold)
     shapes = boundaries_of(tuple(built.municipalities["code"]))
-    specs = {name: charts.served_spec(chart)
+    texts = report_content.chart_texts(built, language_code)
+    # Vega-Lite's description becomes the drawn chart's accessible name.
+    specs = {name: {**charts.served_spec(chart), "description": texts[name][0]}
              for name, chart in report_content.report_charts(built, language_code, target_hours).items()}
-    maps = [(service, charts.served_spec(chart))
+    places = built.municipalities
+    maps = [(service, {**charts.served_spec(chart), "description": report_content.map_summary(
+                places[places["police_service"] == service], built.threshold, language_code)})
             for service, chart in report_content.map_charts(built, language_code, shapes)]
-    return ReportViews(specs, maps, report_content.tables(built, language_code))
+    return ReportViews(specs, maps, report_content.tables(built, language_code), texts)
 
 
 def report_views(flt: MetricFilter, scope: Scope) -> ReportViews:
