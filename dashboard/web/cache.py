@@ -133,10 +133,13 @@ def _map(data_source: tuple[str, int], flt: MetricFilter, scope: Scope, language
 
 
 def municipality_map(flt: MetricFilter, scope: Scope, measure: str, caption: str, boundaries_caption: str) -> None:
-    """Draw the map of the municipalities, its summary, how to read it (and its boundaries, if any) and its table."""
-    deck, with_boundaries, summary, table = _map(source(), flt, scope, language(), measure)
+    """Draw the map of the municipalities, its summary and how to read it (and its boundaries, if any)."""
+    deck, with_boundaries, summary, _table = _map(source(), flt, scope, language(), measure)
     st.pydeck_chart(deck, width="stretch")
-    in_words(summary, table, caption + (" " + boundaries_caption if with_boundaries else ""))
+    # Its rows are the municipality table's, further down the page: sent once, not in an expander as well (a
+    # province's 1,118 rows).
+    st.caption(summary)
+    st.caption(caption + (" " + boundaries_caption if with_boundaries else "") + " " + tr("chart.text.table_below"))
 
 
 LONG_TABLE_ROWS = 30
