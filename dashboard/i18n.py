@@ -998,8 +998,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.share_of": ("{share} ({repeated} sur {members})", "{share} ({repeated} of {members})"),
     # each chart in words (dashboard/render/chart_text.py): a summary sentence and a table
     "chart.text.see_table": ("Voir en tableau", "See as table"),
-    "chart.text.table_below": ("Le tableau des municipalités, plus bas, en donne chaque chiffre.",
-                               "The municipality table further down gives each of its figures."),
+    "chart.text.table_below": ("Le tableau « Par municipalité », plus bas, en donne chaque chiffre.",
+                               "The “By municipality” table further down gives each of its figures."),
     "chart.text.empty": ("Aucune donnée à montrer pour cette période.", "No data to show for this period."),
     "chart.text.separator": (" ; ", "; "),
     "chart.text.weekly": (
