@@ -85,25 +85,18 @@ def earliest_attempts(connection: Connection, keys: Iterable[tuple[str, str]]) -
     }
 
 
-def stored_subject_keys_of(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The (service, subject key) pairs stored on the interventions among these (service, event_id) keys."""
-    statement = select(intervention.c.police_service, intervention.c.subject_key).where(
-        intervention.c.subject_key.is_not(None))
-    return {
-        (service, subject_key)
-        for condition in _intervention_key_conditions(keys)
-        for service, subject_key in connection.execute(statement.where(condition))
-    }
-
-
-def stored_weeks_of(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The (service, ISO week) of the stored interventions among these (service, event_id) keys."""
-    statement = select(intervention.c.police_service, intervention.c.occurred_week).distinct()
-    return {
-        (service, week)
-        for condition in _intervention_key_conditions(keys)
-        for service, week in connection.execute(statement.where(condition))
-    }
+def stored_keys_and_weeks_of(connection: Connection, keys: Iterable[tuple[str, str]]
+                             ) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The (service, subject key) pairs and the (service, ISO week) pairs of the stored interventions among these
+    (service, event_id) keys: what replacing them changes."""
+    statement = select(intervention.c.police_service, intervention.c.subject_key, intervention.c.occurred_week)
+    subject_keys, weeks = set(), set()
+    for condition in _intervention_key_conditions(keys):
+        for service, subject_key, week in connection.execute(statement.where(condition)):
+            weeks.add((service, week))
+            if subject_key:
+                subject_keys.add((service, subject_key))
+    return subject_keys, weeks
 
 
 def stored_attempt_interventions(connection: Connection, keys: Iterable[tuple[str, str]]) -> set[int]:

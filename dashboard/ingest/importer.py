@@ -318,8 +318,8 @@ def _interventions_touch(connection: Connection, rows: list[dict[str, Any]]) -> 
     brought = {(row["police_service"], row["subject_key"]) for row in rows if row["subject_key"]}
     # A row whose key was just removed is no longer found by its former key.
     keyless = [(row["police_service"], row["event_id"]) for row in rows if not row["subject_key"]]
-    return _Touched(brought | writes.stored_subject_keys_of(connection, events), keyless,
-                    weekly.weeks_of(rows) | writes.stored_weeks_of(connection, events))
+    stored_keys, stored_weeks = writes.stored_keys_and_weeks_of(connection, events)
+    return _Touched(brought | stored_keys, keyless, weekly.weeks_of(rows) | stored_weeks)
 
 
 def _refresh_interventions(connection: Connection, touched: _Touched) -> None:
