@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dashboard.commands.benchmark import BACKEND_NAMES, load_data, load_line
-from dashboard.commands.benchmark_session import DISCONNECTED, OK, TIMEOUT, PageRun, StreamlitSession
+from dashboard.commands.benchmark_session import DISCONNECTED, FAILED, OK, TIMEOUT, PageRun, StreamlitSession
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
 from dashboard.commands.serve import free_port, running_app, running_provider, write_demo_secrets
 from dashboard.demo.users import DEMO_USERS, DemoUser
@@ -24,13 +24,14 @@ from dashboard.scratch import scratch_database
 
 TARGET_P95_SECONDS = 3.0
 DEFAULT_THINK_SECONDS = 8.0
-# Fifty people do not all press Enter in the same second: sessions start spread over the first seconds.
-RAMP_SECONDS = 10.0
+# Signing in is timed apart, a few at a time: the demo provider is no production identity provider, and what is
+# measured is fifty people using the app at once, not fifty pressing "Se connecter" in the same second.
+SIGN_IN_CONCURRENCY = 4
 SAMPLE_SECONDS = 0.5
 PAGES_BY_ROLE = {"captain": ("overview", "outreach"), "director": ("overview", "outreach", "report")}
 FILTER_KEYS = ("filter_preset", "filter_places", "filter_service", "report_quarter", "report_year")
 PAGE_SHARE = 0.35  # of actions that open another page rather than change a filter
-MOST_PLACES = 3
+ALL_PLACES_SHARE = 0.3  # of municipality changes that go back to all of them
 DEMO_LOAD_USERS = tuple(user for user in DEMO_USERS if user.sub in ("capitaine", "capitaine-sps", "directrice"))
 # At province scale the heaviest views are the province-wide ones, as in `benchmark pages`.
 PROVINCE_LOAD_USERS = DEMO_LOAD_USERS + (
@@ -52,16 +53,22 @@ class LoadResult:
     """Every run of every session, the sessions that signed in, and the server's memory along the way."""
 
     sessions: int
-    runs: list[TimedRun] = field(default_factory=list)
-    signed_in: int = 0
+    sign_ins: list[TimedRun] = field(default_factory=list)  # each ends with the first page the app shows
+    runs: list[TimedRun] = field(default_factory=list)  # what the signed-in sessions did together, timed
     failures: list[str] = field(default_factory=list)  # sessions that ended on an error outside a page run
     memory: list[float] = field(default_factory=list)  # server RSS samples, MB, first at start and last at end
+    cpu_seconds: float = 0.0  # what the server process used while the signed-in sessions acted
+
+    @property
+    def signed_in(self) -> int:
+        """The sessions whose sign-in ended on their first page."""
+        return sum(timed.run.status == OK for timed in self.sign_ins)
 
     @property
     def errors(self) -> list[str]:
-        """What went wrong: page runs that were not OK, and sessions that failed between them."""
+        """What went wrong: sign-ins and page runs that were not OK, and sessions that failed between runs."""
         failed = [f"{timed.run.page or '/'}: {timed.run.status} {timed.run.detail}".rstrip()
-                  for timed in self.runs if timed.run.status != OK]
+                  for timed in self.sign_ins + self.runs if timed.run.status != OK]
         return failed + self.failures
 
     def seconds(self, page: str | None = None) -> list[float]:
@@ -117,6 +124,16 @@ def rss_megabytes(pid: int) -> float:
     return kilobytes / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far, in seconds; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command's name: state is the first field, utime and stime the 12th and 13th.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _sample_memory(pid: int, samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         samples.append(rss_megabytes(pid))
@@ -136,33 +153,47 @@ async def _act(session: StreamlitSession, role: str, rng: random.Random) -> Page
     key = rng.choice(filters)
     options = session.options(key)
     if key == "filter_places":
-        return await session.choose(key, rng.sample(options, rng.randint(0, min(MOST_PLACES, len(options)))))
+        # A captain looks at one municipality, then at all of them again.
+        return await session.choose(key, [] if rng.random() < ALL_PLACES_SHARE else [rng.choice(options)])
     return await session.choose(key, rng.choice(options))
 
 
-async def _session(url: str, user: DemoUser, start: float, deadline: float, think: float, index: int,
-                   result: LoadResult) -> None:
-    """One person: sign in, then act and think until the deadline."""
+async def _sign_in(url: str, user: DemoUser, index: int, gate: asyncio.Semaphore,
+                   result: LoadResult) -> StreamlitSession | None:
+    """A session signed in through the provider, its first page shown; None (an error counted) if it failed."""
+    session = StreamlitSession(url)
+    async with gate:
+        try:
+            first = await session.sign_in(user.sub)
+        except Exception as error:  # any failure of a session is an error to count, not a crash
+            first = PageRun("", 0.0, 0, FAILED, f"{user.sub} (session {index}): {type(error).__name__}: {error}")
+    result.sign_ins.append(TimedRun(user.roles[0], first))
+    if first.status == OK:
+        return session
+    with suppress(Exception):  # a session already broken has nothing left to close
+        await session.close()
+    return None
+
+
+async def _use(session: StreamlitSession, user: DemoUser, deadline: float, think: float, index: int,
+               result: LoadResult) -> None:
+    """One signed-in person: think, act, think again, until the deadline or a broken connection."""
     rng = random.Random(index)
     role = user.roles[0]
-    await asyncio.sleep(max(0.0, start - time.monotonic()))
-    session = StreamlitSession(url)
+    # Each starts in the middle of a thought, so that fifty people do not all click in the same second.
+    pause = rng.uniform(0, think * 1.5)
     try:
-        first = await session.sign_in(user.sub)
-        result.runs.append(TimedRun(role, first))
-        if first.status == OK:
-            result.signed_in += 1
-        run = first
-        while run.status not in (TIMEOUT, DISCONNECTED) and time.monotonic() < deadline:
-            await asyncio.sleep(rng.uniform(think / 2, think * 1.5))
-            if time.monotonic() >= deadline:
-                break
+        while time.monotonic() + pause < deadline:
+            await asyncio.sleep(pause)
             run = await _act(session, role, rng)
             result.runs.append(TimedRun(role, run))
+            if run.status in (TIMEOUT, DISCONNECTED):
+                break
+            pause = rng.uniform(think / 2, think * 1.5)
     except Exception as error:  # any failure of a session is an error to count, not a crash
         result.failures.append(f"{user.sub} (session {index}): {type(error).__name__}: {error}")
     finally:
-        with suppress(Exception):  # a session already broken has nothing left to close
+        with suppress(Exception):
             await session.close()
 
 
@@ -183,18 +214,19 @@ async def warm_up(url: str, users: Iterable[DemoUser]) -> None:
 
 async def drive(url: str, users: Iterable[DemoUser], sessions: int, seconds: float, pid: int | None,
                 think: float = DEFAULT_THINK_SECONDS) -> LoadResult:
-    """Run that many sessions at once against the app for that long; every run, and the server's memory."""
+    """Sign that many sessions in, then let them all act at once for that long; every run, and the server's memory."""
     users = list(users)
     result = LoadResult(sessions)
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample_memory(pid, result.memory, stop)) if pid else None
-    begun = time.monotonic()
-    ramp = min(RAMP_SECONDS, seconds / 4)
-    await asyncio.gather(*(
-        _session(url, users[index % len(users)], begun + ramp * index / sessions, begun + seconds, think, index,
-                 result)
-        for index in range(sessions)
-    ))
+    gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
+    people = [users[index % len(users)] for index in range(sessions)]
+    signed_in = await asyncio.gather(*(_sign_in(url, user, index, gate, result) for index, user in enumerate(people)))
+    deadline = time.monotonic() + seconds
+    used = cpu_seconds(pid) if pid else 0.0
+    await asyncio.gather(*(_use(session, user, deadline, think, index, result)
+                           for index, (session, user) in enumerate(zip(signed_in, people)) if session))
+    result.cpu_seconds = cpu_seconds(pid) - used if pid else 0.0
     if sampler:
         await asyncio.sleep(SAMPLE_SECONDS)
         stop.set()
@@ -216,8 +248,8 @@ def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: 
     )
 
 
-LOAD_HEADER = ("backend", "scale", "sessions", "signed in", "pages opened", "p50 ms", "p95 ms", "max ms", "errors",
-               "server MB start", "peak", "end")
+LOAD_HEADER = ("backend", "scale", "sessions", "signed in", "sign-in p50 ms", "pages opened", "p50 ms", "p95 ms",
+               "max ms", "errors", "server CPU ms per page", "server MB start", "peak", "end")
 PAGE_HEADER = ("page", "runs", "p50 ms", "p95 ms", "max ms", "median kB received")
 
 
@@ -229,9 +261,12 @@ def load_table(backend: str, scale: str, result: LoadResult) -> str:
     """The summary line under its header, then one line per page."""
     times = result.seconds()
     memory = result.memory or [0.0]
+    sign_ins = [timed.run.seconds for timed in result.sign_ins if timed.run.status == OK]
     summary = (BACKEND_NAMES.get(backend, backend), scale, number(result.sessions), number(result.signed_in),
-               number(len(result.runs)), _milliseconds(percentile(times, 0.5)), _milliseconds(percentile(times, 0.95)),
-               _milliseconds(max(times, default=0.0)), number(len(result.errors)), number(memory[0]),
+               _milliseconds(percentile(sign_ins, 0.5)), number(len(result.runs)),
+               _milliseconds(percentile(times, 0.5)), _milliseconds(percentile(times, 0.95)),
+               _milliseconds(max(times, default=0.0)), number(len(result.errors)),
+               _milliseconds(result.cpu_seconds / len(result.runs) if result.runs else 0.0), number(memory[0]),
                number(max(memory)), number(memory[-1]))
     pages = sorted({timed.run.page for timed in result.runs if timed.run.status == OK})
     rows = []

@@ -66,7 +66,6 @@ class StreamlitSession:
         self.pages: dict[str, str] = {}  # URL path → page script hash, from the navigation message
         self.page = ""
         self.query = ""
-        self.widgets: dict[str, WidgetState] = {}  # by the widget's key: what this viewer has chosen
         self.run = _Run()
         self._cached: dict[str, ForwardMsg] = {}
 
@@ -100,15 +99,8 @@ class StreamlitSession:
         await self._close_socket()
         await self.http.aclose()
 
-    def _rerun(self, page_hash: str = "", page_name: str = "") -> BackMsg:
-        states = []
-        for key, chosen in self.widgets.items():
-            # A widget's id can differ from page to page: the browser sends the values of the widgets it shows.
-            if (shown := self.widget(key)) is not None:
-                state = WidgetState()
-                state.CopyFrom(chosen)
-                state.id = _widget_id(shown)
-                states.append(state)
+    def _rerun(self, page_hash: str = "", page_name: str = "", *states: WidgetState) -> BackMsg:
+        # Only the widget just changed: the others keep, in the session's state, the value the server last gave them.
         context = ContextInfo(url=f"{self.base_url}/{self.page}", **CONTEXT)
         return BackMsg(rerun_script=ClientState(
             query_string=self.query, widget_states=WidgetStates(widgets=states), page_script_hash=page_hash,
@@ -178,9 +170,7 @@ class StreamlitSession:
         button = self._button(t("app.login.button", "fr"))
         if button is None:
             raise SignInFailed(f"{subject}: no sign-in button on the first page")
-        clicked = self._rerun()
-        clicked.rerun_script.widget_states.widgets.append(WidgetState(id=button.id, trigger_value=True))
-        await self._send(clicked, "")
+        await self._send(self._rerun("", "", WidgetState(id=button.id, trigger_value=True)), "")
         if self.run.redirect is None:
             raise SignInFailed(f"{subject}: the sign-in button did not redirect to the provider")
         form = await self.http.get(self.base_url + "/" + self.run.redirect.lstrip("/")
@@ -220,8 +210,7 @@ class StreamlitSession:
             state.string_array_value.CopyFrom(StringArray(data=value))
         else:
             state.string_value = value
-        self.widgets[key] = state
-        return await self._send(self._rerun(self.pages.get(self.page, "")), self.page)
+        return await self._send(self._rerun(self.pages.get(self.page, ""), "", state), self.page)
 
     def metrics(self) -> dict[str, str]:
         """The tiles of the page last drawn: label → value, as shown."""
