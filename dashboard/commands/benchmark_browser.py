@@ -106,11 +106,8 @@ def log_in(page: Page, url: str, subject: str) -> None:
     page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
 
 
-def timed_loads(page: Page, name: str, url: str, runs: int) -> BrowserTiming:
+def timed_loads(page: Page, name: str, url: str, runs: int, received: list[int]) -> BrowserTiming:
     """Open the URL once, then reload it `runs` times: each load until settled, and the websocket's bytes."""
-    received: list[int] = []
-    page.on("websocket", lambda socket: socket.on(
-        "framereceived", lambda payload: received.append(len(payload))))
     page.goto(url)
     page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
     times, sizes, exceptions = [], [], 0
@@ -123,22 +120,28 @@ def timed_loads(page: Page, name: str, url: str, runs: int) -> BrowserTiming:
     return BrowserTiming(name, tuple(times), tuple(sizes), page.locator("h1").first.inner_text().strip(), exceptions)
 
 
+def _tab(browser, received: list[int]) -> Page:
+    """A new window whose websocket frames are counted into `received`."""
+    page = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-CA").new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: received.append(len(payload))))
+    return page
+
+
 def browser_timings(app_url: str, floor_url: str, subject: str, pages: tuple[str, ...],
                     runs: int) -> list[BrowserTiming]:
-    """The floor page's warm loads and each app page's, signed in as the subject, in one browser."""
+    """The floor page's warm loads and each app page's, signed in once as the subject, in one browser."""
+    received: list[int] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            timings = []
-            for name, url in ((FLOOR, floor_url), *((key, f"{app_url}/{key}") for key in pages)):
-                context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-CA")
-                page = context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
-                if name != FLOOR:
-                    log_in(page, app_url, subject)
-                print(f"  {name}…", file=sys.stderr, flush=True)
-                timings.append(timed_loads(page, name, url, runs))
-                context.close()
+            print(f"  {FLOOR}…", file=sys.stderr, flush=True)
+            timings = [timed_loads(_tab(browser, received), FLOOR, floor_url, runs, received)]
+            app = _tab(browser, received)
+            log_in(app, app_url, subject)
+            for key in pages:
+                print(f"  {key}…", file=sys.stderr, flush=True)
+                timings.append(timed_loads(app, key, f"{app_url}/{key}", runs, received))
             return timings
         finally:
             browser.close()
@@ -154,7 +157,7 @@ def browser_rows(backend: str, scale: str, timings: list[BrowserTiming]) -> list
     rows = []
     for timing in timings:
         ratio = timing.median_ms / floor if floor else 0.0
-        met = "" if timing.page == FLOOR else "✓" if ratio <= TARGET_RATIO else "✗"
+        met = "—" if timing.page == FLOOR else "✓" if ratio <= TARGET_RATIO else "✗"
         rows.append((BACKEND_NAMES[backend], scale, timing.page, timing.title, number(timing.median_ms),
                      " / ".join(number(value) for value in timing.milliseconds), number(ratio, digits=2), met,
                      number(statistics.median(timing.received) / 1000, digits=1), number(timing.exceptions)))
