@@ -9,6 +9,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -318,8 +319,8 @@ def run_load_benchmark(sessions: int, minutes: float, scale: str, backend: str, 
         result = serve_and_drive(url, users, sessions, minutes * 60, think)
     print()
     print(load_table(backend, scale, result))
-    for problem in list(dict.fromkeys(result.errors))[:10]:
-        print(f"  {problem}", file=sys.stderr)
+    for problem, count in Counter(result.errors).most_common(10):
+        print(f"  {count} × {problem}", file=sys.stderr)
     print(t("benchmark.load.target", seconds=number(TARGET_P95_SECONDS), think=number(think)))
     if targets_met(result):
         print(t("benchmark.target.met"))
