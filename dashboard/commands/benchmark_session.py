@@ -190,6 +190,8 @@ class StreamlitSession:
         """Follow the navigation's link to a page."""
         if page not in self.pages:
             return PageRun(page, 0.0, 0, FAILED, f"{page} is not in the navigation")
+        # As the frontend on a link of the navigation: the page's own query parameters and widgets stay behind.
+        self.query = ""
         return await self._send(self._rerun(self.pages[page]), page)
 
     def widget(self, key: str) -> Element | None:
