@@ -26,6 +26,7 @@ from dashboard.commands.benchmark_session import DISCONNECTED, OK, StreamlitSess
 from dashboard.commands.demo_data import run_demo_data_command
 from dashboard.commands.serve import free_port, running_app, running_provider, write_demo_secrets
 from dashboard.database import build_engine
+from dashboard.figures import short_label
 from dashboard.i18n import number, t
 from dashboard.scratch import prepared_engine
 from dashboard.web.sidebar import default_filter, local_today
@@ -74,7 +75,11 @@ def test_a_session_signs_in_through_the_provider_and_sees_its_own_figures(app, d
             first = await session.sign_in("capitaine-sps")
             last_12_weeks = session.metrics()
             this_year = await session.choose("filter_preset", t("filter.preset.this_year", "fr"))
-            return first, last_12_weeks, this_year, session.metrics(), session.query, sorted(session.pages)
+            shown = session.metrics(), session.query
+            outreach = await session.open("outreach")
+            assert outreach.status == OK and outreach.page == "outreach" and session.query == ""
+            assert short_label("cohort", "fr") in session.metrics()  # the Outreach page's first tile
+            return (first, last_12_weeks, this_year, *shown, sorted(session.pages))
         finally:
             await session.close()
 
