@@ -20,7 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dashboard import settings
 from dashboard.commands.benchmark import BACKEND_NAMES, load_data, load_line
-from dashboard.commands.benchmark_load import aligned
+from dashboard.commands.benchmark_load import PROVINCE_LOAD_USERS, aligned
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
 from dashboard.commands.serve import LOOPBACK, free_port, running_app, running_provider, write_demo_secrets
 from dashboard.demo.users import DEMO_USERS, DemoUser
@@ -34,7 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 TARGET_RATIO = 1.2
-DEFAULT_RUNS = 5
 TIMEOUT_MS = 120_000
 # A page's first, cold load at province scale runs every query of a million rows on a shared machine.
 COLD_TIMEOUT_MS = 600_000
@@ -50,7 +49,7 @@ SETTLING = """() => {
 }"""
 STARTUP_SECONDS = 60
 DIRECTOR = next(user for user in DEMO_USERS if user.sub == "directrice")
-PROVINCE_DIRECTOR = DemoUser("directrice-province", "Directrice (toute la province)", ("director",), ("*",))
+PROVINCE_DIRECTOR = next(user for user in PROVINCE_LOAD_USERS if user.sub == "directrice-province")
 FLOOR = "floor"
 # Settled: the run is over (a new document starts "initial"), no placeholder is left, the title is there and every
 # chart and map has drawn its canvas or SVG. The value is the page's own clock, in ms since the navigation began.
