@@ -190,6 +190,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Objectif : {rows} lignes en moins de {limit} s ; ce rythme les importe en {seconds} s.",
         "Target: {rows} rows in under {limit} s; at this rate they take {seconds} s.",
     ),
+    # benchmark load and benchmark browser
+    "benchmark.load.target": (
+        "Objectif : aucune erreur et 95 % des pages en moins de {seconds} s (réflexion moyenne de {think} s entre "
+        "deux actions).",
+        "Target: no error and 95 % of pages under {seconds} s (on average {think} s of thought between actions).",
+    ),
+    "benchmark.browser.target": (
+        "Objectif : chaque page à moins de {ratio} fois la page plancher ({floor} ms) mesurée dans la même exécution.",
+        "Target: every page within {ratio} times the floor page ({floor} ms) measured in the same run.",
+    ),
+    "benchmark.target.met": ("Objectif atteint.", "Target met."),
+    "benchmark.target.missed": ("Objectif manqué.", "Target missed."),
     # boundary import (geo import)
     "geo.error.no_file": ("fichier introuvable : {path}", "file not found: {path}"),
     "geo.error.unreadable": ("impossible de lire {path} : {error}", "cannot read {path}: {error}"),

@@ -260,12 +260,14 @@ def _choices(option: str, every: tuple[str, ...]) -> tuple[str, ...]:
     return every if option == "both" else (option,)
 
 
-def _load(engine: Engine, scale: str, interventions: int) -> DataLoad:
+def load_data(engine: Engine, scale: str, interventions: int) -> DataLoad:
+    """The demo data or a generated province into a scratch database, its statistics refreshed."""
     load = load_demo(engine) if scale == "demo" else generate_province(engine, interventions)
     return replace(load, analyze_seconds=analyze(engine))
 
 
-def _load_line(backend: str, load: DataLoad) -> str:
+def load_line(backend: str, load: DataLoad) -> str:
+    """What was loaded, and how long it took, in one line."""
     return (
         f"{BACKEND_NAMES[backend]}, {load.scale}: {number(load.police_services)} police services, "
         f"{number(load.municipalities)} municipalities, {number(load.interventions)} interventions, "
@@ -317,7 +319,7 @@ def run_pages_benchmark(backend: str, scale: str, interventions: int, reruns: in
         for size in _choices(scale, ("demo", "province")):
             with scratch_database(database) as engine:
                 print(f"{BACKEND_NAMES[database]}, {size}: loading…", file=sys.stderr, flush=True)
-                print(_load_line(database, _load(engine, size, interventions)), flush=True)
+                print(load_line(database, load_data(engine, size, interventions)), flush=True)
                 url = engine.url.render_as_string(hide_password=False)
                 try:
                     timings, unopened = page_timings(url, reruns)

@@ -113,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     pages.add_argument("--scale", choices=("demo", "province", "both"), default="both")
     pages.add_argument("--interventions", type=int, default=1_000_000, help="interventions at province scale")
     pages.add_argument("--reruns", type=int, default=5, help="warm reruns per page")
+    load = targets.add_parser("load", help="drive many signed-in sessions at once against the served app")
+    load.add_argument("--sessions", type=int, default=50)
+    load.add_argument("--minutes", type=float, default=2.0)
+    load.add_argument("--scale", choices=("demo", "province"), default="demo")
+    load.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    load.add_argument("--interventions", type=int, default=1_000_000, help="interventions at province scale")
+    load.add_argument("--think", type=float, default=8.0, help="mean seconds between a session's actions")
+    browser = targets.add_parser("browser", help="time each page's load in Chromium against a bare floor page")
+    browser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    browser.add_argument("--scale", choices=("demo", "province"), default="demo")
+    browser.add_argument("--interventions", type=int, default=1_000_000, help="interventions at province scale")
+    browser.add_argument("--runs", type=int, default=5, help="warm reloads per page")
     return parser
 
 
@@ -154,6 +166,15 @@ def _benchmark(args) -> int:
 
     if args.target == "pages":
         return run_pages_benchmark(args.backend, args.scale, args.interventions, args.reruns)
+    if args.target == "browser":
+        from dashboard.commands.benchmark_browser import run_browser_benchmark
+
+        return run_browser_benchmark(args.backend, args.scale, args.interventions, args.runs)
+    if args.target == "load":
+        from dashboard.commands.benchmark_load import run_load_benchmark
+
+        return run_load_benchmark(args.sessions, args.minutes, args.scale, args.backend, args.interventions,
+                                  args.think)
     return run_import_benchmark(args.rows, args.backend)
 
 

@@ -1,0 +1,1 @@
+"""Scripts the benchmarks serve beside the app."""
