@@ -888,8 +888,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "of earlier years (see Definitions).",
     ),
     "overview.unusual": ("Semaines inhabituelles", "Unusual weeks"),
-    "overview.heatmap.unusual": ("Les cases entourées de rouge sont des semaines inhabituelles.",
-                                 "Cells outlined in red are unusual weeks."),
+    "overview.heatmap.unusual": ("Les cases encadrées d'un trait épais sont des semaines inhabituelles.",
+                                 "Cells with a thick outline are unusual weeks."),
     "definition.expected_range": (
         "**Plage habituelle d'une semaine** — pour chaque municipalité (et pour le total affiché), le nombre "
         "d'interventions attendu cette semaine-là est estimé sur les cinq années précédentes : un modèle de Poisson "
@@ -1037,6 +1037,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "interventions ({share} du total).",
         "{municipalities} municipalities over {periods} quarters; the busiest, {name}, had {count} interventions "
         "({share} of the total).",
+    ),
+    "chart.text.heat.unusual_one": (
+        "{cells} case inhabituelle, encadrée, listée dans le tableau des semaines inhabituelles.",
+        "{cells} unusual cell, outlined, listed in the table of unusual weeks.",
     ),
     "chart.text.heat.unusual": (
         "{cells} cases inhabituelles, encadrées, listées dans le tableau des semaines inhabituelles.",

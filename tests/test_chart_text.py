@@ -62,7 +62,12 @@ def test_the_heat_map_in_words_names_the_busiest_municipality_and_the_unusual_ce
     # Chambly: 8 of 9 interventions, 89 %.
     assert chart_text.heatmap_summary(cells(), "en") == (
         "2 municipalities over 2 weeks; the busiest, Chambly, had 8 interventions (89% of the total). "
-        "1 unusual cells, outlined, listed in the table of unusual weeks.")
+        "1 unusual cell, outlined, listed in the table of unusual weeks.")
+    assert chart_text.heatmap_summary(cells(), "fr").endswith(
+        "1 case inhabituelle, encadrée, listée dans le tableau des semaines inhabituelles.")
+    two = cells().assign(unusual=[True, True, False, False])
+    assert chart_text.heatmap_summary(two, "en").endswith(
+        "2 unusual cells, outlined, listed in the table of unusual weeks.")
     table = chart_text.heatmap_table(cells(), "fr")
     assert list(table.columns) == ["Municipalité", "2026-W22", "2026-W23"]
     assert table.values.tolist() == [["Chambly", "5", "3"], ["Carignan", "1", "0"]]

@@ -102,7 +102,9 @@ def heatmap_summary(frame: pd.DataFrame, language: str) -> str:
         return t("chart.text.empty", language)
     text = _heat_summary(frame, frame["week"].nunique(), "chart.text.heat.weeks", language)
     if "unusual" in frame.columns:
-        text += " " + t("chart.text.heat.unusual", language, cells=_count(int(frame["unusual"].sum()), language))
+        cells = int(frame["unusual"].sum())
+        key = "chart.text.heat.unusual_one" if cells == 1 else "chart.text.heat.unusual"
+        text += " " + t(key, language, cells=_count(cells, language))
     return text
 
 

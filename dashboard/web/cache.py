@@ -139,7 +139,8 @@ def municipality_map(flt: MetricFilter, scope: Scope, measure: str, caption: str
     # Its rows are the municipality table's, further down the page: sent once, not in an expander as well (a
     # province's 1,118 rows).
     st.caption(summary)
-    st.caption(caption + (" " + boundaries_caption if with_boundaries else "") + " " + tr("chart.text.table_below"))
+    # With boundaries the map is flat: no column to read.
+    st.caption((boundaries_caption if with_boundaries else caption) + " " + tr("chart.text.table_below"))
 
 
 LONG_TABLE_ROWS = 30
