@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from dashboard.database import build_engine
 from dashboard.scratch import BACKENDS, prepared_engine, scratch_postgres_url
 from queries.reference import load_reference
-from queries.schema import DATA_TABLES, membership
+from queries.schema import DATA_TABLES, membership, municipality_boundary
 
 # A test-only secret: the importer refuses interventions without one (subject keys are stored as its HMAC).
 TEST_PSEUDONYM_KEY = "tests-only pseudonym key (never a real one) 0123456789"
@@ -86,3 +86,16 @@ def engine(request, tmp_path):
 def database_url(engine) -> str:
     """The URL of the test database, for commands run as subprocesses."""
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def db(engine):
+    """The test database without boundaries, cleared again afterwards: the PostgreSQL fixture keeps reference tables."""
+
+    def clear() -> None:
+        with engine.begin() as connection:
+            connection.execute(delete(municipality_boundary))
+
+    clear()
+    yield engine
+    clear()

@@ -7,13 +7,10 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
 
 from auth.viewer import pages_for, viewer_from_claims
-from dashboard.commands.demo_data import run_demo_data_command
-from dashboard.commands.serve import free_port, running_app, running_provider, write_demo_secrets
 from dashboard.demo.users import DEMO_USERS
 from dashboard.i18n import LANGUAGES, t
-from dashboard.scratch import prepared_engine
 from dashboard.web.language import LANGUAGE_NAMES
-from tests.test_login_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, log_in
+from tests.test_login_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, demo_app, log_in
 
 AXE_OPTIONS = {"resultTypes": ["violations"]}
 BLOCKING = ("serious", "critical")
@@ -23,18 +20,9 @@ SETTLE_MS = 60_000
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """The app on a demo SQLite database, signed in through a local OIDC provider; yields its URL."""
-    directory = tmp_path_factory.mktemp("accessibility")
-    database_url = f"sqlite:///{directory / 'relais.db'}"
-    engine = prepared_engine(database_url)
-    assert run_demo_data_command(engine, 42, None) == 0
-    engine.dispose()
-    app_port = free_port()
-    with running_provider(free_port(), log=directory / "provider.log") as issuer:
-        secrets_path = write_demo_secrets(directory, app_port, issuer)
-        environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url}
-        with running_app(app_port, environment, log=directory / "app.log") as url:
-            yield url
+    """The demo app, signed in through a local OIDC provider; yields its URL."""
+    with demo_app(tmp_path_factory.mktemp("accessibility")) as (url, _database_url):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from dashboard.commands.geo import run_geo_import_command
 from dashboard.ingest.boundary_file import BoundaryReport, boundary_polygons, feature_code, import_boundaries
@@ -27,19 +27,6 @@ BELOEIL_FIRST_POSITION = [-73.20668, 45.60128]
 SAGUENAY_FIRST_POSITION = [-71.28233, 48.56626]
 # Under a metre across: its four corners round to one position.
 SPECK = [[-73.1, 45.5], [-73.100001, 45.5], [-73.100001, 45.500001], [-73.1, 45.500001], [-73.1, 45.5]]
-
-
-@pytest.fixture
-def db(engine):
-    """The test database without boundaries, cleared again afterwards: the PostgreSQL fixture keeps reference tables."""
-
-    def clear() -> None:
-        with engine.begin() as connection:
-            connection.execute(delete(municipality_boundary))
-
-    clear()
-    yield engine
-    clear()
 
 
 @pytest.fixture

@@ -13,13 +13,11 @@ from pathlib import Path
 
 import pytest
 import shapefile
-from sqlalchemy import delete
 
 from dashboard.commands.geo import run_geo_import_command
 from dashboard.ingest.boundary_file import import_boundaries, import_boundary_file
 from dashboard.ingest.coordinates import crs_from_prj, wgs84_transformer
 from queries.boundaries import boundaries, boundary_codes
-from queries.schema import municipality_boundary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The .prj of the 2021 Census boundary files (lcsd000b21a_e.prj): NAD83 / Statistics Canada Lambert, in ESRI WKT.
@@ -131,19 +129,6 @@ def statcan_zip(directory: Path, *features, prj: str | None = STATCAN_PRJ) -> Pa
     """lcsd000b21a_e.zip with these census subdivisions, in Statistics Canada Lambert."""
     members = shapefile_members("lcsd000b21a_e", CSD_FIELDS, census_subdivisions(*features), prj)
     return write_zip(directory / "lcsd000b21a_e.zip", members)
-
-
-@pytest.fixture
-def db(engine):
-    """The test database without boundaries, cleared again afterwards."""
-
-    def clear() -> None:
-        with engine.begin() as connection:
-            connection.execute(delete(municipality_boundary))
-
-    clear()
-    yield engine
-    clear()
 
 
 def assert_positions(ring: list[list[float]], expected: list[tuple[float, float]]) -> None:

@@ -7,6 +7,8 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,10 +50,9 @@ EXPECTED_PAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """The app on a demo SQLite database, signed in through a local OIDC provider; yields (url, database url)."""
-    directory = tmp_path_factory.mktemp("browser")
+@contextmanager
+def demo_app(directory: Path) -> Iterator[tuple[str, str]]:
+    """The app on a demo SQLite database, signed in through a local OIDC provider: (url, database url)."""
     database_url = f"sqlite:///{directory / 'relais.db'}"
     engine = prepared_engine(database_url)
     assert run_demo_data_command(engine, 42, None) == 0
@@ -62,6 +63,13 @@ def app(tmp_path_factory):
         environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url}
         with running_app(app_port, environment, log=directory / "app.log") as url:
             yield url, database_url
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The demo app for this module's tests; yields (url, database url)."""
+    with demo_app(tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
