@@ -6,13 +6,14 @@ from datetime import date
 from typing import NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from auth.viewer import Viewer
 from dashboard import settings
 from dashboard.render import charts, report_content
 from dashboard.web.audit import audited_file, filter_description
-from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, query, source
+from dashboard.web.cache import CACHE_SECONDS, boundaries_of, choices, query, sendable, sendable_table, source
 from dashboard.web.language import language, tr
 from dashboard.web.sidebar import local_today
 from queries.filters import MetricFilter, Scope
@@ -31,7 +32,7 @@ class ReportViews(NamedTuple):
     specs: dict[str, dict]
     maps: list[tuple[str, dict]]
     tables: dict[str, pd.DataFrame]
-    texts: dict[str, tuple[str, pd.DataFrame]]
+    texts: dict[str, tuple[str, pa.Table]]
 
 
 def report(flt: MetricFilter, scope: Scope):
@@ -46,12 +47,13 @@ def _report_views(data_source: tuple[str, int], flt: MetricFilter, scope: Scope,
     shapes = boundaries_of(tuple(built.municipalities["code"]))
     texts = report_content.chart_texts(built, language_code)
     # Vega-Lite's description becomes the drawn chart's accessible name.
-    specs = {name: {**charts.served_spec(chart), "description": texts[name][0]}
+    specs = {name: sendable({**charts.served_spec(chart), "description": texts[name][0]})
              for name, chart in report_content.report_charts(built, language_code, target_hours).items()}
     places = built.municipalities
-    maps = [(service, {**charts.served_spec(chart), "description": report_content.map_summary(
-                places[places["police_service"] == service], built.threshold, language_code)})
+    maps = [(service, sendable({**charts.served_spec(chart), "description": report_content.map_summary(
+                places[places["police_service"] == service], built.threshold, language_code)}))
             for service, chart in report_content.map_charts(built, language_code, shapes)]
+    texts = {name: (summary, sendable_table(table)) for name, (summary, table) in texts.items()}
     return ReportViews(specs, maps, report_content.tables(built, language_code), texts)
 
 
