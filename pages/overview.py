@@ -49,10 +49,10 @@ table = cache.query(trends.municipality_table, flt, scope)
 st.subheader(tr("overview.heatmap"))
 if trends.heat_unit(flt.period) == "week":
     cache.chart(charts.heatmap_chart, expected.municipality_weeks_marked, flt, scope,
-                caption=tr("overview.heatmap.unusual"))
+                extra=(cache.HEATMAP_ROWS,), caption=tr("overview.heatmap.unusual"))
 else:
     cache.chart(charts.monthly_heatmap_chart, trends.municipality_months, flt, scope,
-                caption=tr("overview.heatmap.monthly"))
+                extra=(cache.HEATMAP_ROWS,), caption=tr("overview.heatmap.monthly"))
 if len(table) > cache.HEATMAP_ROWS:
     st.caption(tr("overview.heatmap.busiest", shown=cache.HEATMAP_ROWS, total=number(len(table), language())))
 

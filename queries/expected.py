@@ -50,9 +50,11 @@ def unusual_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope) ->
     return ordered[list(COLUMNS)]
 
 
-def municipality_weeks_marked(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
-    """The heat map's municipality × week counts, each cell saying whether the week is unusual there."""
-    cells = municipality_weeks(bind, flt, scope)
+def municipality_weeks_marked(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
+                              busiest: int | None = None) -> pd.DataFrame:
+    """The heat map's municipality × week counts (of the `busiest` municipalities, if asked), each cell saying whether
+    the week is unusual there."""
+    cells = municipality_weeks(bind, flt, scope, busiest)
     unusual = unusual_weeks(bind, flt, scope)
     flagged = set(zip(unusual["code"], unusual["week"]))
     return cells.assign(unusual=[(code, week) in flagged for code, week in zip(cells["code"], cells["week"])])

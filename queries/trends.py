@@ -182,44 +182,81 @@ def weekly_trend(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> 
     )
 
 
-def whole_weeks(period: Period) -> bool:
-    """Whether the period runs from a Monday to a Sunday, so that stored weekly counts cover it exactly."""
-    return period.start.weekday() == 0 and period.end.weekday() == 6
+def inner_weeks(period: Period) -> Period | None:
+    """The whole ISO weeks inside the period, Monday to Sunday; None when it holds no whole week."""
+    monday = period.start + timedelta(days=-period.start.weekday() % 7)
+    sunday = period.end - timedelta(days=(period.end.weekday() + 1) % 7)
+    return Period(monday, sunday) if monday <= sunday else None
 
 
-def _weekly_counts(flt: MetricFilter, scope: Scope) -> Subquery:
-    """Interventions per municipality and ISO week of the period: stored ones when the period is whole weeks."""
-    if whole_weeks(flt.period):
-        weeks = weeks_overlapping(flt.period.start, flt.period.end)
+def _weekly_counts(flt: MetricFilter, scope: Scope) -> Select:
+    """Interventions per municipality and ISO week of the period: stored counts for its whole weeks, counted rows for
+    the days of the weeks it cuts."""
+
+    def counted(days: Period) -> Select:
         return (
-            select(weekly_count.c.municipality_code, weekly_count.c.week,
-                   func.sum(weekly_count.c.interventions).label("interventions"))
-            .where(weekly_count.c.week.between(weeks[0], weeks[-1]), *intervention_conditions(weekly_count, flt, scope))
-            .group_by(weekly_count.c.municipality_code, weekly_count.c.week)
-            .subquery("counts")
+            select(intervention.c.municipality_code, intervention.c.occurred_week.label("week"),
+                   func.count().label("interventions"))
+            .where(_in_period(intervention, days), *intervention_conditions(intervention, flt, scope))
+            .group_by(intervention.c.municipality_code, intervention.c.occurred_week)
         )
+
+    inner = inner_weeks(flt.period)
+    if inner is None:
+        return counted(flt.period)
+    weeks = weeks_overlapping(inner.start, inner.end)
+    # A year of a province is 200,000 rows but 60,000 stored municipality-weeks.
+    stored = (
+        select(weekly_count.c.municipality_code, weekly_count.c.week,
+               func.sum(weekly_count.c.interventions).label("interventions"))
+        .where(weekly_count.c.week.between(weeks[0], weeks[-1]), *intervention_conditions(weekly_count, flt, scope))
+        .group_by(weekly_count.c.municipality_code, weekly_count.c.week)
+    )
+    edges = [Period(start, end) for start, end in ((flt.period.start, inner.start - timedelta(days=1)),
+                                                  (inner.end + timedelta(days=1), flt.period.end)) if start <= end]
+    if not edges:
+        return stored
+    parts = union_all(stored, *map(counted, edges)).subquery("parts")
+    return (select(parts.c.municipality_code, parts.c.week, func.sum(parts.c.interventions).label("interventions"))
+            .group_by(parts.c.municipality_code, parts.c.week))
+
+
+def _busiest(counts, flt: MetricFilter, scope: Scope, rows: int) -> Select:
+    """The codes of the listed municipalities with the most interventions, at most `rows` of them (ties by code)."""
+    totals = (select(counts.c.municipality_code, func.sum(counts.c.interventions).label("total"))
+              .group_by(counts.c.municipality_code).subquery("totals"))
     return (
-        select(intervention.c.municipality_code, intervention.c.occurred_week.label("week"),
-               func.count().label("interventions"))
-        .where(_in_period(intervention, flt.period), *intervention_conditions(intervention, flt, scope))
-        .group_by(intervention.c.municipality_code, intervention.c.occurred_week)
-        .subquery("counts")
+        select(municipality.c.code)
+        .select_from(municipality.outerjoin(totals, totals.c.municipality_code == municipality.c.code))
+        .where(or_(served_in_period(municipality.c.code, flt, scope), totals.c.municipality_code.is_not(None)))
+        .order_by(func.coalesce(totals.c.total, 0).desc(), municipality.c.code)
+        .limit(rows)
     )
 
 
-def municipality_weeks_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Per municipality in scope, its interventions per ISO week that has any (one row with no week when none)."""
-    counts = _weekly_counts(flt, scope)
+def _listed_with(counts, flt: MetricFilter, scope: Scope, busiest: int | None) -> list:
+    """Conditions on municipality rows joined to counts: listed, and among the busiest when a number is given."""
+    listed = or_(served_in_period(municipality.c.code, flt, scope), counts.c.municipality_code.is_not(None))
+    return [listed] if busiest is None else [listed, municipality.c.code.in_(_busiest(counts, flt, scope, busiest))]
+
+
+def municipality_weeks_statement(flt: MetricFilter, scope: Scope, busiest: int | None = None) -> Select:
+    """Per municipality in scope (the busiest only, if asked), its interventions per ISO week that has any (one row
+    with no week when none)."""
+    # A CTE: with `busiest` the counts are read twice, and both engines then compute them once.
+    counts = _weekly_counts(flt, scope).cte("counts")
     return (
         select(municipality.c.code, municipality.c.name, counts.c.week, counts.c.interventions)
         .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
-        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.municipality_code.is_not(None)))
+        .where(*_listed_with(counts, flt, scope, busiest))
     )
 
 
-def municipality_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
-    """Every municipality in scope × every ISO week of the period: interventions, zeros included."""
-    counted = fetch_frame(bind, municipality_weeks_statement(flt, scope))
+def municipality_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
+                       busiest: int | None = None) -> pd.DataFrame:
+    """Every municipality in scope (or the `busiest` with the most interventions) × every ISO week of the period:
+    interventions, zeros included."""
+    counted = fetch_frame(bind, municipality_weeks_statement(flt, scope, busiest))
     weeks = weeks_overlapping(flt.period.start, flt.period.end)
     places = counted[["code", "name"]].drop_duplicates().sort_values("code")
     grid = places.merge(pd.DataFrame({"week": weeks}), how="cross")
@@ -229,20 +266,21 @@ def municipality_weeks(bind: Engine | Connection, flt: MetricFilter, scope: Scop
     return frame.reset_index(drop=True)
 
 
-def municipality_months_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Per municipality in scope, its interventions per calendar month that has any (one row with no month if none)."""
+def municipality_months_statement(flt: MetricFilter, scope: Scope, busiest: int | None = None) -> Select:
+    """Per municipality in scope (the busiest only, if asked), its interventions per calendar month that has any (one
+    row with no month if none)."""
     year, month = extract("year", intervention.c.occurred_date), extract("month", intervention.c.occurred_date)
     counts = (
         select(intervention.c.municipality_code, year.label("year"), month.label("month"),
                func.count().label("interventions"))
         .where(_in_period(intervention, flt.period), *intervention_conditions(intervention, flt, scope))
         .group_by(intervention.c.municipality_code, year, month)
-        .subquery("counts")
+        .cte("counts")
     )
     return (
         select(municipality.c.code, municipality.c.name, counts.c.year, counts.c.month, counts.c.interventions)
         .select_from(municipality.outerjoin(counts, counts.c.municipality_code == municipality.c.code))
-        .where(or_(served_in_period(municipality.c.code, flt, scope), counts.c.municipality_code.is_not(None)))
+        .where(*_listed_with(counts, flt, scope, busiest))
     )
 
 
@@ -267,10 +305,12 @@ def _months_overlapping(period: Period, unit: str) -> list[date]:
     return starts
 
 
-def municipality_months(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
-    """Every municipality in scope × every month (quarter, beyond three years) of the period, zeros included."""
+def municipality_months(bind: Engine | Connection, flt: MetricFilter, scope: Scope,
+                        busiest: int | None = None) -> pd.DataFrame:
+    """Every municipality in scope (or the `busiest` with the most interventions) × every month (quarter, beyond
+    three years) of the period, zeros included."""
     unit = "quarter" if heat_unit(flt.period) == "quarter" else "month"
-    counted = fetch_frame(bind, municipality_months_statement(flt, scope))
+    counted = fetch_frame(bind, municipality_months_statement(flt, scope, busiest))
     starts = _months_overlapping(flt.period, unit)
     places = counted[["code", "name"]].drop_duplicates().sort_values("code")
     grid = places.merge(pd.DataFrame({"start": starts}), how="cross")

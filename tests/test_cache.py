@@ -58,3 +58,28 @@ def test_a_cached_query_gives_the_query_s_own_figures(engine, database_url, monk
     # A second query with the same arguments is another cache entry, not the first one's result.
     # T6, T7, T8 (Sunday 23:30 local) in W06; T9, T10 in W08; T11 in W09.
     assert list(cache.query(trends.weekly_trend, FLT, scope)["interventions"]) == [3, 0, 2, 1]
+
+
+def _two_figures_of_one_rerun() -> None:
+    import streamlit as st
+
+    from dashboard.web import cache
+
+    st.text(f"{cache.source()[1]} {cache.source()[1]}")
+
+
+def test_the_data_version_is_read_once_per_rerun_and_again_on_the_next(engine, database_url, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from queries.freshness import bump_version, current_version
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    reads = []
+    monkeypatch.setattr(cache, "current_version", lambda bind: reads.append(1) or current_version(bind))
+    before = current_version(engine)
+    test = AppTest.from_function(_two_figures_of_one_rerun).run()
+    assert test.text[0].value == f"{before} {before}" and len(reads) == 1
+    with engine.begin() as connection:  # a write, as another server process would make it
+        bump_version(connection)
+    test.run()
+    assert test.text[0].value == f"{before + 1} {before + 1}" and len(reads) == 2

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import intervention_totals, interventions_by_municipality, interventions_by_week
-from queries.schema import membership, municipality
+from queries.schema import intervention, membership, municipality
 from queries.trends import (
     headline,
     heat_unit,
@@ -241,6 +242,49 @@ def test_municipality_weeks_covers_every_place_in_scope(loaded):
     assert municipality_weeks(loaded, MetricFilter(PERIOD), Scope.of()).empty
     quiet = municipality_weeks(loaded, MetricFilter(EMPTY), Scope.everything())
     assert len(quiet) == 18 and set(quiet["week"]) == {"2030-W02"} and set(quiet["interventions"]) == {0}
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2025, 2, 5), date(2025, 3, 1)), (date(2025, 2, 4), date(2025, 2, 8)), (date(2025, 2, 9), date(2025, 2, 10)),
+     (date(2025, 2, 3), date(2025, 3, 1)), (date(2025, 2, 5), date(2025, 3, 2)), (date(2025, 2, 9), date(2025, 2, 24))],
+    ids=["both ends cut", "inside one week", "Sunday to Monday", "end cut", "start cut", "one whole week between"],
+)
+def test_heat_map_cells_of_cut_weeks_count_the_period_s_days_only(loaded, start, end):
+    # Whole weeks come from the stored weekly counts, the cut ones from rows: counted here from rows alone.
+    with loaded.connect() as connection:
+        rows = connection.execute(select(intervention.c.municipality_code, intervention.c.occurred_week,
+                                         intervention.c.occurred_date)).all()
+    expected = Counter((code, week) for code, week, day in rows if start <= day <= end)
+    frame = municipality_weeks(loaded, MetricFilter(Period(start, end)), Scope.everything())
+    counted = frame[frame["interventions"] > 0]
+    assert dict(zip(zip(counted["code"], counted["week"]), counted["interventions"])) == expected
+    assert sum(expected.values()) > 0 or (start, end) == (date(2025, 2, 4), date(2025, 2, 8))
+
+
+def test_the_heat_map_can_ask_for_the_busiest_municipalities_only(loaded):
+    # Beloeil 3, Chambly 2, then Calixa-Lavallée and Saguenay 1 each: the tie goes to the lower code.
+    busiest = municipality_weeks(loaded, MetricFilter(PERIOD), Scope.everything(), busiest=3)
+    assert list(busiest["code"]) == ["57005"] * 4 + ["57040"] * 4 + ["59030"] * 4
+    assert list(busiest["interventions"]) == [1, 0, 1, 0] + [2, 0, 0, 1] + [0, 0, 1, 0]
+    # Past the municipalities with interventions come those without, lowest code first, as the full grid lists them.
+    everything = municipality_weeks(loaded, MetricFilter(PERIOD), Scope.everything())
+    totals = everything.groupby("code")["interventions"].sum().sort_values(ascending=False, kind="stable")
+    five = municipality_weeks(loaded, MetricFilter(PERIOD), Scope.everything(), busiest=5)
+    assert set(five["code"]) == set(totals.index[:5]) and "94068" in set(five["code"])
+    assert five.reset_index(drop=True).equals(
+        everything[everything["code"].isin(totals.index[:5])].reset_index(drop=True))
+    assert municipality_weeks(loaded, MetricFilter(PERIOD), Scope.of(), busiest=3).empty
+
+
+def test_the_monthly_heat_map_can_ask_for_the_busiest_municipalities_only(contract_data):
+    flt = MetricFilter(Period(date(2023, 1, 15), date(2024, 12, 31)))
+    everything = municipality_months(contract_data, flt, Scope.of("RIPRSL"))
+    busiest = municipality_months(contract_data, flt, Scope.of("RIPRSL"), busiest=2)
+    # Beloeil (57040) has 6 in March 2024, Chambly (57005) 3: the two busiest.
+    assert list(busiest["code"].unique()) == ["57005", "57040"] and len(busiest) == 2 * 24
+    assert busiest.reset_index(drop=True).equals(
+        everything[everything["code"].isin(["57005", "57040"])].reset_index(drop=True))
 
 
 def test_municipality_table(loaded):

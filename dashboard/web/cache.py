@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import weakref
 from collections.abc import Callable
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pyarrow as pa
 import streamlit as st
 from sqlalchemy import Engine
 from streamlit import dataframe_util
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import settings
 from dashboard.database import engine_for
@@ -40,10 +42,23 @@ def engine() -> Engine:
     return _engine_for(settings.database_url())
 
 
+# This rerun's data version, by session (its state object): (the run's cursor table, database, version).
+_RUN_VERSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def source() -> tuple[str, int]:
-    """The database and its data version now: a write in any server process changes the key of every result."""
+    """The database and its data version, read once per rerun: a write in any server process changes every key."""
     url = settings.database_url()
-    return url, current_version(_engine_for(url))
+    run = get_script_run_ctx()
+    if run is None:
+        return url, current_version(_engine_for(url))
+    # Once per rerun, not per figure: a page's figures then all come from one version of the data, and PostgreSQL
+    # is asked once instead of fifteen times. Streamlit gives each rerun (fragments too) a new cursor table.
+    known = _RUN_VERSIONS.get(run.session_state)
+    if known is None or known[0] is not run.cursors or known[1] != url:
+        known = (run.cursors, url, current_version(_engine_for(url)))
+        _RUN_VERSIONS[run.session_state] = known
+    return url, known[2]
 
 
 def _function_key(function: Callable, accepted: Callable[[str], bool], kind: str) -> str:
@@ -80,12 +95,6 @@ def query(function: Callable, flt: MetricFilter, scope: Scope, *extra):
     return _query(source(), query_key(function), flt, scope, extra)
 
 
-def busiest_municipalities(frame: pd.DataFrame, rows: int = HEATMAP_ROWS) -> pd.DataFrame:
-    """The municipality × week cells of the municipalities with the most interventions, at most `rows` of them."""
-    totals = frame.groupby("code")["interventions"].sum().sort_values(ascending=False, kind="stable")
-    return frame[frame["code"].isin(totals.index[:rows])]
-
-
 def sendable(spec: dict) -> dict:
     """The spec with its tables already in the Arrow form Streamlit sends, so a cached chart is converted once."""
     # Streamlit turns each dataset (a list of records) into a DataFrame, then into Arrow bytes, on every rerun; under
@@ -104,19 +113,12 @@ def sendable_table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-# What a builder's frame is cut to before it is drawn, by the builder's key.
-PREPARE = {
-    chart_key(builder): busiest_municipalities for builder in (charts.heatmap_chart, charts.monthly_heatmap_chart)
-}
-
-
 # Built charts are cached too: on a warm rerun, building and validating Altair specs and formatting map
 # tooltips cost more than the (cached) queries. Each comes with its text equivalent, from the same frame.
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _chart_view(data_source: tuple[str, int], builder: str, key: str, flt: MetricFilter, scope: Scope,
                 language_code: str, options: tuple, extra: tuple) -> tuple[dict, str, pa.Table]:
     frame = _query(data_source, key, flt, scope, extra)
-    frame = PREPARE.get(builder, lambda unchanged: unchanged)(frame)
     build = _resolved(builder)
     summary, table = chart_text.in_words(build, frame, language_code, *options)
     # Vega-Lite's description becomes the drawn chart's accessible name.
