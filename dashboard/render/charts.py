@@ -95,6 +95,10 @@ def vega_locale(language: str) -> dict:
     }
 
 
+# Every channel is given as its class (alt.X, alt.Text, alt.XValue...), never as "field:Q" text or alt.value():
+# Altair turns those into classes by hashing its whole schema, about 2 ms each, on every page's cold path.
+
+
 def weekly_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
     """Interventions per week, their 4-week rolling average and last year's same weeks, with a hover rule; with
     `expected` and `upper` columns, each week's usual range as a band behind them."""
@@ -131,7 +135,7 @@ def weekly_chart(frame: pd.DataFrame, language: str) -> alt.LayerChart:
     hover_rule = (
         base.mark_rule(color=GREY, strokeWidth=8)
         .encode(
-            opacity=alt.when(hovered).then(alt.value(0.3)).otherwise(alt.value(0)),
+            opacity=alt.OpacityValue(0, condition=[{"param": hovered.name, "empty": False, "value": 0.3}]),
             tooltip=[
                 _week_tooltip(language),
                 _date_tooltip("week_start", "chart.week_start", language),
@@ -182,8 +186,9 @@ def _municipality_heat(data: pd.DataFrame, x: alt.X, x2: str, when: list[alt.Too
     busiest = max(data["interventions"].max(), 1) if len(data) else 1
     # Unusual weeks (a column only the weekly map has) are outlined: the outline, not a colour, carries it.
     marked = "unusual" in data.columns
-    outline = {"stroke": alt.condition("datum.unusual", alt.value(VERMILLION), alt.value("white")),
-               "strokeWidth": alt.condition("datum.unusual", alt.value(2.5), alt.value(0.5))} if marked else {}
+    outline = {"stroke": alt.StrokeValue("white", condition={"test": "datum.unusual", "value": VERMILLION}),
+               "strokeWidth": alt.StrokeWidthValue(0.5, condition={"test": "datum.unusual", "value": 2.5})
+               } if marked else {}
     chart = (
         alt.Chart(data)
         .mark_rect(stroke="white", strokeWidth=0.5)
@@ -434,14 +439,14 @@ def report_weekly_chart(frame: pd.DataFrame, language: str, threshold: int) -> a
     tooltip = [_week_tooltip(language), _date_tooltip("week_start", "chart.week_start", language),
                alt.Tooltip("shown:N", title=t("chart.interventions", language))]
     bars = alt.Chart(data).mark_bar(color=SKY, orient="vertical").encode(
-        x=x, x2="week_end:T", tooltip=tooltip,
+        x=x, x2=alt.X2("week_end:T"), tooltip=tooltip,
         # Rounded to the axis' own ticks, so the tallest column never touches the top.
         y=alt.Y("interventions:Q", title=t("chart.interventions", language), axis=alt.Axis(format=",d", tickCount=6),
                 scale=alt.Scale(nice=6)),
     )
     markers = alt.Chart(data).transform_filter("datum.marker != ''").mark_text(
         baseline="bottom", dy=-2, fontSize=11, color=MARKER_COLOUR
-    ).encode(x=alt.X("week_middle:T"), y=alt.value("height"), text="marker:N", tooltip=tooltip)
+    ).encode(x=alt.X("week_middle:T"), y=alt.YValue("height"), text=alt.Text("marker:N"), tooltip=tooltip)
     return _finished(alt.layer(bars, markers).properties(height=260), language)
 
 
@@ -510,7 +515,7 @@ def _target_layers(target_hours: float, order: list[str], language: str, place: 
     label = (alt.Chart(target)
              .mark_text(align="right", baseline="bottom", dy=-2, color=TARGET_TEXT_COLOUR, fontWeight="bold",
                         fontSize=13)
-             .encode(y=target_y, x=alt.value("width"), text="target_label:N"))
+             .encode(y=target_y, x=alt.XValue("width"), text=alt.Text("target_label:N")))
     return rule, label
 
 
@@ -594,7 +599,7 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
     shown, hidden = centroids[centroids["interventions"].notna()], centroids[centroids["interventions"].isna()]
 
     def located(frame: pd.DataFrame) -> alt.Chart:
-        return alt.Chart(frame).encode(longitude="longitude:Q", latitude="latitude:Q",
+        return alt.Chart(frame).encode(longitude=alt.Longitude("longitude:Q"), latitude=alt.Latitude("latitude:Q"),
                                        tooltip=[alt.Tooltip(f"{field}:N", title=text) for field, text in texts])
 
     # Circles only where a municipality has no boundary: sized by count, so their legend only with them.
@@ -614,12 +619,14 @@ def _map_panel(data: pd.DataFrame, language: str, shapes: dict[str, dict] | None
     markers = data[data["interventions"].isna()]
     if not markers.empty:
         layers.append(alt.Chart(markers).mark_text(baseline="bottom", dy=-5, fontSize=10, color=MARKER_COLOUR)
-                      .encode(longitude="longitude:Q", latitude="latitude:Q", text="interventions_text:N")
+                      .encode(longitude=alt.Longitude("longitude:Q"), latitude=alt.Latitude("latitude:Q"),
+                              text=alt.Text("interventions_text:N"))
                       .project(**projection))
     named = data.dropna(subset=["interventions"]).sort_values("interventions", ascending=False).head(2)
     if not named.empty:
         layers.append(alt.Chart(named).mark_text(align="left", dx=12, fontSize=11, color="#333333", fontWeight="bold")
-                      .encode(longitude="longitude:Q", latitude="latitude:Q", text="name:N").project(**projection))
+                      .encode(longitude=alt.Longitude("longitude:Q"), latitude=alt.Latitude("latitude:Q"),
+                              text=alt.Text("name:N")).project(**projection))
     return alt.layer(*layers).properties(width=MAP_WIDTH, height=MAP_HEIGHT)
 
 
@@ -731,10 +738,10 @@ def _labelled_bars(
         color=colour,
     )
     names = base.mark_text(align="left", baseline="bottom", dy=-12, fontSize=13).encode(
-        x=alt.value(0), text=f"{category}:N"
+        x=alt.XValue(0), text=alt.Text(f"{category}:N")
     )
     labels = base.mark_text(align="left", baseline="middle", dx=4, fontSize=13).encode(
-        x=alt.X("label_at:Q", scale=x_scale), text="label:N"
+        x=alt.X("label_at:Q", scale=x_scale), text=alt.Text("label:N")
     )
     return alt.layer(bars, names, labels, *extra_layers).properties(height=alt.Step(56))
 
