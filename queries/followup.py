@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
-from queries.expressions import count_if
+from queries.expressions import REPEAT_WINDOW_US, count_if
 from queries.filters import MetricFilter, Period, Scope
-from queries.interventions import REPEAT_WINDOW_US
 from queries.outreach import cohort_members
 from queries.runner import fetch_frame
 from queries.schema import REACHED_OUTCOMES, REFERRALS, intervention, outreach_attempt

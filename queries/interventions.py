@@ -7,14 +7,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, func, or_, select
 
-from queries.expressions import count_if
+from queries.counts import period_counts
 from queries.filters import MetricFilter, Scope
-from queries.localtime import MICROSECONDS_PER_HOUR, weeks_overlapping
+from queries.localtime import weeks_overlapping
 from queries.runner import fetch_frame, fetch_row
-from queries.schema import intervention, municipality
-from queries.scoping import intervention_conditions, served_in_period
-
-REPEAT_WINDOW_US = 365 * 24 * MICROSECONDS_PER_HOUR
+from queries.schema import municipality
+from queries.scoping import served_in_period
 
 
 @dataclass(frozen=True)
@@ -27,25 +25,11 @@ class InterventionTotals:
     contact_bans: int
 
 
-def _in_period(table, flt: MetricFilter):
-    return table.c.occurred_date.between(flt.period.start, flt.period.end)
-
-
-def is_repeat(table) -> object:
-    """True when the intervention's subject had another intervention in the same service in the 365 days before."""
-    # previous_us is stored on write (queries.precomputed): the same subject's latest strictly earlier intervention.
-    return table.c.previous_us >= table.c.occurred_us - REPEAT_WINDOW_US
-
-
 def totals_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Interventions, arrests, repeats and contact bans in the period."""
-    current = intervention.alias("current")
-    return select(
-        func.count().label("total"),
-        count_if(current.c.arrest).label("arrests"),
-        count_if(is_repeat(current)).label("repeat"),
-        count_if(current.c.contact_ban).label("contact_bans"),
-    ).where(_in_period(current, flt), *intervention_conditions(current, flt, scope))
+    counts = period_counts(flt, scope).subquery("totals")
+    return select(counts.c.interventions.label("total"), counts.c.arrests, counts.c.repeats.label("repeat"),
+                  counts.c.contact_bans)
 
 
 def intervention_totals(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> InterventionTotals:
@@ -74,16 +58,8 @@ def per_municipality(counts, flt: MetricFilter, scope: Scope) -> Select:
 
 def by_municipality_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Per municipality in scope (zeros included): interventions and arrests."""
-    counts = (
-        select(
-            intervention.c.municipality_code,
-            func.count().label("interventions"),
-            count_if(intervention.c.arrest).label("arrests"),
-        )
-        .where(_in_period(intervention, flt), *intervention_conditions(intervention, flt, scope))
-        .group_by(intervention.c.municipality_code)
-        .subquery("counts")
-    )
+    figures = period_counts(flt, scope, ("municipality_code",)).subquery("figures")
+    counts = select(figures.c.municipality_code, figures.c.interventions, figures.c.arrests).subquery("counts")
     return per_municipality(counts, flt, scope)
 
 
@@ -94,11 +70,8 @@ def interventions_by_municipality(bind: Engine | Connection, flt: MetricFilter, 
 
 def by_week_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Interventions per local ISO week that has any."""
-    return (
-        select(intervention.c.occurred_week.label("week"), func.count().label("interventions"))
-        .where(_in_period(intervention, flt), *intervention_conditions(intervention, flt, scope))
-        .group_by(intervention.c.occurred_week)
-    )
+    figures = period_counts(flt, scope, ("week",)).subquery("figures")
+    return select(figures.c.week, figures.c.interventions).where(figures.c.interventions > 0)
 
 
 def interventions_by_week(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:

@@ -39,9 +39,12 @@ def _links_update(condition: ColumnElement[bool]):
     )
 
 
-def refresh_subject_links(connection: Connection, keys: Iterable[SubjectKey], events: Iterable[EventKey] = ()) -> None:
+def refresh_subject_links(connection: Connection, keys: Iterable[SubjectKey],
+                          events: Iterable[EventKey] = ()) -> set[tuple[str, str]]:
     """Recompute the previous and next intervention of every intervention of these (service, subject key) pairs, and
-    of these (service, event_id) interventions (whose subject key may have just been removed)."""
+    of these (service, event_id) interventions (whose subject key may have just been removed); the (service, ISO week)
+    pairs of the interventions recomputed, whose stored weekly repeats may have changed with them."""
+    weeks: set[tuple[str, str]] = set()
     for column, pairs in (("subject_key", keys), ("event_id", events)):
         by_service: dict[str, set[str]] = defaultdict(set)
         for service, value in pairs:
@@ -49,8 +52,11 @@ def refresh_subject_links(connection: Connection, keys: Iterable[SubjectKey], ev
                 by_service[service].add(value)
         for service, values in by_service.items():
             for chunk in chunks(sorted(values), LOOKUP_CHUNK):
-                connection.execute(_links_update(and_(intervention.c.police_service == service,
-                                                      intervention.c[column].in_(chunk))))
+                chosen = and_(intervention.c.police_service == service, intervention.c[column].in_(chunk))
+                connection.execute(_links_update(chosen))
+                weeks.update((service, week) for service, week in connection.execute(
+                    select(intervention.c.police_service, intervention.c.occurred_week).distinct().where(chosen)))
+    return weeks
 
 
 def refresh_all_subject_links(connection: Connection) -> None:

@@ -181,12 +181,17 @@ weekly_count = Table(
     Column("municipality_code", String(5), ForeignKey("municipality.code"), primary_key=True),
     Column("week", String(8), primary_key=True, comment="ISO week of the local date, YYYY-Www"),
     Column("interventions", Integer, nullable=False),
+    # As queries.counts.figure_columns counts rows: repeats follow the stored previous_us of each row.
+    Column("arrests", Integer, nullable=False, server_default="0"),
+    Column("repeats", Integer, nullable=False, server_default="0"),
+    Column("contact_bans", Integer, nullable=False, server_default="0"),
     Column("expected", Float, nullable=True, comment="NULL: the week could not be unusual, so it was not fitted"),
     Column("upper", Float, nullable=True),
     Column("method", String(16), nullable=True),
     Column("alarm", Boolean, nullable=False, server_default=false()),
-    # Covering: the weekly totals and the heat map read the index alone.
-    Index("ix_weekly_count_week", "week", "police_service", "municipality_code", "interventions"),
+    # Covering: the weekly totals, the heat map and every period's counts read the index alone.
+    Index("ix_weekly_count_week", "week", "police_service", "municipality_code", "interventions", "arrests",
+          "repeats", "contact_bans"),
 )
 
 outreach_attempt = Table(

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Engine,
     Select,
     Subquery,
-    and_,
     case,
     exists,
     extract,
@@ -24,13 +23,13 @@ from sqlalchemy import (
     union_all,
 )
 
-from queries.expressions import count_if
+from queries.counts import period_counts
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import per_municipality, totals_statement
 from queries.localtime import week_label, week_monday, weeks_overlapping
 from queries.periods import previous_period, same_period_last_year
 from queries.runner import fetch_frame, fetch_row
-from queries.schema import intervention, municipality, weekly_count
+from queries.schema import intervention, municipality
 from queries.scoping import intervention_conditions, served_in_period
 
 ROLLING_WEEKS = 4
@@ -182,43 +181,11 @@ def weekly_trend(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> 
     )
 
 
-def inner_weeks(period: Period) -> Period | None:
-    """The whole ISO weeks inside the period, Monday to Sunday; None when it holds no whole week."""
-    monday = period.start + timedelta(days=-period.start.weekday() % 7)
-    sunday = period.end - timedelta(days=(period.end.weekday() + 1) % 7)
-    return Period(monday, sunday) if monday <= sunday else None
-
-
 def _weekly_counts(flt: MetricFilter, scope: Scope) -> Select:
-    """Interventions per municipality and ISO week of the period: stored counts for its whole weeks, counted rows for
-    the days of the weeks it cuts."""
-
-    def counted(days: Period) -> Select:
-        return (
-            select(intervention.c.municipality_code, intervention.c.occurred_week.label("week"),
-                   func.count().label("interventions"))
-            .where(_in_period(intervention, days), *intervention_conditions(intervention, flt, scope))
-            .group_by(intervention.c.municipality_code, intervention.c.occurred_week)
-        )
-
-    inner = inner_weeks(flt.period)
-    if inner is None:
-        return counted(flt.period)
-    weeks = weeks_overlapping(inner.start, inner.end)
-    # A year of a province is 200,000 rows but 60,000 stored municipality-weeks.
-    stored = (
-        select(weekly_count.c.municipality_code, weekly_count.c.week,
-               func.sum(weekly_count.c.interventions).label("interventions"))
-        .where(weekly_count.c.week.between(weeks[0], weeks[-1]), *intervention_conditions(weekly_count, flt, scope))
-        .group_by(weekly_count.c.municipality_code, weekly_count.c.week)
-    )
-    edges = [Period(start, end) for start, end in ((flt.period.start, inner.start - timedelta(days=1)),
-                                                  (inner.end + timedelta(days=1), flt.period.end)) if start <= end]
-    if not edges:
-        return stored
-    parts = union_all(stored, *map(counted, edges)).subquery("parts")
-    return (select(parts.c.municipality_code, parts.c.week, func.sum(parts.c.interventions).label("interventions"))
-            .group_by(parts.c.municipality_code, parts.c.week))
+    """Interventions per municipality and ISO week of the period (those that have any)."""
+    figures = period_counts(flt, scope, ("municipality_code", "week")).subquery("figures")
+    return select(figures.c.municipality_code, figures.c.week, figures.c.interventions).where(
+        figures.c.interventions > 0)
 
 
 def _busiest(counts, flt: MetricFilter, scope: Scope, rows: int) -> Select:
@@ -328,20 +295,17 @@ def municipality_months(bind: Engine | Connection, flt: MetricFilter, scope: Sco
 
 def municipality_table_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Per municipality in scope: population, centroid, interventions and arrests, and the previous period's count."""
-    before = previous_period(flt.period)
-    now = _in_period(intervention, flt.period)
+    now = period_counts(flt, scope, ("municipality_code",)).subquery("now")
+    before = period_counts(replace(flt, period=previous_period(flt.period)), scope, ("municipality_code",)
+                           ).subquery("before")
+    parts = union_all(
+        select(now.c.municipality_code, now.c.interventions, now.c.arrests, literal(0).label("previous")),
+        select(before.c.municipality_code, literal(0), literal(0), before.c.interventions),
+    ).subquery("parts")
     counts = (
-        select(
-            intervention.c.municipality_code,
-            count_if(now).label("interventions"),
-            count_if(and_(now, intervention.c.arrest)).label("arrests"),
-            count_if(_in_period(intervention, before)).label("previous"),
-        )
-        .where(
-            intervention.c.occurred_date.between(before.start, flt.period.end),
-            *intervention_conditions(intervention, flt, scope),
-        )
-        .group_by(intervention.c.municipality_code)
+        select(parts.c.municipality_code, *(func.sum(parts.c[name]).label(name)
+                                             for name in ("interventions", "arrests", "previous")))
+        .group_by(parts.c.municipality_code)
         .subquery("counts")
     )
     return per_municipality(counts, flt, scope)

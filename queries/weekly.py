@@ -1,5 +1,6 @@
-"""Interventions per police service, municipality and ISO week, and the usual range of the weeks that could be
-unusual: stored on write for the weeks a write touches, so that the pages read a few rows, never years of them.
+"""Interventions, with their arrests, repeats and contact bans, per police service, municipality and ISO week, and
+the usual range of the weeks that could be unusual: stored on write for the weeks a write touches, so that the pages
+read a few rows, never years of them.
 
 Each (police service, municipality) is its own series, from its first week with a case: a municipality that changed
 police service starts a new series, as its records and practices do. A week's range depends on the 5 years before
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, select, update
 
+from queries.counts import figure_columns
 from queries.localtime import week_label, week_monday, weeks_overlapping
 from queries.runner import fetch_frame
 from queries.schema import intervention, weekly_count
@@ -31,27 +33,29 @@ FULL_REBUILD_PAIRS = 400
 ServiceWeek = tuple[str, str]
 
 
+COUNTED = ["police_service", "municipality_code", "week", "interventions", "arrests", "repeats", "contact_bans"]
+
+
 def _recount(connection: Connection, service: str, week: str) -> None:
     monday = week_monday(week)
     connection.execute(delete(weekly_count).where(weekly_count.c.police_service == service,
                                                    weekly_count.c.week == week))
     counted = (
-        select(literal(service), intervention.c.municipality_code, literal(week), func.count())
+        select(literal(service), intervention.c.municipality_code, literal(week), *figure_columns(intervention))
         .where(intervention.c.police_service == service,
                intervention.c.occurred_date.between(monday, monday + timedelta(days=6)))
         .group_by(intervention.c.municipality_code)
     )
-    connection.execute(insert(weekly_count).from_select(
-        ["police_service", "municipality_code", "week", "interventions"], counted))
+    connection.execute(insert(weekly_count).from_select(COUNTED, counted))
 
 
 def _recount_everything(connection: Connection) -> None:
     connection.execute(delete(weekly_count))
     counted = select(intervention.c.police_service, intervention.c.municipality_code, intervention.c.occurred_week,
-                     func.count()).group_by(intervention.c.police_service, intervention.c.municipality_code,
-                                            intervention.c.occurred_week)
-    connection.execute(insert(weekly_count).from_select(
-        ["police_service", "municipality_code", "week", "interventions"], counted))
+                     *figure_columns(intervention)).group_by(intervention.c.police_service,
+                                                             intervention.c.municipality_code,
+                                                             intervention.c.occurred_week)
+    connection.execute(insert(weekly_count).from_select(COUNTED, counted))
 
 
 def refresh_weeks(connection: Connection, touched: Iterable[ServiceWeek]) -> None:

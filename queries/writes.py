@@ -153,8 +153,8 @@ def delete_demo_rows(connection: Connection) -> None:
     connection.execute(delete(outreach_attempt).where(outreach_attempt.c.demo))
     connection.execute(delete(intervention).where(intervention.c.demo))
     connection.execute(delete(import_batch).where(import_batch.c.demo))
-    refresh_subject_links(connection, shared)
-    refresh_weeks(connection, weeks)
+    # The real interventions of a shared subject may no longer be repeats: their weeks are recounted too.
+    refresh_weeks(connection, weeks | refresh_subject_links(connection, shared))
 
 
 def upsert(connection: Connection, table, key: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> None:

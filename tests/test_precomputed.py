@@ -1,5 +1,5 @@
-"""What is stored on write (each intervention's previous and next of the same subject, its offender outreach summary)
-always equals what the rows say, worked out here in plain Python after every kind of write."""
+"""What is stored on write (each intervention's previous and next of the same subject, its offender outreach summary,
+each week's counts) always equals what the rows say, worked out here in plain Python after every kind of write."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from queries.filters import Scope
 from queries.localtime import LOCAL_TIMEZONE
 from queries.precomputed import refresh_all_outreach, refresh_all_subject_links
 from queries.retention import destroy_data
-from queries.schema import REACHED_OUTCOMES, intervention, outreach_attempt
+from queries.schema import REACHED_OUTCOMES, intervention, outreach_attempt, weekly_count
 from queries.writes import delete_demo_rows
 
 PLACES = {"RIPRSL": ("57040", "57005", "59010"), "SPS": ("94068",)}
 SUBJECTS = ("S1", "S2", "S3", "")
 OUTCOMES = ("no_answer", "wrong_number", "accepted", "declined", "already_in_help")
 START = datetime(2023, 1, 1, 12, tzinfo=UTC)
+YEAR_US = 365 * 24 * 3_600_000_000
 WORKER = Recorder("anne", Scope.of("RIPRSL", role="worker"))
 
 
@@ -49,14 +50,30 @@ def expected_outreach(rows: list, attempts: list) -> dict[int, tuple]:
     return found
 
 
+def expected_weeks(rows: list) -> dict[tuple, tuple]:
+    """(service, municipality, ISO week) → (interventions, arrests, repeats, contact bans), from the rows alone."""
+    previous = {row_id: links[0] for row_id, links in expected_links(rows).items()}
+    found: dict[tuple, list[int]] = {}
+    for row in rows:
+        cell = found.setdefault((row.police_service, row.municipality_code, row.occurred_week), [0, 0, 0, 0])
+        repeat = previous[row.id] is not None and previous[row.id] >= row.occurred_us - YEAR_US
+        for index, counted in enumerate((True, row.arrest, repeat, row.contact_ban)):
+            cell[index] += bool(counted)
+    return {key: tuple(values) for key, values in found.items()}
+
+
 def assert_stored_values_hold(engine) -> None:
     with engine.connect() as connection:
         rows = connection.execute(select(intervention)).all()
         attempts = connection.execute(select(outreach_attempt)).all()
+        weeks = connection.execute(select(weekly_count)).all()
     assert {row.id: (row.previous_us, row.next_us) for row in rows} == expected_links(rows)
     stored = {row.id: (row.offender_first_attempt_us, bool(row.offender_reached), bool(row.offender_accepted),
                        bool(row.offender_in_help)) for row in rows}
     assert stored == expected_outreach(rows, attempts)
+    assert {(week.police_service, week.municipality_code, week.week): (week.interventions, week.arrests, week.repeats,
+                                                                       week.contact_bans)
+            for week in weeks} == expected_weeks(rows)
 
 
 def _stamp(moment: datetime) -> str:
@@ -64,13 +81,14 @@ def _stamp(moment: datetime) -> str:
 
 
 def intervention_file(rng: random.Random, events: range, service: str = "RIPRSL") -> bytes:
-    lines = ["event_id,police_service,municipality_code,occurred_at,arrest,arrested_at,subject_key"]
+    lines = ["event_id,police_service,municipality_code,occurred_at,arrest,arrested_at,subject_key,contact_ban"]
     for number in events:
         # Whole days from a small range: several of one subject's interventions share a moment.
         occurred = START + timedelta(days=rng.randrange(0, 500), hours=rng.choice((0, 0, 5)))
         arrested = occurred + timedelta(hours=rng.randrange(0, 6)) if rng.random() < 0.7 else None
         lines.append(f"E{number},{service},{rng.choice(PLACES[service])},{_stamp(occurred)},"
-                     f"{'oui' if arrested else 'non'},{_stamp(arrested) if arrested else ''},{rng.choice(SUBJECTS)}")
+                     f"{'oui' if arrested else 'non'},{_stamp(arrested) if arrested else ''},{rng.choice(SUBJECTS)},"
+                     f"{rng.choice(('oui', 'non', 'non'))}")
     return ("\n".join(lines) + "\n").encode()
 
 

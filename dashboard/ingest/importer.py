@@ -323,8 +323,9 @@ def _interventions_touch(connection: Connection, rows: list[dict[str, Any]]) -> 
 
 
 def _refresh_interventions(connection: Connection, touched: _Touched) -> None:
-    precomputed.refresh_subject_links(connection, touched.subject_keys, touched.keyless_events)
-    weekly.refresh_weeks(connection, touched.weeks)
+    relinked = precomputed.refresh_subject_links(connection, touched.subject_keys, touched.keyless_events)
+    # A subject's new or moved intervention can make another week's intervention a repeat, or no longer one.
+    weekly.refresh_weeks(connection, touched.weeks | relinked)
 
 
 def _interventions_touched(connection: Connection, rows: list[dict[str, Any]]) -> set[int]:

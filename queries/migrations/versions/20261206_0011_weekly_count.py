@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from queries.weekly import refresh_all_weeks
+from queries.weekly import refresh_ranges
 
 revision = '0011'
 down_revision = '0010'
@@ -40,8 +40,14 @@ def upgrade() -> None:
     op.create_index('ix_weekly_count_week', 'weekly_count', ['week', 'police_service', 'municipality_code',
                                                              'interventions'])
     op.create_index('ix_outreach_attempt_recorded', 'outreach_attempt', ['recorded_by', 'recorded_at'])
-    # The same statements the writers run, over every row already stored.
-    refresh_all_weeks(op.get_bind())
+    # The counts as this revision stored them (0012 adds columns, and counts again with the writers' statements);
+    # then the writers' own ranges.
+    op.execute('INSERT INTO weekly_count (police_service, municipality_code, week, interventions) '
+               'SELECT police_service, municipality_code, occurred_week, count(*) FROM intervention '
+               'GROUP BY police_service, municipality_code, occurred_week')
+    bind = op.get_bind()
+    first = bind.execute(sa.text('SELECT police_service, min(week) FROM weekly_count GROUP BY police_service'))
+    refresh_ranges(bind, dict(first.all()))
 
 
 def downgrade() -> None:
