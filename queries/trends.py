@@ -13,7 +13,6 @@ from sqlalchemy import (
     Select,
     Subquery,
     case,
-    exists,
     extract,
     func,
     literal,
@@ -74,13 +73,10 @@ def _in_period(table, period: Period):
 
 def _listed(flt: MetricFilter, scope: Scope):
     """The municipalities interventions_by_municipality lists: served in the period, or with interventions in scope."""
-    recorded = exists(
-        select(intervention.c.id).where(
-            intervention.c.municipality_code == municipality.c.code,
-            _in_period(intervention, flt.period),
-            *intervention_conditions(intervention, flt, scope),
-        )
-    )
+    # Not a correlated EXISTS on rows: for a service's captain, each of a province's other municipalities scanned its
+    # own rows of the period looking for the service (150 ms a year).
+    counted = period_counts(flt, scope, ("municipality_code",)).subquery("recorded")
+    recorded = municipality.c.code.in_(select(counted.c.municipality_code).where(counted.c.interventions > 0))
     return or_(served_in_period(municipality.c.code, flt, scope), recorded)
 
 
