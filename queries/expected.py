@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, func, select
 
@@ -13,7 +14,7 @@ from queries.localtime import week_monday, weeks_overlapping
 from queries.runner import fetch_frame
 from queries.schema import municipality, weekly_count
 from queries.scoping import intervention_conditions
-from queries.surveillance import WEEKS_PER_YEAR, FarringtonSettings, expectations
+from queries.surveillance import WEEKS_PER_YEAR, Expectation, FarringtonSettings, expectations, history_needed
 from queries.trends import municipality_weeks, weekly_trend
 
 SETTINGS = FarringtonSettings()
@@ -60,6 +61,19 @@ def municipality_weeks_marked(bind: Engine | Connection, flt: MetricFilter, scop
     return cells.assign(unusual=[(code, week) in flagged for code, week in zip(cells["code"], cells["week"])])
 
 
+def expectations_at(total: np.ndarray, positions: range) -> list[Expectation]:
+    """The expectation of each of these weeks of one series, all fitted at once: one window of the series per week,
+    each ending at its week."""
+    # The Farrington fit works on a table of series at one column: each week becomes a row of its own, the weeks
+    # before the series (and before its first case) left out as they would be.
+    span = max(history_needed(SETTINGS), SETTINGS.years_back * WEEKS_PER_YEAR + SETTINGS.half_window)
+    padded = np.concatenate([np.zeros(span, dtype=total.dtype), total])
+    first = int((total > 0).argmax()) if total.any() else len(total) + span
+    windows = np.stack([padded[position: position + span + 1] for position in positions])
+    starts = np.array([max(first + span - position, 0) for position in positions])
+    return expectations(windows, span, SETTINGS, starts)
+
+
 def weekly_totals_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Stored interventions per ISO week, from the history's start to the period's end (weeks with any)."""
     weeks = weeks_overlapping(history_start(flt), flt.period.end)
@@ -78,7 +92,6 @@ def weekly_range(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> 
     total = counted.reindex(all_weeks, fill_value=0).to_numpy(dtype="int64", copy=True)
     # The period's own weeks as the trend counts them: the first and last may be cut by the period's bounds.
     total[len(all_weeks) - len(trend):] = trend["interventions"].to_numpy(dtype="int64")
-    found = [expectations(total[None, :], position, SETTINGS)[0]
-             for position in range(len(all_weeks) - len(trend), len(all_weeks))]
+    found = expectations_at(total, range(len(all_weeks) - len(trend), len(all_weeks)))
     return trend.assign(expected=[result.expected for result in found], upper=[result.upper for result in found],
                         method=[result.method for result in found], alarm=[result.alarm for result in found])

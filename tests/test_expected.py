@@ -169,3 +169,28 @@ def test_the_heat_map_outlines_the_unusual_week(history):
     rows = next(iter(spec["datasets"].values()))
     assert sorted((row["code"], row["unusual_text"]) for row in rows if row["unusual"]) == [("57040", "Oui")]
     assert spec["encoding"]["stroke"]["condition"]["test"] == "datum.unusual"
+
+
+def test_the_weeks_of_one_series_fitted_at_once_are_those_fitted_one_by_one():
+    import numpy as np
+
+    from queries.expected import SETTINGS, expectations_at
+    from queries.surveillance import expectations
+
+    rng = np.random.default_rng(1)
+    for trial in range(40):
+        length = int(rng.integers(20, 420))
+        seasonal = 1 + 0.3 * np.sin(np.arange(length) / 52 * 2 * np.pi)
+        total = rng.poisson(rng.uniform(0.05, 30) * seasonal).astype("int64")
+        if trial % 5 == 0:  # a series that starts late, and one without any case
+            total[: int(rng.integers(0, length))] = 0
+        if trial % 7 == 0:
+            total[:] = 0
+        weeks = range(max(0, length - int(rng.integers(1, 60))), length)
+        alone = [expectations(total[None, :], week, SETTINGS)[0] for week in weeks]
+        together = expectations_at(total, weeks)
+        assert [(one.observed, one.method, one.alarm) for one in alone] == [
+            (one.observed, one.method, one.alarm) for one in together]
+        for one, other in zip(alone, together):
+            assert one.expected == pytest.approx(other.expected, rel=1e-9, nan_ok=True)
+            assert one.upper == pytest.approx(other.upper, rel=1e-9, nan_ok=True)
