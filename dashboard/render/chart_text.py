@@ -90,10 +90,10 @@ def _heat_grid(frame: pd.DataFrame, period: str, labels: Callable[[object], str]
     order = data.groupby("municipality")["interventions"].sum().sort_values(ascending=False, kind="stable").index
     grid = data.pivot_table(index="municipality", columns=period, values="interventions", aggfunc="sum")
     grid = grid.reindex(index=order, columns=sorted(grid.columns))
-    shown = pd.DataFrame({t("chart.municipality", language): list(grid.index)})
-    for column in grid.columns:
-        shown[labels(column)] = [_count(value, language) for value in grid[column]]
-    return shown
+    # Built at once: a column added at a time copied the frame for each of up to 53 weeks.
+    return pd.DataFrame({t("chart.municipality", language): list(grid.index),
+                         **{labels(column): [_count(value, language) for value in grid[column]]
+                            for column in grid.columns}})
 
 
 def heatmap_summary(frame: pd.DataFrame, language: str) -> str:
@@ -272,10 +272,9 @@ def _monthly_table(frame: pd.DataFrame, category: str, order: dict[str, str], va
     """Months as rows, categories as columns in the chart's stacking order."""
     grid = frame.pivot_table(index="month_start", columns=category, values=value, aggfunc="sum", fill_value=0)
     grid = grid.reindex(columns=[key for key in order if key in grid.columns]).sort_index()
-    shown = pd.DataFrame({t("chart.month", language): [_month(month, language) for month in grid.index]})
-    for key in grid.columns:
-        shown[t(f"chart.{category}.{key}", language)] = [_count(count, language) for count in grid[key]]
-    return shown
+    return pd.DataFrame({t("chart.month", language): [_month(month, language) for month in grid.index],
+                         **{t(f"chart.{category}.{key}", language): [_count(count, language) for count in grid[key]]
+                            for key in grid.columns}})
 
 
 def outcomes_summary(frame: pd.DataFrame, language: str) -> str:
