@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser of its own).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser of its own), and
+# nginx, which `benchmark load --replicas` (and its test) puts in front of several app processes.
+has_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+if ! command -v chromium >/dev/null 2>&1 || ! has_nginx; then
     sudo_if_needed=""
     [ "$(id -u)" -eq 0 ] || sudo_if_needed="sudo"
     $sudo_if_needed apt-get update -qq
-    $sudo_if_needed apt-get install -y -qq chromium >/dev/null
+    # No service is started: the benchmark runs its own nginx, on 127.0.0.1, with its own configuration.
+    $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null
 fi
 
 python3 -m venv .venv

@@ -196,6 +196,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "deux actions).",
         "Target: no error and 95 % of pages under {seconds} s (on average {think} s of thought between actions).",
     ),
+    "benchmark.load.replicas": (
+        "--replicas : au moins 1 processus de l'application.",
+        "--replicas: at least 1 app process.",
+    ),
     "benchmark.browser.target": (
         "Objectif : chaque page à moins de {ratio} fois la page plancher ({floor} ms) mesurée dans la même exécution.",
         "Target: every page within {ratio} times the floor page ({floor} ms) measured in the same run.",

@@ -168,3 +168,22 @@ def test_percentiles_interpolate():
     assert percentile([], 0.95) == 0.0
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
     assert percentile([1.0, 2.0], 0.95) == pytest.approx(1.95)
+
+
+def test_two_replicas_behind_nginx_keep_each_session_on_one_and_share_them(demo_database):
+    # Twelve sessions, each kept on the replica its cookie hashes to: all on one of two would be a 1-in-2,048 chance.
+    result = serve_and_drive(demo_database, DEMO_LOAD_USERS, 12, 20, think=2.0, replicas=2)
+    assert result.replicas == 2 and result.signed_in == 12 and not result.errors
+    assert len(result.runs) >= 12 and {timed.role for timed in result.runs} == {"captain", "director"}
+    # A session that had reached another replica than its own would have had no session there: errors above.
+    assert len(result.replica_cpu_seconds) == 2 and all(used > 0 for used in result.replica_cpu_seconds)
+    assert len(result.memory) > 10 and min(result.memory) > 100  # MB: two Streamlit servers with the app loaded
+
+
+def test_the_proxy_configuration_keeps_a_browser_on_one_replica(tmp_path):
+    from dashboard.commands.benchmark_proxy import affinity_conf
+
+    text = affinity_conf(tmp_path, 8080, [8501, 8502])
+    assert "hash $cookie__streamlit_xsrf consistent;" in text and "listen 127.0.0.1:8080;" in text
+    assert "server 127.0.0.1:8501;" in text and "server 127.0.0.1:8502;" in text
+    assert "proxy_set_header Upgrade $http_upgrade;" in text

@@ -10,14 +10,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dashboard.commands.benchmark import BACKEND_NAMES, load_data, load_line
+from dashboard.commands.benchmark_proxy import running_proxy
 from dashboard.commands.benchmark_session import DISCONNECTED, FAILED, OK, TIMEOUT, PageRun, StreamlitSession
-from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
+from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from dashboard.commands.serve import free_port, running_app, running_provider, write_demo_secrets
 from dashboard.demo.users import DEMO_USERS, DemoUser
 from dashboard.i18n import number, t
@@ -58,7 +59,9 @@ class LoadResult:
     runs: list[TimedRun] = field(default_factory=list)  # what the signed-in sessions did together, timed
     failures: list[str] = field(default_factory=list)  # sessions that ended on an error outside a page run
     memory: list[float] = field(default_factory=list)  # server RSS samples, MB, first at start and last at end
-    cpu_seconds: float = 0.0  # what the server process used while the signed-in sessions acted
+    cpu_seconds: float = 0.0  # what the server processes used while the signed-in sessions acted
+    replica_cpu_seconds: list[float] = field(default_factory=list)  # the same, each server process on its own
+    replicas: int = 1
 
     @property
     def signed_in(self) -> int:
@@ -135,9 +138,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _sample_memory(pid: int, samples: list[float], stop: asyncio.Event) -> None:
+async def _sample_memory(pids: tuple[int, ...], samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        samples.append(rss_megabytes(pid))
+        samples.append(sum(map(rss_megabytes, pids)))
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SAMPLE_SECONDS)
 
@@ -213,21 +216,24 @@ async def warm_up(url: str, users: Iterable[DemoUser]) -> None:
     await asyncio.gather(*map(visit, users))
 
 
-async def drive(url: str, users: Iterable[DemoUser], sessions: int, seconds: float, pid: int | None,
-                think: float = DEFAULT_THINK_SECONDS) -> LoadResult:
-    """Sign that many sessions in, then let them all act at once for that long; every run, and the server's memory."""
+async def drive(url: str, users: Iterable[DemoUser], sessions: int, seconds: float,
+                pid: int | Sequence[int] | None, think: float = DEFAULT_THINK_SECONDS) -> LoadResult:
+    """Sign that many sessions in, then let them all act at once for that long; every run, and the memory and CPU of
+    the server process (or processes)."""
     users = list(users)
-    result = LoadResult(sessions)
+    pids = (pid,) if isinstance(pid, int) else tuple(pid or ())
+    result = LoadResult(sessions, replicas=max(len(pids), 1))
     stop = asyncio.Event()
-    sampler = asyncio.create_task(_sample_memory(pid, result.memory, stop)) if pid else None
+    sampler = asyncio.create_task(_sample_memory(pids, result.memory, stop)) if pids else None
     gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
     people = [users[index % len(users)] for index in range(sessions)]
     signed_in = await asyncio.gather(*(_sign_in(url, user, index, gate, result) for index, user in enumerate(people)))
     deadline = time.monotonic() + seconds
-    used = cpu_seconds(pid) if pid else 0.0
+    used = [cpu_seconds(one) for one in pids]
     await asyncio.gather(*(_use(session, user, deadline, think, index, result)
                            for index, (session, user) in enumerate(zip(signed_in, people)) if session))
-    result.cpu_seconds = cpu_seconds(pid) - used if pid else 0.0
+    result.replica_cpu_seconds = [cpu_seconds(one) - before for one, before in zip(pids, used)]
+    result.cpu_seconds = sum(result.replica_cpu_seconds)
     if sampler:
         await asyncio.sleep(SAMPLE_SECONDS)
         stop.set()
@@ -249,8 +255,8 @@ def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: 
     )
 
 
-LOAD_HEADER = ("backend", "scale", "sessions", "signed in", "sign-in p50 ms", "pages opened", "p50 ms", "p95 ms",
-               "max ms", "errors", "server CPU ms per page", "server MB start", "peak", "end")
+LOAD_HEADER = ("backend", "scale", "replicas", "sessions", "signed in", "sign-in p50 ms", "pages opened", "p50 ms",
+               "p95 ms", "max ms", "errors", "server CPU ms per page", "server MB start", "peak", "end")
 PAGE_HEADER = ("page", "runs", "p50 ms", "p95 ms", "max ms", "median kB received")
 
 
@@ -263,7 +269,8 @@ def load_table(backend: str, scale: str, result: LoadResult) -> str:
     times = result.seconds()
     memory = result.memory or [0.0]
     sign_ins = [timed.run.seconds for timed in result.sign_ins if timed.run.status == OK]
-    summary = (BACKEND_NAMES.get(backend, backend), scale, number(result.sessions), number(result.signed_in),
+    summary = (BACKEND_NAMES.get(backend, backend), scale, number(result.replicas), number(result.sessions),
+               number(result.signed_in),
                _milliseconds(percentile(sign_ins, 0.5)), number(len(result.runs)),
                _milliseconds(percentile(times, 0.5)), _milliseconds(percentile(times, 0.95)),
                _milliseconds(max(times, default=0.0)), number(len(result.errors)),
@@ -289,34 +296,44 @@ def targets_met(result: LoadResult) -> bool:
 
 
 def serve_and_drive(database_url: str, users: tuple[DemoUser, ...], sessions: int, seconds: float, think: float,
-                    during: Callable[[str, int], None] | None = None) -> LoadResult:
-    """The provider and the app on that database, warmed up, then driven; `during(url, pid)` just before."""
-    with tempfile.TemporaryDirectory(prefix="relais-load-") as directory:
+                    during: Callable[[str, int], None] | None = None, replicas: int = 1) -> LoadResult:
+    """The provider and the app on that database (several processes behind nginx if asked), warmed up, then driven;
+    `during(url, pid)` just before, with the first app process."""
+    with tempfile.TemporaryDirectory(prefix="relais-load-") as directory, ExitStack() as stack:
         folder, port = Path(directory), free_port()
-        with running_provider(free_port(), users, log=folder / "provider.log") as issuer:
-            secrets_path = write_demo_secrets(folder, port, issuer)
-            environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url}
-            with running_app(port, environment, log=folder / "app.log") as url:
-                pid = server_pid(port)
-                asyncio.run(warm_up(url, users))
-                if during:
-                    during(url, pid)
-                result = asyncio.run(drive(url, users, sessions, seconds, pid, think))
-            if result.errors:
-                print((folder / "app.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+        issuer = stack.enter_context(running_provider(free_port(), users, log=folder / "provider.log"))
+        # Sign-in comes back to the address browsers use: the proxy's, when there is one.
+        secrets_path = write_demo_secrets(folder, port, issuer)
+        environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url}
+        ports = [port] if replicas == 1 else [free_port() for _ in range(replicas)]
+        logs = [folder / f"app-{number}.log" for number in range(replicas)]
+        urls = [stack.enter_context(running_app(one, environment, log=log)) for one, log in zip(ports, logs)]
+        pids = [server_pid(one) for one in ports]
+        url = urls[0] if replicas == 1 else stack.enter_context(running_proxy(port, ports, folder))
+        asyncio.run(warm_up(url, users))
+        if during:
+            during(url, pids[0])
+        result = asyncio.run(drive(url, users, sessions, seconds, pids, think))
+        if result.errors:
+            for log in logs:
+                print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
     return result
 
 
 def run_load_benchmark(sessions: int, minutes: float, scale: str, backend: str, interventions: int,
-                       think: float = DEFAULT_THINK_SECONDS) -> int:
-    """Serve a throwaway database and drive that many sessions at once; print the table, exit 1 on a missed target."""
+                       think: float = DEFAULT_THINK_SECONDS, replicas: int = 1) -> int:
+    """Serve a throwaway database (from several processes behind nginx if asked) and drive that many sessions at
+    once; print the table, exit 1 on a missed target."""
+    if replicas < 1:
+        print(t("benchmark.load.replicas"), file=sys.stderr)
+        return EXIT_USAGE
     users = PROVINCE_LOAD_USERS if scale == "province" else DEMO_LOAD_USERS
     with scratch_database(backend) as engine:
         print(f"{BACKEND_NAMES[backend]}, {scale}: loading…", file=sys.stderr, flush=True)
         print(load_line(backend, load_data(engine, scale, interventions)), flush=True)
         url = engine.url.render_as_string(hide_password=False)
         print(f"{number(sessions)} sessions for {number(minutes, digits=1)} min…", file=sys.stderr, flush=True)
-        result = serve_and_drive(url, users, sessions, minutes * 60, think)
+        result = serve_and_drive(url, users, sessions, minutes * 60, think, replicas=replicas)
     print()
     print(load_table(backend, scale, result))
     for problem, count in Counter(result.errors).most_common(10):

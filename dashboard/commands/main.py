@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     load.add_argument("--interventions", type=int, default=1_000_000, help="interventions at province scale")
     load.add_argument("--think", type=float, default=8.0, help="mean seconds between a session's actions")
+    load.add_argument("--replicas", type=int, default=1,
+                      help="app processes; more than one are served behind nginx, each session kept on one")
     browser = targets.add_parser("browser", help="time each page's load in Chromium against a bare floor page")
     browser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     browser.add_argument("--scale", choices=("demo", "province"), default="demo")
@@ -174,7 +176,7 @@ def _benchmark(args) -> int:
         from dashboard.commands.benchmark_load import run_load_benchmark
 
         return run_load_benchmark(args.sessions, args.minutes, args.scale, args.backend, args.interventions,
-                                  args.think)
+                                  args.think, args.replicas)
     return run_import_benchmark(args.rows, args.backend)
 
 
