@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from dashboard.commands.serve import LOOPBACK
+from dashboard.commands.serve import LOOPBACK, running_process
 
-STARTUP_SECONDS = 30
 # deploy/nginx.conf keeps a browser on one replica by its address (ip_hash). Here every session comes from
 # 127.0.0.1, so the affinity key is Streamlit's XSRF cookie instead: set on a browser's first request and sent with
 # its websocket and its sign-in, it stays the same for the session's life.
@@ -70,20 +66,7 @@ def running_proxy(port: int, upstream_ports: Sequence[int], folder: Path) -> Ite
         raise ProxyMissing("benchmark load --replicas needs nginx (Debian: apt-get install nginx-light)")
     configuration = folder / "nginx.conf"
     configuration.write_text(affinity_conf(folder, port, upstream_ports), encoding="utf-8")
-    process = subprocess.Popen([nginx, "-c", str(configuration), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start (see {folder / 'nginx-error.log'})") from None
-                time.sleep(0.2)
+    with running_process([nginx, "-c", str(configuration), "-g", "daemon off;"], url + "/_stcore/health",
+                         folder / "nginx.log"):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -60,7 +60,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def _running(command: list[str], ready_url: str, log: Path | None, **options) -> Iterator[None]:
+def running_process(command: list[str], ready_url: str, log: Path | None, **options) -> Iterator[None]:
     """A server process, from the moment ready_url answers until the block ends."""
     output = log.open("ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **options)
@@ -80,7 +80,7 @@ def running_provider(port: int, users: tuple[DemoUser, ...] = DEMO_USERS, log: P
     for user in users:
         command += ["--user-claims", json.dumps(user.claims(), ensure_ascii=False)]
     issuer = f"http://{LOOPBACK}:{port}"
-    with _running(command, issuer + "/.well-known/openid-configuration", log):
+    with running_process(command, issuer + "/.well-known/openid-configuration", log):
         yield issuer
 
 
@@ -112,7 +112,7 @@ def running_app(port: int, environment: dict[str, str], log: Path | None = None)
     """The Streamlit app on a port with this environment; yields its URL."""
     # The demo's users sign in without a password: like its provider, the app answers this machine only.
     url = f"http://localhost:{port}"
-    with _running(app_command(port, LOOPBACK), url + "/_stcore/health", log, cwd=PROJECT_ROOT,
+    with running_process(app_command(port, LOOPBACK), url + "/_stcore/health", log, cwd=PROJECT_ROOT,
                   env={**os.environ, **environment}):
         yield url
 
