@@ -187,7 +187,7 @@ def test_the_demo_app_answers_this_machine_only(monkeypatch):
         started.append(command)
         return nullcontext()
 
-    monkeypatch.setattr(serve, "_running", running)
+    monkeypatch.setattr(serve, "running_process", running)
     with serve.running_app(8555, {}):
         pass
     command = started[0]
