@@ -11,7 +11,8 @@ if ! command -v chromium >/dev/null 2>&1 || ! has_nginx; then
     sudo_if_needed=""
     [ "$(id -u)" -eq 0 ] || sudo_if_needed="sudo"
     $sudo_if_needed apt-get update -qq
-    # No service is started: the benchmark runs its own nginx, on 127.0.0.1, with its own configuration.
+    # The benchmark runs its own nginx on 127.0.0.1 with its own configuration; on a host with systemd, Debian also
+    # starts its default site on port 80 (`systemctl disable --now nginx` if that is not wanted).
     $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null
 fi
 
