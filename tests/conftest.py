@@ -99,3 +99,28 @@ def db(engine):
     clear()
     yield engine
     clear()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, shared by a module's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_login_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A new 1440 × 900 French window of the module's browser."""
+    from tests.test_login_browser import TIMEOUT_MS
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-CA")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from auth.viewer import pages_for, viewer_from_claims
 from dashboard.demo.users import DEMO_USERS
 from dashboard.i18n import LANGUAGES, t
 from dashboard.web.language import LANGUAGE_NAMES
-from tests.test_login_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, demo_app, log_in
+from tests.test_login_browser import demo_app, log_in
 
 AXE_OPTIONS = {"resultTypes": ["violations"]}
 BLOCKING = ("serious", "critical")
@@ -26,25 +26,8 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def axe() -> Axe:
     return Axe()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-CA")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
 
 
 def settled(page: Page) -> None:
