@@ -56,7 +56,7 @@ def chart(name: str, caption: str, broken_down: bool = True) -> None:
     """A report chart with its summary, caption and table, or a note when the counts are too few to break down."""
     if broken_down:
         st.vega_lite_chart(specs[name], width="stretch")
-        cache.in_words(*texts[name], caption)
+        cache.in_words(*texts[name], caption, key=cache.table_key(f"report_{name}"))
     else:
         st.info(tr("report.not_broken_down"))
 

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import settings
 from dashboard.figures import short_label
 from dashboard.i18n import number, percent, t
+from dashboard.web import cache
 from dashboard.web.sidebar import default_filter
 from dashboard.web.sidebar import local_today as ui_today
 from dashboard.web.url_state import default_report_choice
@@ -134,6 +135,20 @@ def test_overview_shows_the_query_layers_figures_for_the_viewers_services(loaded
                 number(current.contact_bans, "fr")]
     assert [metric.value for metric in test.metric] == expected
     assert not test.exception
+
+
+def test_a_charts_table_is_drawn_only_once_its_expander_is_opened(loaded, database_url, monkeypatch):
+    test = app_for({"sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    see_table = t("chart.text.see_table", "fr")
+    assert [box.label for box in test.expander] == [see_table, see_table] and not test.table
+    test.session_state[cache.table_key("weekly_chart")] = True
+    test.run()
+    assert not test.exception and len(test.table) == 1
+    weekly = test.expander[0].table[0].value
+    # The weekly chart's rows: the period's 12 weeks, which hold every intervention of the tile.
+    total = intervention_totals(loaded, default_filter(), Scope.of("RIPRSL")).total
+    assert len(weekly) == 12 and weekly["Interventions"].astype(int).sum() == total > 0
+    assert not test.expander[1].table
 
 
 def test_a_page_checks_the_role_itself_before_any_query(engine, database_url, monkeypatch):
@@ -296,7 +311,11 @@ def test_a_funders_report_page_sends_no_count_from_1_to_4(last_quarter, database
     # The régie's 12 and Saguenay's 1: a total that may be shown, from parts that may not.
     assert report.figures["interventions"]["current"].value == 13
     assert "13 interventions" in " ".join(markdown.value for markdown in test.markdown)
-    # Tables: no cell reads 1 to 4; the hidden ones read "< 5".
+    # Tables, the charts' own opened too: no cell reads 1 to 4; the hidden ones read "< 5".
+    for name in ("trend", "funnel", "delays", "outcomes"):
+        test.session_state[cache.table_key(f"report_{name}")] = True
+    test.run()
+    assert len(test.expander) > 0 and all(box.table for box in test.expander)
     cells = [str(cell) for table in test.table for cell in table.value.to_numpy().ravel()]
     assert "< 5" in cells and not [cell for cell in cells if SMALL_COUNT.fullmatch(cell.strip())]
     # Charts as sent to the browser: no count from 1 to 4 in their data, as a number or as a label.

@@ -132,7 +132,7 @@ def chart(builder: Callable, function: Callable, flt: MetricFilter, scope: Scope
     spec, summary, table = _chart_view(source(), chart_key(builder), query_key(function), flt, scope, language(),
                                        options, extra)
     st.vega_lite_chart(spec, width="stretch")
-    in_words(summary, table, caption)
+    in_words(summary, table, caption, key=table_key(builder.__name__))
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
@@ -167,16 +167,30 @@ def municipality_map(flt: MetricFilter, scope: Scope, measure: str, caption: str
 
 
 LONG_TABLE_ROWS = 30
+WIDE_TABLE_COLUMNS = 6
+TABLE_KEY_PREFIX = "table_"
 
 
-def in_words(summary: str, table: pa.Table | pd.DataFrame, caption: str | None = None) -> None:
+def table_key(name: str) -> str:
+    """The session-state key of a chart's "see as table" expander: open or closed, per chart."""
+    return TABLE_KEY_PREFIX + name
+
+
+def in_words(summary: str, table: pa.Table | pd.DataFrame, caption: str | None = None, *, key: str) -> None:
     """A chart's summary sentence, how to read it, and its rows in a table a screen reader or keyboard can walk."""
     st.caption(summary)
     if caption:
         st.caption(caption)
-    with st.expander(tr("chart.text.see_table"), icon=":material/table:"):
-        # A real HTML table reads best; past a page's worth, a scrolling one.
-        if len(table) > LONG_TABLE_ROWS:
+    # The table is drawn once the expander is opened: closed, it cost the browser as much as a chart (the Overview
+    # settled 300 ms later with its tables drawn hidden).
+    box = st.expander(tr("chart.text.see_table"), icon=":material/table:", key=key, on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        # A real HTML table reads best; past a page's worth, or wider than a column holds, a grid the keyboard can
+        # scroll (an HTML table that overflows scrolls in a box the keyboard cannot reach).
+        rows, columns = table.shape
+        if rows > LONG_TABLE_ROWS or columns > WIDE_TABLE_COLUMNS:
             st.dataframe(table, hide_index=True, height=420)
         else:
             st.table(table, hide_index=True)
