@@ -151,6 +151,21 @@ def test_a_charts_table_is_drawn_only_once_its_expander_is_opened(loaded, databa
     assert not test.expander[1].table
 
 
+def test_the_map_is_sent_compact_once_built_with_its_tooltip_and_its_summary_as_text(loaded, database_url,
+                                                                                     monkeypatch):
+    test = app_for({"sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    assert not test.exception
+    sent = test.get("deck_gl_json_chart")[0].proto
+    assert "\n" not in sent.json and ": " not in sent.json
+    columns = json.loads(sent.json)["layers"][0]["data"]
+    total = intervention_totals(loaded, default_filter(), Scope.of("RIPRSL")).total
+    assert sum(int(column["count_label"]) for column in columns) == total > 0
+    assert "{name}" in json.loads(sent.tooltip)["html"]
+    busiest = max(columns, key=lambda column: int(column["count_label"]))
+    assert sent.alt in [caption.value for caption in test.caption]
+    assert f"{busiest['name']} ({busiest['count_label']})" in sent.alt
+
+
 def test_a_page_checks_the_role_itself_before_any_query(engine, database_url, monkeypatch):
     captain = {"sub": "c", "roles": ["captain"], "police_services": ["RIPRSL"]}
     test = app_for(captain, database_url, monkeypatch, script=str(PAGES_DIR / "audit.py"))

@@ -126,23 +126,38 @@ def settled(page: Page, name: str, timeout: float = TIMEOUT_MS) -> float:
         raise RuntimeError(f"{name} never settled: {page.evaluate(SETTLING)}") from None
 
 
-def timed_loads(page: Page, name: str, url: str, runs: int, received: list[int]) -> BrowserTiming:
-    """Open the URL once, then reload it `runs` times: each load until settled, and the websocket's bytes."""
+def timed_load(page: Page, name: str, url: str, received: list[int]) -> tuple[float, int, int, str]:
+    """Open the URL in a tab that was blank: its time to settle, the websocket's bytes, exceptions shown, title."""
+    received.clear()
     page.goto(url)
-    settled(page, name, COLD_TIMEOUT_MS)
-    times, sizes, exceptions = [], [], 0
+    milliseconds = settled(page, name)
+    return (milliseconds, sum(received), page.get_by_test_id("stException").count(),
+            page.locator("h1").first.inner_text().strip())
+
+
+def interleaved_loads(tabs: dict[str, tuple[Page, str]], runs: int, received: list[int]) -> list[BrowserTiming]:
+    """Each page loaded `runs` times, one round at a time through all of them, each tab blank when not timed."""
+    # Round by round rather than page after page: a slow spell of the machine then falls on every page alike.
+    # A blank tab draws nothing: an idle map in another tab would keep a core busy while the next page is timed.
+    for name, (page, url) in tabs.items():
+        page.goto(url)
+        settled(page, name, COLD_TIMEOUT_MS)
+        page.goto("about:blank")
+    loads: dict[str, list[tuple[float, int, int, str]]] = {name: [] for name in tabs}
     for _ in range(runs):
-        received.clear()
-        page.reload()
-        times.append(settled(page, name))
-        sizes.append(sum(received))
-        exceptions += page.get_by_test_id("stException").count()
-    return BrowserTiming(name, tuple(times), tuple(sizes), page.locator("h1").first.inner_text().strip(), exceptions)
+        for name, (page, url) in tabs.items():
+            loads[name].append(timed_load(page, name, url, received))
+            page.goto("about:blank")
+    timings = []
+    for name, measured in loads.items():
+        times, sizes, exceptions, titles = zip(*measured)
+        timings.append(BrowserTiming(name, times, sizes, titles[-1], sum(exceptions)))
+    return timings
 
 
-def _tab(browser, received: list[int]) -> Page:
-    """A new window whose websocket frames are counted into `received`."""
-    page = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-CA").new_page()
+def _tab(context, received: list[int]) -> Page:
+    """A new tab whose websocket frames are counted into `received`."""
+    page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: received.append(len(payload))))
     return page
@@ -150,19 +165,19 @@ def _tab(browser, received: list[int]) -> Page:
 
 def browser_timings(app_url: str, floor_url: str, subject: str, pages: tuple[str, ...],
                     runs: int) -> list[BrowserTiming]:
-    """The floor page's warm loads and each app page's, signed in once as the subject, in one browser."""
+    """The floor page's loads and each app page's, signed in once as the subject, round after round in one browser."""
     received: list[int] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            print(f"  {FLOOR}…", file=sys.stderr, flush=True)
-            timings = [timed_loads(_tab(browser, received), FLOOR, floor_url, runs, received)]
-            app = _tab(browser, received)
-            log_in(app, app_url, subject)
-            for key in pages:
-                print(f"  {key}…", file=sys.stderr, flush=True)
-                timings.append(timed_loads(app, key, f"{app_url}/{key}", runs, received))
-            return timings
+            options = {"viewport": {"width": 1440, "height": 900}, "locale": "fr-CA"}
+            floor = _tab(browser.new_context(**options), received)
+            signed_in = browser.new_context(**options)
+            log_in(_tab(signed_in, received), app_url, subject)
+            tabs = {FLOOR: (floor, floor_url)} | {key: (_tab(signed_in, received), f"{app_url}/{key}")
+                                                  for key in pages}
+            print(f"  {', '.join(tabs)}…", file=sys.stderr, flush=True)
+            return interleaved_loads(tabs, runs, received)
         finally:
             browser.close()
 
@@ -215,7 +230,8 @@ def run_browser_benchmark(backend: str, scale: str, interventions: int, runs: in
                                  pages, runs)
     print()
     print(aligned(BROWSER_HEADER, browser_rows(backend, scale, timings), 4))
-    print(f"Warm: median of {runs} reloads each, from navigation to the run's end with every chart and map drawn.")
+    print(f"Warm: median of {runs} loads each, round after round through the floor and the pages, from navigation to "
+          "the run's end with every chart and map drawn.")
     floor = next(timing for timing in timings if timing.page == FLOOR).median_ms
     print(t("benchmark.browser.target", ratio=number(TARGET_RATIO, digits=1), floor=number(floor)))
     if targets_met(timings):

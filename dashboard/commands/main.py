@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     browser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     browser.add_argument("--scale", choices=("demo", "province"), default="demo")
     browser.add_argument("--interventions", type=int, default=1_000_000, help="interventions at province scale")
-    browser.add_argument("--runs", type=int, default=5, help="warm reloads per page")
+    browser.add_argument("--runs", type=int, default=5, help="timed loads per page, after a first one")
     return parser
 
 
