@@ -45,6 +45,7 @@ def signed_change(current: float, previous: float, digits: int = 0) -> str:
     return text_value
 
 
+MAX_DECIMALS = 3
 HEADLINE_TILES = ("interventions", "arrests", "rate_per_1000", "repeat", "contact_bans")
 # Outreach tiles: (registered figure, the OutreachSummary field that holds it).
 OUTREACH_TILES = (
@@ -124,12 +125,21 @@ def unusual_weeks_for_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def localized_numbers(frame: pd.DataFrame) -> dict:
-    """Column settings that show a table's numbers in the reader's locale (1 234,5 in French)."""
+    """Column settings that show a table's numbers in the reader's locale (1 234,5 in French), decimals kept."""
     return {
-        name: st.column_config.NumberColumn(format="localized")
+        name: st.column_config.NumberColumn(format="localized", step=_step(frame[name]))
         for name in frame.columns
         if pd.api.types.is_numeric_dtype(frame[name])
     }
+
+
+def _step(values: pd.Series) -> float | None:
+    # The browser shows as many decimals as the step has: without one a rate of 3.00 reads 3 beside 2.67.
+    if not pd.api.types.is_float_dtype(values):
+        return None
+    shown = values.dropna()
+    decimals = next((digits for digits in range(MAX_DECIMALS) if (shown.round(digits) == shown).all()), MAX_DECIMALS)
+    return 10.0 ** -decimals if decimals else 1.0
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, viewer: Viewer, page: str, flt: MetricFilter) -> None:
