@@ -304,11 +304,17 @@ def test_the_worker_records_an_attempt_and_sees_the_queue_and_outreach_move(app,
     page.screenshot(path=screenshots / f"intervenante-queue-{width}x{height}.png")
     _choose(page, "Dossier à traiter")
     expect(page.get_by_test_id("stForm")).to_be_visible()
+    settle(page)  # the rerun that drew the form has ended: the outcome chosen next is not drawn over
     _choose(page, "Issue", "A accepté de l'aide")
     page.screenshot(path=screenshots / f"intervenante-form-{width}x{height}.png", full_page=True)
     page.get_by_role("button", name="Enregistrer la tentative").click()
-    expect(page.get_by_test_id("stMetric").filter(has_text="En attente").first.get_by_test_id("stMetricValue")
-           ).to_have_text(str(waiting - 1), timeout=TIMEOUT_MS)
+    waiting_tile = page.get_by_test_id("stMetric").filter(has_text="En attente").first.get_by_test_id("stMetricValue")
+    try:
+        expect(waiting_tile).to_have_text(str(waiting - 1), timeout=TIMEOUT_MS)
+    except AssertionError:
+        page.screenshot(path=screenshots / f"intervenante-submitted-{width}x{height}.png", full_page=True)
+        alerts = page.get_by_test_id("stAlert").all_inner_texts()
+        raise AssertionError(f"the queue still shows {_tile(page, 'En attente')} waiting; alerts: {alerts}") from None
     assert_no_exception(page)
 
     page.goto(outreach_link)
