@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
-from queries.expressions import REPEAT_WINDOW_US, count_if
-from queries.filters import MetricFilter, Period, Scope
-from queries.outreach import cohort_members
+from queries.cohort import FINAL_STATUSES, cohort_members, from_cohort
+from queries.expressions import count_if
+from queries.filters import MetricFilter, Scope
 from queries.runner import fetch_frame
 from queries.schema import REACHED_OUTCOMES, REFERRALS, intervention, outreach_attempt
 from queries.scoping import intervention_conditions
 
-# Best outcome reached first: a member's final status is the first of these that applies.
-FINAL_STATUSES = ("accepted", "already_in_help", "declined", "no_answer", "not_attempted")
 REPEAT_GROUPS = ("accepted", "declined_or_in_help", "not_reached")
+# The outreach group of each final status, for the comparison of later repeats.
+REPEAT_GROUP_OF = {"accepted": "accepted", "already_in_help": "declined_or_in_help", "declined": "declined_or_in_help",
+                   "no_answer": "not_reached", "not_attempted": "not_reached"}
 FOLLOW_UP_DAYS = 365
 
 
@@ -46,31 +46,10 @@ def _by_month(daily: pd.DataFrame, months: list[date], key: str, keys: tuple[str
     return summed.reindex(grid, fill_value=0).astype("int64").rename(value).reset_index()
 
 
-def final_status(member) -> object:
-    """A cohort member's best outcome reached, one of FINAL_STATUSES."""
-    return case(
-        (member.c.accepted == 1, "accepted"),
-        (member.c.in_help == 1, "already_in_help"),
-        (member.c.reached == 1, "declined"),
-        (member.c.first_attempt_us.is_not(None), "no_answer"),
-        else_="not_attempted",
-    )
-
-
-def outcomes_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Cohort members per local arrest date and final status."""
-    member = cohort_members(flt, scope, intervention.c.arrested_date)
-    per_member = (
-        select(member.c.arrested_date.label("day"), final_status(member).label("outcome")).subquery("per_member")
-    )
-    return select(per_member.c.day, per_member.c.outcome, func.count().label("members")).group_by(
-        per_member.c.day, per_member.c.outcome
-    )
-
-
-def outcomes_by_month(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
+@from_cohort
+def outcomes_by_month(cohort: pd.DataFrame, flt: MetricFilter) -> pd.DataFrame:
     """Cohort members by local month of arrest and best outcome reached, every month × status, zeros included."""
-    daily = fetch_frame(bind, outcomes_statement(flt, scope))
+    daily = cohort[["day", "status", "members"]].rename(columns={"status": "outcome"})
     return _by_month(daily, _month_starts(flt.period.start, flt.period.end), "outcome", FINAL_STATUSES, "members")
 
 
@@ -136,45 +115,16 @@ def victim_followups(bind: Engine | Connection, flt: MetricFilter, scope: Scope)
     return frame[["month_start", *columns]]
 
 
-def _followed_long_enough(flt: MetricFilter, as_of: date) -> MetricFilter | None:
-    """The filter narrowed to arrests at least 365 days before as_of, or None when no day of the period is."""
-    last_arrest = min(flt.period.end, as_of - timedelta(days=FOLLOW_UP_DAYS))
-    if last_arrest < flt.period.start:
-        return None
-    return replace(flt, period=Period(flt.period.start, last_arrest))
-
-
-def repeat_after_outreach_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Cohort members with a subject key, per outreach group: how many had a later intervention within 365 days."""
-    member = cohort_members(flt, scope, intervention.c.subject_key, intervention.c.occurred_us,
-                            intervention.c.next_us)
-    repeated = member.c.next_us <= member.c.occurred_us + REPEAT_WINDOW_US
-    group = case(
-        (member.c.accepted == 1, "accepted"),
-        (member.c.reached == 1, "declined_or_in_help"),
-        else_="not_reached",
-    )
-    per_member = (
-        select(group.label("outreach_group"), case((repeated, 1), else_=0).label("repeated"))
-        .where(member.c.subject_key.is_not(None), member.c.subject_key != "")
-        .subquery("per_member")
-    )
-    return select(
-        per_member.c.outreach_group,
-        func.count().label("members"),
-        func.sum(per_member.c.repeated).label("repeated"),
-    ).group_by(per_member.c.outreach_group)
-
-
-def repeat_after_outreach(bind: Engine | Connection, flt: MetricFilter, scope: Scope, as_of: date) -> pd.DataFrame:
+@from_cohort
+def repeat_after_outreach(cohort: pd.DataFrame, flt: MetricFilter, as_of: date) -> pd.DataFrame:
     """Members arrested on or before as_of − 365 days, with a subject key: per group, how many had a repeat."""
-    followed = _followed_long_enough(flt, as_of)
-    columns = ["members", "repeated"]
-    if followed is None:
-        counted = pd.DataFrame(columns=columns, index=pd.Index([], name="outreach_group"))
-    else:
-        counted = fetch_frame(bind, repeat_after_outreach_statement(followed, scope)).set_index("outreach_group")
-    frame = counted.reindex(list(REPEAT_GROUPS), fill_value=0).astype("int64")
-    frame = frame.rename_axis("group").reset_index()
+    # A later intervention is known for a whole year only after those arrested a year before as_of.
+    followed = cohort[cohort["day"] <= as_of - timedelta(days=FOLLOW_UP_DAYS)]
+    per_group = pd.DataFrame({
+        "group": followed["status"].map(REPEAT_GROUP_OF),
+        "members": followed["keyed"],
+        "repeated": followed["repeated"],
+    }).groupby("group").sum()
+    frame = per_group.reindex(list(REPEAT_GROUPS), fill_value=0).astype("int64").rename_axis("group").reset_index()
     frame["share"] = frame["repeated"] / frame["members"].astype("float64").replace(0.0, np.nan)
     return frame

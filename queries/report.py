@@ -7,17 +7,15 @@ import math
 from dataclasses import dataclass, replace
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine
 
+from queries.cohort import DELAY_BUCKETS, FINAL_STATUSES, NEVER, cohort_figures, median_hours, p90_hours, stage_counts
 from queries.filters import MetricFilter, Period, Scope
-from queries.followup import FINAL_STATUSES, final_status
 from queries.interventions import interventions_by_municipality, interventions_by_week
 from queries.localtime import week_monday
-from queries.outreach import cohort_members
 from queries.places import municipalities_in_scope
-from queries.runner import fetch_frame
 from queries.suppression import DEFAULT_THRESHOLD, MASKED, SMALL, Total, Unprotectable, suppress
-from queries.timeliness import DELAY_BUCKETS, NEVER, Percentiles, delay_bucket, delay_buckets, delay_percentiles
+from queries.timeliness import Percentiles, delay_buckets
 from queries.trends import PeriodFigures, headline
 
 logger = logging.getLogger(__name__)
@@ -82,32 +80,12 @@ def _released(scope: Scope) -> Scope:
     return replace(scope, for_release=True)
 
 
-def outreach_breakdown_statement(flt: MetricFilter, scope: Scope) -> Select:
-    """Cohort members per final status and delay bucket."""
-    member = cohort_members(flt, scope)
-    per_member = select(
-        final_status(member).label("status"), delay_bucket(member).label("bucket")
-    ).subquery("per_member")
-    return select(per_member.c.status, per_member.c.bucket, func.count().label("members")).group_by(
-        per_member.c.status, per_member.c.bucket
-    )
-
-
-def _outreach_counts(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> dict[str, int]:
+def _outreach_counts(cohort: pd.DataFrame) -> dict[str, int]:
     """The cohort's partitions by status and by delay, and the stages that add them up."""
-    rows = fetch_frame(bind, outreach_breakdown_statement(flt, scope))
-    by_status = rows.groupby("status")["members"].sum()
-    by_bucket = rows.groupby("bucket")["members"].sum()
-    counts = {status: int(by_status.get(status, 0)) for status in FINAL_STATUSES}
-    counts.update({f"delay.{key}": int(by_bucket.get(key, 0)) for key, _lower, _upper in DELAY_BUCKETS})
-    counts["reached"] = counts["accepted"] + counts["already_in_help"] + counts["declined"]
-    counts["attempted"] = counts["reached"] + counts["no_answer"]
-    counts["cohort"] = counts["attempted"] + counts["not_attempted"]
-    counts["within_24h"] = sum(counts[f"delay.{key}"] for key in ("0-6", "6-12", "12-24"))
-    counts["within_48h"] = counts["within_24h"] + counts["delay.24-48"]
-    if int(by_bucket.get(NEVER, 0)) != counts["not_attempted"]:
+    figures = stage_counts(cohort)
+    if int(cohort.loc[cohort["bucket"] == NEVER, "members"].sum()) != figures["not_attempted"]:
         raise AssertionError("members never attempted differ between the outcome and delay breakdowns")
-    return counts
+    return figures
 
 
 def _volume_counts(figures) -> dict[str, int]:
@@ -135,7 +113,8 @@ class _PeriodCells:
 
 def _period_cells(bind: Engine | Connection, flt: MetricFilter, scope: Scope, volume: PeriodFigures) -> _PeriodCells:
     """Everything a report of this period publishes about it, as counts and the totals a reader can add up."""
-    counts = {**_volume_counts(volume), **_outreach_counts(bind, flt, scope)}
+    cohort = cohort_figures(bind, flt, scope)
+    counts = {**_volume_counts(volume), **_outreach_counts(cohort)}
     totals = [*_volume_totals(), *OUTREACH_TOTALS]
     weekly = interventions_by_week(bind, flt, scope)
     places = interventions_by_municipality(bind, flt, scope)
@@ -144,7 +123,8 @@ def _period_cells(bind: Engine | Connection, flt: MetricFilter, scope: Scope, vo
         names = [f"{kind}:{key}" for key in keys]
         counts.update(zip(names, (int(value) for value in values)))
         totals.append(Total("interventions", tuple(names)))
-    return _PeriodCells(counts, totals, delay_percentiles(bind, flt, scope), weekly, places)
+    percentiles = Percentiles(median_hours(cohort), p90_hours(cohort), counts["attempted"])
+    return _PeriodCells(counts, totals, percentiles, weekly, places)
 
 
 def _suppressed(cells: _PeriodCells, threshold: int) -> dict[str, str]:

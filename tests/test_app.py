@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 import streamlit as st
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import settings
@@ -283,6 +283,26 @@ def test_outreach_page_shows_the_query_layers_figures(loaded, database_url, monk
     assert shown[short_label("median_hours", "fr")] == t("metrics.hours", "fr",
                                                     value=number(summary.median_hours_to_first_attempt, "fr", 1))
     assert shown[short_label("within_24h_share", "fr")] == percent(summary.within_24h_share, "fr")
+
+
+def test_the_outreach_page_reads_its_cohort_once_per_rerun(loaded, database_url, monkeypatch):
+    test = app_for({"sub": "d", "roles": ["director"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    st.cache_data.clear()
+    cohort_reads = []
+
+    def note(_connection, _cursor, statement, *_rest):
+        if "WITH member AS" in statement:  # the CTE of queries.cohort.cohort_members
+            cohort_reads.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        test.switch_page(str(PAGES_DIR / "outreach.py")).run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    assert not test.exception
+    # Tiles, funnel, delays, weekly share, outcomes and later repeats from one read; referrals count attempts.
+    referrals = [statement for statement in cohort_reads if "outreach_attempt" in statement]
+    assert (len(cohort_reads) - len(referrals), len(referrals)) == (1, 1)
 
 
 def test_an_empty_period_explains_itself(engine, database_url, monkeypatch):

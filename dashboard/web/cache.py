@@ -89,7 +89,13 @@ def _resolved(key: str) -> Callable:
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _query(data_source: tuple[str, int], key: str, flt: MetricFilter, scope: Scope, extra: tuple):
-    return _resolved(key)(_engine_for(data_source[0]), flt, scope, *extra)
+    function = _resolved(key)
+    source_function = getattr(function, "derived_from", None)
+    if source_function is not None:
+        # A figure of the outreach cohort: computed from the cohort's cached figures, so that a page reads the
+        # cohort once, not once per chart.
+        return function.derive(_query(data_source, query_key(source_function), flt, scope, ()), flt, *extra)
+    return function(_engine_for(data_source[0]), flt, scope, *extra)
 
 
 def query(function: Callable, flt: MetricFilter, scope: Scope, *extra):
