@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, func, select, true
 
 from queries.expressions import REPEAT_WINDOW_US, count_if
 from queries.filters import MetricFilter, Scope
@@ -92,42 +92,52 @@ def cohort_statement(flt: MetricFilter, scope: Scope) -> Select:
     """Cohort members per arrest day, week, final status and delay bucket, with what repeats and percentiles need."""
     member = cohort_members(flt, scope, intervention.c.arrested_date, intervention.c.arrested_week,
                             intervention.c.subject_key, intervention.c.occurred_us, intervention.c.next_us)
-    attempted = member.c.first_attempt_us.is_not(None)
-    delay = member.c.first_attempt_us - member.c.arrested_us
     keyed = and_(member.c.subject_key.is_not(None), member.c.subject_key != "")
     per_member = select(
         member.c.arrested_date.label("day"),
         member.c.arrested_week.label("week"),
         final_status(member).label("status"),
         delay_bucket(member).label("bucket"),
-        case((attempted, delay)).label("delay"),
-        # Attempted members first, by delay: they hold positions 1 to size, on both engines (NULLs sort differently).
-        func.row_number().over(order_by=(case((attempted, 0), else_=1), delay)).label("position"),
-        # Not a window: SQLite sorts and buffers the cohort once more for COUNT() OVER (), a third of the time.
-        select(func.count(member.c.first_attempt_us)).scalar_subquery().label("size"),
         _flag(keyed).label("keyed"),
         _flag(and_(keyed, member.c.next_us <= member.c.occurred_us + REPEAT_WINDOW_US)).label("repeated"),
     ).subquery("per_member")
     # Grouped outside: PostgreSQL would not match a GROUP BY CASE whose bound thresholds are separate parameters.
-    ranked = per_member.c
-    # The middle rows: one when size is odd, two when even; their mean is the median.
-    middle = and_(ranked.delay.is_not(None), 2 * ranked.position >= ranked.size, 2 * ranked.position <= ranked.size + 2)
-    # Nearest rank: the first position p with p >= 0.9 × size, in integers so no rounding decides.
-    at_or_above_p90 = and_(ranked.delay.is_not(None), 10 * ranked.position >= 9 * ranked.size)
-    groups = (ranked.day, ranked.week, ranked.status, ranked.bucket)
-    return select(
+    groups = (per_member.c.day, per_member.c.week, per_member.c.status, per_member.c.bucket)
+    counted = select(
         *groups,
         func.count().label("members"),
-        func.sum(ranked.keyed).label("keyed"),
-        func.sum(ranked.repeated).label("repeated"),
-        func.sum(case((middle, ranked.delay))).label("middle_us"),
+        func.sum(per_member.c.keyed).label("keyed"),
+        func.sum(per_member.c.repeated).label("repeated"),
+    ).group_by(*groups).subquery("counted")
+    # Ranked apart, the delays alone: a window that sorts whole member rows took a quarter longer.
+    percentile = _percentile_rows(member)
+    # One percentile row beside every counted row.
+    return select(counted, percentile).select_from(counted.join(percentile, true())).order_by(*counted.c[:4])
+
+
+def _percentile_rows(member):
+    """One row: the middle delays' sum and count (their mean is the median) and the nearest-rank 90th percentile."""
+    delay = member.c.first_attempt_us - member.c.arrested_us
+    ranked = (
+        select(delay.label("delay"), func.row_number().over(order_by=delay).label("position"))
+        .where(member.c.first_attempt_us.is_not(None))
+        .subquery("ranked")
+    )
+    size = select(func.count(member.c.first_attempt_us)).scalar_subquery()
+    # The middle rows: one when size is odd, two when even.
+    middle = and_(2 * ranked.c.position >= size, 2 * ranked.c.position <= size + 2)
+    # Nearest rank: the first position p with p >= 0.9 × size, in integers so no rounding decides.
+    at_or_above_p90 = 10 * ranked.c.position >= 9 * size
+    return select(
+        func.sum(case((middle, ranked.c.delay))).label("middle_us"),
         count_if(middle).label("middle_rows"),
-        func.min(case((at_or_above_p90, ranked.delay))).label("p90_us"),
-    ).group_by(*groups)
+        func.min(case((at_or_above_p90, ranked.c.delay))).label("p90_us"),
+    ).subquery("percentile")
 
 
 def cohort_figures(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
-    """The period's cohort in the viewer's scope, counted per arrest day, week, final status and delay bucket."""
+    """The period's cohort in the viewer's scope, counted per arrest day, week, final status and delay bucket; every
+    row also carries the whole cohort's middle delays and 90th percentile."""
     frame = fetch_frame(bind, cohort_statement(flt, scope))
     frame[list(COUNTED)] = frame[list(COUNTED)].astype("int64")
     # PostgreSQL sums bigints as numerics: floats hold these microseconds exactly (under 2^53).
@@ -165,11 +175,11 @@ def stage_counts(cohort: pd.DataFrame) -> dict[str, int]:
 
 def median_hours(cohort: pd.DataFrame) -> float | None:
     """Median hours from arrest to first attempt over attempted members (mean of the middle two); None when none."""
-    rows = int(cohort["middle_rows"].sum())
-    return float(cohort["middle_us"].sum()) / rows / MICROSECONDS_PER_HOUR if rows else None
+    rows = int(cohort["middle_rows"].iloc[0]) if len(cohort) else 0
+    return float(cohort["middle_us"].iloc[0]) / rows / MICROSECONDS_PER_HOUR if rows else None
 
 
 def p90_hours(cohort: pd.DataFrame) -> float | None:
     """Nearest-rank 90th percentile of hours from arrest to first attempt; None when nobody was attempted."""
-    smallest = cohort["p90_us"].min()
-    return None if pd.isna(smallest) else float(smallest) / MICROSECONDS_PER_HOUR
+    smallest = cohort["p90_us"].iloc[0] if len(cohort) else None
+    return None if smallest is None or pd.isna(smallest) else float(smallest) / MICROSECONDS_PER_HOUR
