@@ -123,16 +123,22 @@ def _percentile_rows(member):
         .where(member.c.first_attempt_us.is_not(None))
         .subquery("ranked")
     )
-    size = select(func.count(member.c.first_attempt_us)).scalar_subquery()
+    # Counted once and joined: a scalar subquery is run again wherever it is named (PostgreSQL's InitPlans).
+    attempted = select(func.count(member.c.first_attempt_us).label("size")).subquery("attempted")
+    size = attempted.c.size
     # The middle rows: one when size is odd, two when even.
     middle = and_(2 * ranked.c.position >= size, 2 * ranked.c.position <= size + 2)
     # Nearest rank: the first position p with p >= 0.9 × size, in integers so no rounding decides.
     at_or_above_p90 = 10 * ranked.c.position >= 9 * size
-    return select(
-        func.sum(case((middle, ranked.c.delay))).label("middle_us"),
-        count_if(middle).label("middle_rows"),
-        func.min(case((at_or_above_p90, ranked.c.delay))).label("p90_us"),
-    ).subquery("percentile")
+    return (
+        select(
+            func.sum(case((middle, ranked.c.delay))).label("middle_us"),
+            count_if(middle).label("middle_rows"),
+            func.min(case((at_or_above_p90, ranked.c.delay))).label("p90_us"),
+        )
+        .select_from(ranked.join(attempted, true()))
+        .subquery("percentile")
+    )
 
 
 def cohort_figures(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
