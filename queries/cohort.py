@@ -142,8 +142,7 @@ def _percentile_rows(member):
 
 
 def cohort_figures(bind: Engine | Connection, flt: MetricFilter, scope: Scope) -> pd.DataFrame:
-    """The period's cohort in the viewer's scope, counted per arrest day, week, final status and delay bucket; every
-    row also carries the whole cohort's middle delays and 90th percentile."""
+    """The period's cohort in scope per arrest day, week, status and delay; each row carries the whole's percentiles."""
     frame = fetch_frame(bind, cohort_statement(flt, scope))
     frame[list(COUNTED)] = frame[list(COUNTED)].astype("int64")
     # PostgreSQL sums bigints as numerics: floats hold these microseconds exactly (under 2^53).
