@@ -244,6 +244,25 @@ def test_a_copied_link_opens_the_same_view(loaded, database_url, monkeypatch):
     assert "from" not in test.query_params and test.query_params["service"] == "RIPRSL"
 
 
+@pytest.mark.parametrize("pages", [("outreach", "overview"), ("queue", "overview"), ("report", "outreach")])
+def test_the_sidebar_choices_follow_the_person_from_page_to_page(loaded, database_url, monkeypatch, pages):
+    claims = {"sub": "c", "roles": ["captain", "director", "worker"], "police_services": ["RIPRSL", "SPS"]}
+    test = app_for(claims, database_url, monkeypatch)
+    test.switch_page(str(PAGES_DIR / "overview.py")).run()
+    test.selectbox(key="filter_preset").set_value("this_year").run()
+    test.selectbox(key="filter_service").set_value("RIPRSL").run()
+    test.multiselect(key="filter_places").set_value(["57005"]).run()
+    for page in pages:
+        test.switch_page(str(PAGES_DIR / f"{page}.py")).run()
+        assert not test.exception
+    assert test.selectbox(key="filter_preset").value == "this_year"
+    assert test.selectbox(key="filter_service").value == "RIPRSL"
+    assert test.multiselect(key="filter_places").value == ["57005"]
+    # The link in the address bar still reproduces the view.
+    assert (test.query_params["period"], test.query_params["service"], test.query_params["m"]) == (
+        "this_year", "RIPRSL", "57005")
+
+
 def test_no_entry_script_sits_beside_a_pages_folder():
     # Streamlit's legacy multipage mode serves every script in a pages/ folder beside the entry script,
     # signed in or not, until st.navigation first runs: the entry must never move next to pages/.

@@ -43,6 +43,19 @@ def default_filter(today: date | None = None) -> MetricFilter:
     return MetricFilter(preset_period(DEFAULT_PRESET, today or local_today()))
 
 
+# The sidebar's choices every page shares; the report keeps its own period apart.
+SHARED_CHOICES = ("filter_preset", "filter_dates", "filter_service", "filter_places")
+
+
+def _kept_across_pages() -> None:
+    """Keep the person's sidebar choices when they open another page, or one that does not draw them all."""
+    # Streamlit forgets a widget's value once a run does not draw that same widget, and a page is part of a widget's
+    # identity: without this, "Cette année" on the Overview became the last 12 weeks on Outreach.
+    for key in SHARED_CHOICES:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def _place_filters(services: dict[str, str], places: dict[str, tuple[str, str]], from_url: FilterChoice):
     """The sidebar's service and municipality choices, and the municipalities offered for that service."""
     st.session_state.setdefault("filter_service", from_url.service if from_url.service in services else ALL)
@@ -70,6 +83,7 @@ def _clamped_warning(start: date, end: date, today: date) -> None:
 
 def sidebar_filter(viewer: Viewer) -> MetricFilter:
     """The sidebar's period, service and municipality filters, read from and written back to the URL."""
+    _kept_across_pages()
     services, places = choices(viewer.scope)
     today = local_today()
     asked = choice_from_params(st.query_params.to_dict())
@@ -103,6 +117,7 @@ def sidebar_filter(viewer: Viewer) -> MetricFilter:
 
 def queue_filter(viewer: Viewer) -> MetricFilter:
     """The queue's service and municipality filters, kept in the URL; the queue is about now, so today's date."""
+    _kept_across_pages()
     services, places = choices(viewer.scope)
     today = local_today()
     from_url = choice_from_params(st.query_params.to_dict())
@@ -117,6 +132,7 @@ def queue_filter(viewer: Viewer) -> MetricFilter:
 
 def report_filter(viewer: Viewer) -> MetricFilter:
     """The report's period (quarter, year or, except for funders, dates) and, except for funders, its places."""
+    _kept_across_pages()
     exact = viewer.scope.exact_figures
     kinds = REPORT_KINDS if exact else (settings.funder_period(),)
     today = local_today()
