@@ -263,6 +263,20 @@ def test_the_sidebar_choices_follow_the_person_from_page_to_page(loaded, databas
         "this_year", "RIPRSL", "57005")
 
 
+def test_the_reports_period_is_kept_while_the_person_looks_at_other_pages(loaded, database_url, monkeypatch):
+    test = app_for({"sub": "d", "roles": ["director"], "police_services": ["RIPRSL"]}, database_url, monkeypatch)
+    test.switch_page(str(PAGES_DIR / "report.py")).run()
+    test.segmented_control(key="report_kind").set_value("year").run()
+    year = test.selectbox(key="report_year").options[-1]
+    test.selectbox(key="report_year").set_value(int(year)).run()
+    for page in ("overview", "outreach", "report"):
+        test.switch_page(str(PAGES_DIR / f"{page}.py")).run()
+        assert not test.exception
+    assert (test.segmented_control(key="report_kind").value, test.selectbox(key="report_year").value) == (
+        "year", int(year))
+    assert test.query_params["period"] == "year"
+
+
 def test_no_entry_script_sits_beside_a_pages_folder():
     # Streamlit's legacy multipage mode serves every script in a pages/ folder beside the entry script,
     # signed in or not, until st.navigation first runs: the entry must never move next to pages/.

@@ -43,15 +43,16 @@ def default_filter(today: date | None = None) -> MetricFilter:
     return MetricFilter(preset_period(DEFAULT_PRESET, today or local_today()))
 
 
-# The sidebar's choices every page shares; the report keeps its own period apart.
-SHARED_CHOICES = ("filter_preset", "filter_dates", "filter_service", "filter_places")
+# The sidebar's choices: those every page shares, then the report's own period, kept apart from the others'.
+KEPT_CHOICES = ("filter_preset", "filter_dates", "filter_service", "filter_places",
+                "report_kind", "report_quarter", "report_year", "report_dates")
 
 
 def _kept_across_pages() -> None:
     """Keep the person's sidebar choices when they open another page, or one that does not draw them all."""
     # Streamlit forgets a widget's value once a run does not draw that same widget, and a page is part of a widget's
     # identity: without this, "Cette année" on the Overview became the last 12 weeks on Outreach.
-    for key in SHARED_CHOICES:
+    for key in KEPT_CHOICES:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
