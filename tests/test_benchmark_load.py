@@ -77,7 +77,8 @@ def test_a_session_signs_in_through_the_provider_and_sees_its_own_figures(app, d
             this_year = await session.choose("filter_preset", t("filter.preset.this_year", "fr"))
             shown = session.metrics(), session.query
             outreach = await session.open("outreach")
-            assert outreach.status == OK and outreach.page == "outreach" and session.query == ""
+            # The period chosen on the Overview follows the session to Outreach, and stays in its link.
+            assert outreach.status == OK and outreach.page == "outreach" and session.query == "period=this_year"
             assert short_label("cohort", "fr") in session.metrics()  # the Outreach page's first tile
             return (first, last_12_weeks, this_year, *shown, sorted(session.pages))
         finally:
