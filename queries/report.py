@@ -9,13 +9,13 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from queries.cohort import DELAY_BUCKETS, FINAL_STATUSES, NEVER, cohort_figures, median_hours, p90_hours, stage_counts
+from queries.cohort import DELAY_BUCKETS, FINAL_STATUSES, NEVER, cohort_figures, stage_counts
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import interventions_by_municipality, interventions_by_week
 from queries.localtime import week_monday
 from queries.places import municipalities_in_scope
 from queries.suppression import DEFAULT_THRESHOLD, MASKED, SMALL, Total, Unprotectable, suppress
-from queries.timeliness import Percentiles, delay_buckets
+from queries.timeliness import Percentiles, delay_buckets, percentiles_of
 from queries.trends import PeriodFigures, headline
 
 logger = logging.getLogger(__name__)
@@ -123,8 +123,7 @@ def _period_cells(bind: Engine | Connection, flt: MetricFilter, scope: Scope, vo
         names = [f"{kind}:{key}" for key in keys]
         counts.update(zip(names, (int(value) for value in values)))
         totals.append(Total("interventions", tuple(names)))
-    percentiles = Percentiles(median_hours(cohort), p90_hours(cohort), counts["attempted"])
-    return _PeriodCells(counts, totals, percentiles, weekly, places)
+    return _PeriodCells(counts, totals, percentiles_of(cohort), weekly, places)
 
 
 def _suppressed(cells: _PeriodCells, threshold: int) -> dict[str, str]:

@@ -55,10 +55,15 @@ def delay_distribution(cohort: pd.DataFrame, flt: MetricFilter) -> pd.DataFrame:
     return frame
 
 
+def percentiles_of(cohort: pd.DataFrame) -> Percentiles:
+    """The cohort's median and 90th percentile of hours to first attempt, and how many were attempted."""
+    return Percentiles(median_hours(cohort), p90_hours(cohort), stage_counts(cohort)["attempted"])
+
+
 @from_cohort
 def delay_percentiles(cohort: pd.DataFrame, flt: MetricFilter) -> Percentiles:
     """Median (mean of the middle two when even) and nearest-rank 90th percentile of hours to first attempt."""
-    return Percentiles(median_hours(cohort), p90_hours(cohort), stage_counts(cohort)["attempted"])
+    return percentiles_of(cohort)
 
 
 @from_cohort
