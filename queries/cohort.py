@@ -118,8 +118,8 @@ def cohort_statement(flt: MetricFilter, scope: Scope) -> Select:
 def _percentile_row(member):
     """One row: the middle delays' sum and count (their mean is the median) and the nearest-rank 90th percentile."""
     delay = member.c.first_attempt_us - member.c.arrested_us
-    # The attempted members counted in the same pass: joined as a one-row subquery, PostgreSQL counted them again
-    # for every ranked row whenever it expected a small cohort (a scalar subquery is an InitPlan per mention).
+    # The attempted members counted in the same pass over the delays: as a joined one-row subquery, PostgreSQL
+    # counted them again for every ranked row whenever it expected a small cohort.
     ranked = (
         select(delay.label("delay"), func.row_number().over(order_by=delay).label("position"),
                func.count().over().label("size"))

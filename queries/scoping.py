@@ -14,7 +14,7 @@ def service_conditions(service_column, flt: MetricFilter, scope: Scope) -> list[
         return [service_column.in_(flt.services)] if flt.services else []
     # One list, not the scope's and the filter's: PostgreSQL takes two conditions on one column as two independent
     # narrowings and expects too few rows (a plan that took 76 s for one municipality; see queries/cohort.py).
-    allowed = sorted(scope.services & set(flt.services)) if flt.services else sorted(scope.services)
+    allowed = sorted(set(scope.services) & set(flt.services)) if flt.services else sorted(scope.services)
     return [service_column.in_(allowed) if allowed else false()]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -90,6 +91,10 @@ def test_only_administrators_read_the_audit_trail(engine, role):
     (Scope.of("RIPRSL", "SPS"), ("SPS",), ["intervention.police_service IN ('SPS')"]),
     (Scope.of("RIPRSL", "SPS"), (), ["intervention.police_service IN ('RIPRSL', 'SPS')"]),
     (Scope.of("RIPRSL"), ("SPS",), ["false"]),
+    (Scope.of("RIPRSL"), ("RIPRSL", "SPS"), ["intervention.police_service IN ('RIPRSL')"]),
+    (Scope(services=frozenset({"SPS"}), all_services=True, roles=frozenset({"captain"})), (), []),
+    (replace(Scope.of("RIPRSL", "SPS", role="funder"), for_release=True), ("SPS", "SPVQ"),
+     ["intervention.police_service IN ('SPS')"]),
     (Scope.of(), (), ["false"]),
     (Scope.everything(), ("SPS",), ["intervention.police_service IN ('SPS')"]),
     (Scope.everything(), (), []),
