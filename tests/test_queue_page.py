@@ -191,3 +191,23 @@ def test_the_queue_speaks_both_languages(queued, database_url, monkeypatch, lang
     assert [tab.label for tab in test.tabs] == [t("queue.tab.offender", language), t("queue.tab.victim", language)]
     assert test.metric[0].label == t("queue.tile.waiting", language)
     assert test.metric[0].value == number(4, language)
+
+
+def test_the_chosen_case_stays_chosen_while_the_clock_turns(queued, database_url, monkeypatch):
+    """The queue refreshes every minute and the browser sends back the label of the case she chose: the labels stay
+    the same, so her choice and the form she is filling stay on screen (with the time waited in them, a new minute
+    lost both)."""
+    test = app_for(worker("RIPRSL"), database_url, monkeypatch)
+    test.selectbox(key="queue_case_offender").set_value("Q4").run()
+    labels = test.selectbox(key="queue_case_offender").options
+    monkeypatch.setattr(queue_view, "_now", lambda: NOW + timedelta(minutes=1))
+    test.run()  # the minute's refresh
+    assert test.selectbox(key="queue_case_offender").options == labels
+    assert test.selectbox(key="queue_case_offender").value == "Q4"
+    shown = table(test).set_index("Dossier")
+    label = next(label for label in labels if label.startswith("Q4 · "))
+    assert label == f"Q4 · {shown.loc['Q4', 'Municipalité']} · {shown.loc['Q4', 'Arrestation']}"
+    test.selectbox(key="new_offender_outcome").set_value("accepted")
+    test.button(key="FormSubmitter:attempt_offender-Enregistrer la tentative").click().run()
+    assert not test.exception and not test.error
+    assert _recorded(queued, "Q4") == [("accepted", "anne")]

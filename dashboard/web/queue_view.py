@@ -180,7 +180,10 @@ def waiting_list(viewer: Viewer, flt: MetricFilter, role: str) -> None:
     styled = shown.style.map(lambda text: CLOCK_STYLES[colours[text]], subset=[clock_column])
     st.dataframe(styled if len(shown) <= STYLED_ROWS else shown, hide_index=True, width="stretch")
     # A plain choice rather than a row click: it works the same with a keyboard, a screen reader and on a phone.
-    names = dict(zip(frame["event_id"], shown[tr("queue.column.clock")]))
+    # Words that stay the same from minute to minute: the browser sends back the label she chose, and one holding the
+    # time waited changed with the minute's refresh, which then lost her choice and the form she was filling.
+    names = dict(zip(frame["event_id"], shown[tr("queue.column.municipality")] + " · "
+                     + shown[tr(f"queue.column.since.{role}")]))
     chosen = st.selectbox(tr("queue.choose"), list(names), index=None, key=f"queue_case_{role}",
                           placeholder=tr("queue.select"), format_func=lambda case: f"{case} · {names[case]}")
     if chosen is None:
