@@ -113,8 +113,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "a pseudonym key (RELAIS_PSEUDONYM_KEYS) is shorter than 32 characters. Make one with {recipe}",
     ),
     "import.reason.timestamp_range": (
-        "date hors des limites (l'an 1 à l'an 9999, en heure locale comme en UTC)",
-        "date out of range (year 1 to 9999, in local time as in UTC)",
+        "date hors des limites : à l'heure du Québec, elle doit tomber du {first} au {last}",
+        "date out of range: in Quebec time, it must fall from {first} to {last}",
     ),
     "import.reason.control_character": (
         "caractère de contrôle (NUL, tabulation, retour…) refusé dans une valeur",

@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo
 LOCAL_TIMEZONE = ZoneInfo("America/Toronto")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECONDS_PER_HOUR = 3_600_000_000
+# The local dates a stored moment may fall on: no record is older or that far ahead, and the weekly ranges look
+# years back from a week, which year 1 does not have.
+EARLIEST_LOCAL_DATE, LATEST_LOCAL_DATE = date(1900, 1, 1), date(2100, 12, 31)
 
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:\d{2})?",
@@ -22,7 +25,7 @@ class TimestampError(ValueError):
 
 
 def parse_timestamp(text: str) -> datetime:
-    """The aware UTC datetime a contract timestamp denotes; local time without an offset, fold=0."""
+    """The aware UTC datetime a contract timestamp denotes: local time without an offset (fold=0), dated 1900–2100."""
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         raise TimestampError("format")
@@ -52,10 +55,12 @@ def parse_timestamp(text: str) -> datetime:
         local = moment.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
     try:
         utc = local.astimezone(UTC)
-        # Stored beside it: the local date, and the ISO week of that date, which must exist too.
-        week_label(local_date(utc))
+        stored_day = local_date(utc)
     except (OverflowError, ValueError) as error:
         raise TimestampError("range") from error
+    # Judged on the local date stored beside it, after any offset: 1899-12-31T23:00-06:00 is 1900-01-01 in Quebec.
+    if not EARLIEST_LOCAL_DATE <= stored_day <= LATEST_LOCAL_DATE:
+        raise TimestampError("range")
     return utc
 
 

@@ -779,12 +779,63 @@ def test_a_run_the_database_fails_leaves_a_failed_batch_row(engine):
                 connection.exec_driver_sql("DROP FUNCTION refuse()")
 
 
-@pytest.mark.parametrize("moment", ["9999-12-31 23:00-05:00", "0001-01-01 00:00+05:00", "9999-12-31 23:30"])
-def test_timestamps_out_of_range_are_row_problems(engine, moment):
-    report = import_rows(engine, "interventions", [intervention_row(occurred_at=moment, arrest="non", arrested_at="")])
-    assert report.status == "rejected"
-    assert problems_of(report) == [(2, "occurred_at", moment, t("import.reason.timestamp_range"))]
-    assert [batch["status"] for batch in batches(engine)] == ["rejected"]
+OUT_OF_RANGE = t("import.reason.timestamp_range", first=date(1900, 1, 1), last=date(2100, 12, 31))
+# Every timestamp column of every kind, each with a local date outside 1900-01-01..2100-12-31; year 1 crashed the
+# weekly ranges (OverflowError) and year 3000 was stored.
+OUT_OF_RANGE_ROWS = [
+    ("interventions", "occurred_at", intervention_row(event_id="E9", occurred_at="0001-01-01 00:00", arrest="non",
+                                                      arrested_at="")),
+    ("interventions", "occurred_at", intervention_row(event_id="E9", occurred_at="0001-01-01T00:00-05:00",
+                                                      arrest="non", arrested_at="")),
+    ("interventions", "occurred_at", intervention_row(event_id="E9", occurred_at="9999-12-31 23:30", arrest="non",
+                                                      arrested_at="")),
+    ("interventions", "occurred_at", intervention_row(event_id="E9", occurred_at="1899-12-31 23:59", arrest="non",
+                                                      arrested_at="")),
+    ("interventions", "arrested_at", intervention_row(event_id="E9", arrested_at="3000-01-01 00:00")),
+    ("interventions", "arrested_at", intervention_row(event_id="E9", arrested_at="2100-12-31T23:30-06:00")),
+    ("outreach", "attempted_at", attempt_row(attempt_id="A9", attempted_at="0001-01-01 00:00")),
+    ("outreach", "attempted_at", attempt_row(attempt_id="A9", attempted_at="2101-01-01 00:00")),
+]
+
+
+@pytest.mark.parametrize(("kind", "column", "row"), OUT_OF_RANGE_ROWS)
+def test_timestamps_out_of_range_are_row_problems(engine, interventions, kind, column, row):
+    valid = intervention_row(event_id="E8") if kind == "interventions" else attempt_row(attempt_id="A8")
+    table = intervention if kind == "interventions" else outreach_attempt
+    before = stored(engine, table, "id")
+    refused = import_rows(engine, kind, [valid, row])
+    assert (refused.status, refused.written) == ("rejected", False)
+    assert problems_of(refused) == [(3, column, row[column], OUT_OF_RANGE)]
+    assert stored(engine, table, "id") == before
+    assert [batch["status"] for batch in batches(engine)][-1] == "rejected"
+    # Set aside with --skip-invalid like any other refused row, its line and reason in the rejects file.
+    partial = import_rows(engine, kind, [valid, row], skip_invalid=True)
+    assert (partial.status, partial.accepted, [rejected.line for rejected in partial.rejected]) == ("partial", 1, [3])
+    assert partial.rejected[0].reason == t("import.rejects.reason", column=column, reason=OUT_OF_RANGE)
+    assert len(stored(engine, table, "id")) == len(before) + 1
+
+
+def test_the_first_and_last_local_days_are_imported(engine):
+    rows = [intervention_row(event_id="E1", occurred_at="1900-01-01 00:00", arrest="non", arrested_at=""),
+            intervention_row(event_id="E2", occurred_at="2100-12-31 23:00", arrested_at="2100-12-31 23:59:59")]
+    assert import_rows(engine, "interventions", rows).status == "imported"
+    assert stored(engine, intervention, "occurred_date", "occurred_week") == [
+        (date(1900, 1, 1), "1900-W01"), (date(2100, 12, 31), "2100-W52")]
+
+
+def test_the_workers_form_refuses_a_date_out_of_range_as_the_import_does(engine):
+    from dashboard.ingest.worker_log import AttemptEntry, AttemptRefused, Recorder, record_attempt
+    from queries.filters import Scope
+    from tests.queue_data import NOW, load_queue_data
+
+    load_queue_data(engine)
+    worker = Recorder("anne", Scope.of("RIPRSL", role="worker"))
+    for moment in ("0001-01-01 00:00", "1899-12-31 23:00"):
+        entry = AttemptEntry(police_service="RIPRSL", event_id="Q1", attempted_at=moment, subject_role="offender",
+                             outcome="no_answer")
+        with pytest.raises(AttemptRefused) as refused:
+            record_attempt(engine, entry, worker, NOW)
+        assert refused.value.problems == [("attempted_at", OUT_OF_RANGE)]
 
 
 @pytest.mark.parametrize("column", ["event_id", "police_service", "municipality_code", "subject_key", "arrest"])

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from queries.localtime import (
+    EARLIEST_LOCAL_DATE,
+    LATEST_LOCAL_DATE,
     TimestampError,
     epoch_microseconds,
     local_date,
@@ -94,3 +96,40 @@ def test_weeks_overlapping_a_period():
 def test_digits_are_ascii_only():
     with pytest.raises(TimestampError):
         parse_timestamp("２０２４-03-10 01:30")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1900-01-01 00:00", utc(1900, 1, 1, 5)),
+        ("2100-12-31 23:59:59.999999", utc(2101, 1, 1, 4, 59, 59, 999999)),
+        # Written on the last day of 1899, but already 1 January 1900 in Quebec (EST, UTC-5).
+        ("1899-12-31T23:30-06:00", utc(1900, 1, 1, 5, 30)),
+        # Written in 2101, still 31 December 2100 in Quebec.
+        ("2101-01-01T00:30+01:00", utc(2100, 12, 31, 23, 30)),
+    ],
+)
+def test_the_first_and_last_local_days_are_accepted(text, expected):
+    assert parse_timestamp(text) == expected
+    assert EARLIEST_LOCAL_DATE <= local_date(expected) <= LATEST_LOCAL_DATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01 00:00",
+        "0001-01-01T00:00-05:00",
+        "0001-01-01T00:00+14:00",
+        "1899-12-31 23:59:59.999999",
+        # 1 January 1900 in UTC, still 1899 in Quebec.
+        "1900-01-01T04:59Z",
+        "2101-01-01 00:00",
+        # 31 December 2100 where it was written, 2101 in Quebec.
+        "2100-12-31T23:30-06:00",
+        "3000-01-01 00:00",
+        "9999-12-31T23:59+00:00",
+    ],
+)
+def test_local_dates_before_1900_or_after_2100_are_out_of_range(text):
+    with pytest.raises(TimestampError, match="range"):
+        parse_timestamp(text)

@@ -33,7 +33,15 @@ from dashboard.ingest.pseudonyms import (
 )
 from queries import precomputed, weekly, writes
 from queries.freshness import bump_version
-from queries.localtime import TimestampError, epoch_microseconds, local_date, moment_columns, parse_timestamp
+from queries.localtime import (
+    EARLIEST_LOCAL_DATE,
+    LATEST_LOCAL_DATE,
+    TimestampError,
+    epoch_microseconds,
+    local_date,
+    moment_columns,
+    parse_timestamp,
+)
 from queries.reference import known_services
 from queries.runner import chunks
 from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
@@ -151,8 +159,10 @@ def _timestamp(value: str) -> datetime:
     try:
         return parse_timestamp(value)
     except TimestampError as error:
-        reason = "import.reason.timestamp_range" if str(error) == "range" else "import.reason.timestamp"
-        raise InvalidValue(reason) from None
+        if str(error) == "range":
+            raise InvalidValue("import.reason.timestamp_range", first=EARLIEST_LOCAL_DATE,
+                               last=LATEST_LOCAL_DATE) from None
+        raise InvalidValue("import.reason.timestamp") from None
 
 
 def _control_characters(values: dict[str, str], columns: Sequence[str]) -> list[Finding]:
