@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dashboard.secret_strength import SECRET_RECIPE, secret_problem
+
 # The identity cookie is signed with this secret: anyone who knows it can sign a cookie claiming any role.
-COOKIE_SECRET_MIN_LENGTH = 32
-EXAMPLE_COOKIE_SECRETS = frozenset({
-    "a long random string: python -c 'import secrets; print(secrets.token_hex(32))'",
-    "REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'",
-})
-COOKIE_SECRET_RECIPE = "python -c \"import secrets; print(secrets.token_urlsafe(48))\""
+COOKIE_SECRET_RECIPE = SECRET_RECIPE
 # Clocks of the provider and of this server may disagree by this much without the token looking forged.
 CLOCK_SKEW_SECONDS = 300
 
@@ -54,11 +51,6 @@ def session_refusal(claims: Mapping[str, object], now: float, last_activity: flo
 
 
 def cookie_secret_problem(secret: object) -> str | None:
-    """Why a cookie secret must not sign identities ('missing', 'short', 'example'), or None when it may."""
-    if not isinstance(secret, str) or not secret.strip():
-        return "missing"
-    if secret.strip() in EXAMPLE_COOKIE_SECRETS:
-        return "example"
-    if len(secret.strip()) < COOKIE_SECRET_MIN_LENGTH:
-        return "short"
-    return None
+    """Why a cookie secret must not sign identities ('missing', 'public', 'weak'), or None when it may."""
+    # A TOML number or table is no secret: the same refusal as none at all.
+    return secret_problem(secret if isinstance(secret, str) else None)

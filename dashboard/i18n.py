@@ -528,34 +528,40 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "aucun cookie_secret dans la section [auth] des secrets : Relais ne démarre pas sans lui. Créez-en un : {recipe}",
         "no cookie_secret in the [auth] section of the secrets: Relais does not start without one. Make one: {recipe}",
     ),
-    "serve.cookie_secret.short": (
-        "le cookie_secret des secrets compte moins de 32 caractères ; quiconque le devine signe un témoin avec "
-        "n'importe quel rôle. Relais refuse de démarrer. Créez-en un : {recipe}",
-        "the cookie_secret in the secrets is shorter than 32 characters; whoever guesses it signs a cookie with any "
-        "role. Relais refuses to start. Make one: {recipe}",
-    ),
-    "serve.cookie_secret.example": (
-        "le cookie_secret des secrets est celui de secrets.example.toml, connu de tous. Relais refuse de démarrer. "
+    "serve.cookie_secret.weak": (
+        "le cookie_secret des secrets se devine : moins de 128 bits de hasard estimés, ou moins de 16 caractères "
+        "différents ; quiconque le devine signe un témoin avec n'importe quel rôle. Relais refuse de démarrer. "
         "Créez-en un : {recipe}",
-        "the cookie_secret in the secrets is the one of secrets.example.toml, known to everyone. Relais refuses to "
-        "start. Make one: {recipe}",
+        "the cookie_secret in the secrets can be guessed: fewer than 128 bits of randomness estimated, or fewer than "
+        "16 different characters; whoever guesses it signs a cookie with any role. Relais refuses to start. "
+        "Make one: {recipe}",
+    ),
+    "serve.cookie_secret.public": (
+        "le cookie_secret des secrets est une valeur publiée (secrets.example.toml, la documentation, la démo), "
+        "connue de tous. Relais refuse de démarrer. Créez-en un : {recipe}",
+        "the cookie_secret in the secrets is a published value (secrets.example.toml, the documentation, the demo), "
+        "known to everyone. Relais refuses to start. Make one: {recipe}",
     ),
     "app.cookie_secret.title": ("Configuration non sûre", "Unsafe configuration"),
     "app.cookie_secret.missing": (
         "`cookie_secret` manque dans la section `[auth]` des secrets. Créez-en un avec `{recipe}`.",
         "`cookie_secret` is missing from the `[auth]` section of the secrets. Make one with `{recipe}`.",
     ),
-    "app.cookie_secret.short": (
-        "Le `cookie_secret` de la section `[auth]` compte moins de 32 caractères : quiconque le devine peut signer "
-        "un témoin de connexion avec n'importe quel rôle. Remplacez-le par le résultat de `{recipe}`.",
-        "The `cookie_secret` of the `[auth]` section is shorter than 32 characters: whoever guesses it can sign an "
-        "identity cookie with any role. Replace it with the output of `{recipe}`.",
+    "app.cookie_secret.weak": (
+        "Le `cookie_secret` de la section `[auth]` se devine (moins de 128 bits de hasard estimés, ou moins de "
+        "16 caractères différents) : quiconque le devine peut signer un témoin de connexion avec n'importe quel rôle. "
+        "Remplacez-le par le résultat de `{recipe}`.",
+        "The `cookie_secret` of the `[auth]` section can be guessed (fewer than 128 bits of randomness estimated, or "
+        "fewer than 16 different characters): whoever guesses it can sign an identity cookie with any role. Replace "
+        "it with the output of `{recipe}`.",
     ),
-    "app.cookie_secret.example": (
-        "Le `cookie_secret` de la section `[auth]` est celui de `secrets.example.toml`, connu de tous : quiconque "
-        "peut signer un témoin de connexion avec n'importe quel rôle. Remplacez-le par le résultat de `{recipe}`.",
-        "The `cookie_secret` of the `[auth]` section is the one in `secrets.example.toml`, known to everyone: anyone "
-        "can sign an identity cookie with any role. Replace it with the output of `{recipe}`.",
+    "app.cookie_secret.public": (
+        "Le `cookie_secret` de la section `[auth]` est une valeur publiée (`secrets.example.toml`, la documentation, "
+        "la démo), connue de tous : quiconque peut signer un témoin de connexion avec n'importe quel rôle. "
+        "Remplacez-le par le résultat de `{recipe}`.",
+        "The `cookie_secret` of the `[auth]` section is a published value (`secrets.example.toml`, the documentation, "
+        "the demo), known to everyone: anyone can sign an identity cookie with any role. Replace it with the output "
+        "of `{recipe}`.",
     ),
     "app.logout": ("Se déconnecter", "Sign out"),
     "app.signed_in_as": ("Connecté : {name}", "Signed in: {name}"),

@@ -54,10 +54,10 @@ def test_session_refusal(claims, last_activity, refusal):
         (None, "missing"),
         ("", "missing"),
         (42, "missing"),
-        ("x" * 31, "short"),
-        ("x" * 32, None),
-        ("a long random string: python -c 'import secrets; print(secrets.token_hex(32))'", "example"),
-        ("REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'", "example"),
+        ("x" * 31, "weak"),
+        ("x" * 32, "weak"),
+        ("a long random string: python -c 'import secrets; print(secrets.token_hex(32))'", "public"),
+        ("REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'", "public"),
     ],
 )
 def test_cookie_secret_problem(secret, problem):
@@ -68,7 +68,7 @@ def test_the_example_secret_of_the_repository_is_refused():
     import tomllib
 
     example = tomllib.loads((settings.PROJECT_ROOT / "secrets.example.toml").read_text(encoding="utf-8"))
-    assert cookie_secret_problem(example["auth"]["cookie_secret"]) == "example"
+    assert cookie_secret_problem(example["auth"]["cookie_secret"]) == "public"
 
 
 def _app(database_url, monkeypatch, claims, auth=AUTH) -> AppTest:
@@ -134,7 +134,7 @@ def test_a_new_tab_of_the_same_sign_in_is_not_a_new_sign_in(engine, database_url
 
 @pytest.mark.parametrize(
     ("secret", "words"),
-    [("test-only", "moins de 32 caractères"),
+    [("test-only", "moins de 128 bits"),
      ("a long random string: python -c 'import secrets; print(secrets.token_hex(32))'", "secrets.example.toml")],
 )
 def test_a_guessable_cookie_secret_refuses_every_sign_in(engine, database_url, monkeypatch, secret, words):
@@ -156,7 +156,7 @@ def _serve(tmp_path, secret: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(
     ("secret", "words"),
-    [("short", "shorter than 32 characters"),
+    [("short", "fewer than 128 bits"),
      ("REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'", "secrets.example.toml")],
 )
 def test_serve_refuses_to_start_with_a_guessable_cookie_secret(tmp_path, secret, words):
