@@ -108,9 +108,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "the pseudonym keys (RELAIS_PSEUDONYM_KEYS) are not those of the stored pseudonyms: known subjects would no "
         "longer link. After a rekey, append the new key to the list",
     ),
-    "import.file.pseudonym_key.short": (
-        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) compte moins de 32 caractères. Créez-en une avec {recipe}",
-        "a pseudonym key (RELAIS_PSEUDONYM_KEYS) is shorter than 32 characters. Make one with {recipe}",
+    "import.file.pseudonym_key.weak": (
+        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) se devine (moins de 128 bits de hasard estimés, ou moins "
+        "de 16 caractères différents) : quiconque la devine retrouve les numéros derrière les pseudonymes. "
+        "Créez-en une avec {recipe}",
+        "a pseudonym key (RELAIS_PSEUDONYM_KEYS) can be guessed (fewer than 128 bits of randomness estimated, or "
+        "fewer than 16 different characters): whoever guesses it finds the record numbers behind the pseudonyms. "
+        "Make one with {recipe}",
+    ),
+    "import.file.pseudonym_key.public": (
+        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) est une valeur publiée (la clé de la démo, un exemple), "
+        "connue de tous : elle ne pseudonymise que la démo. Créez-en une avec {recipe}",
+        "a pseudonym key (RELAIS_PSEUDONYM_KEYS) is a published value (the demo's key, an example), known to "
+        "everyone: it pseudonymises the demo only. Make one with {recipe}",
     ),
     "import.reason.timestamp_range": (
         "date hors des limites : à l'heure du Québec, elle doit tomber du {first} au {last}",
@@ -475,9 +485,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "both the current key (RELAIS_PSEUDONYM_KEYS) and the new one ({variable}) are needed. Make the new one with "
         "{recipe}",
     ),
-    "rekey.error.short": (
-        "une clé de pseudonymisation compte moins de 32 caractères. Créez-en une avec {recipe}",
-        "a pseudonym key is shorter than 32 characters. Make one with {recipe}",
+    "rekey.error.weak": (
+        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS ou {variable}) se devine (moins de 128 bits de hasard "
+        "estimés, ou moins de 16 caractères différents). Créez-en une avec {recipe}",
+        "a pseudonym key (RELAIS_PSEUDONYM_KEYS or {variable}) can be guessed (fewer than 128 bits of randomness "
+        "estimated, or fewer than 16 different characters). Make one with {recipe}",
+    ),
+    "rekey.error.public": (
+        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS ou {variable}) est une valeur publiée (la clé de la démo, "
+        "un exemple), connue de tous. Créez-en une avec {recipe}",
+        "a pseudonym key (RELAIS_PSEUDONYM_KEYS or {variable}) is a published value (the demo's key, an example), "
+        "known to everyone. Make one with {recipe}",
     ),
     "rekey.error.mismatch": (
         "RELAIS_PSEUDONYM_KEYS n'est pas la chaîne des pseudonymes enregistrés (un rekey a-t-il déjà été fait ? "

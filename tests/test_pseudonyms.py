@@ -15,9 +15,11 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
+from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.ingest.importer import import_file, write_rejects
 from dashboard.ingest.problems import InvalidValue
 from dashboard.ingest.pseudonyms import normalised_subject_key, pseudonym
+from dashboard.secret_strength import SECRET_RECIPE
 from dashboard.settings import PROJECT_ROOT
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import intervention_totals
@@ -110,13 +112,37 @@ def test_no_piece_of_a_subject_key_is_kept_from_a_row_that_does_not_line_up(engi
     assert "Jean" not in recorded and "Tremblay" not in recorded
 
 
-@pytest.mark.parametrize(("secret", "words"), [("", "aucune clé"), ("too short", "moins de 32 caractères")])
-def test_interventions_are_not_imported_without_a_secret(engine, monkeypatch, secret, words):
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [("", "aucune clé"),
+     ("too short", "moins de 128 bits"),
+     ("k" * 40, "moins de 128 bits"),
+     (f"{TEST_PSEUDONYM_KEY},{'k' * 40}", "moins de 128 bits"),
+     (DEMO_PSEUDONYM_KEYS[0], "valeur publiée"),
+     # The demo's key is public however it is listed: first of a chain, or with spaces around it.
+     (f" {DEMO_PSEUDONYM_KEYS[0]} ,{TEST_PSEUDONYM_KEY}", "valeur publiée")],
+)
+def test_interventions_are_not_imported_without_a_secret_that_cannot_be_guessed(engine, monkeypatch, secret, words):
     monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", secret)
     report = import_file(engine, "interventions", csv_bytes([INTERVENTION]), "interventions.csv")
     assert (report.status, report.file_problem, report.written) == ("rejected", True, False)
-    assert words in report.problems[0].reason and "token_urlsafe(32)" in report.problems[0].reason
+    assert words in report.problems[0].reason and SECRET_RECIPE in report.problems[0].reason
     assert keys_of(engine) == []
+
+
+def test_the_demo_key_pseudonymises_demo_rows_only(engine):
+    demo_row = {**INTERVENTION, "event_id": "DEMO-1", "subject_key": "S-0000001"}
+    real = import_file(engine, "interventions", csv_bytes([demo_row]), "real.csv", pseudonym_keys=DEMO_PSEUDONYM_KEYS)
+    assert (real.status, real.file_problem) == ("rejected", True) and "valeur publiée" in real.problems[0].reason
+    weak_demo = import_file(engine, "interventions", csv_bytes([demo_row]), "demo.csv", demo=True,
+                            pseudonym_keys=("k" * 40,))
+    assert (weak_demo.status, weak_demo.file_problem) == ("rejected", True)
+    demo = import_file(engine, "interventions", csv_bytes([demo_row]), "demo.csv", demo=True,
+                       pseudonym_keys=DEMO_PSEUDONYM_KEYS)
+    assert (demo.status, demo.problems) == ("imported", [])
+    assert keys_of(engine) == [by_hand("S-0000001", *DEMO_PSEUDONYM_KEYS)]
+    with engine.connect() as connection:
+        assert list(connection.scalars(select(intervention.c.demo))) == [True]
 
 
 def _at_revision(engine, revision: str) -> None:
@@ -141,8 +167,6 @@ def _with_raw_keys(engine) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_migration_converts_stored_keys(backend, tmp_path, monkeypatch):
-    from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
-
     def check(engine) -> None:
         _with_raw_keys(engine)
         monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", "")
@@ -196,3 +220,17 @@ def test_a_rekey_run_twice_or_an_import_under_the_old_chain_is_refused(engine, d
     monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", f"{TEST_PSEUDONYM_KEY},{NEW_KEY}")
     linked = import_file(engine, "interventions", later, "b.csv")
     assert linked.problems == [] and keys_of(engine) == [by_hand("K1", TEST_PSEUDONYM_KEY, NEW_KEY)] * 2
+
+
+@pytest.mark.parametrize(
+    ("variables", "words"),
+    [({"RELAIS_NEW_PSEUDONYM_KEY": "k" * 40}, "fewer than 128 bits"),
+     ({"RELAIS_NEW_PSEUDONYM_KEY": DEMO_PSEUDONYM_KEYS[0]}, "published value"),
+     # The current chain is checked too: a weak old key must be rotated away, not kept at the head of the chain.
+     ({"RELAIS_NEW_PSEUDONYM_KEY": NEW_KEY, "RELAIS_PSEUDONYM_KEYS": "k" * 40}, "fewer than 128 bits")],
+)
+def test_rekey_refuses_a_key_that_can_be_guessed(engine, database_url, variables, words):
+    import_file(engine, "interventions", csv_bytes([{**INTERVENTION, "event_id": "E1", "subject_key": "K1"}]), "a.csv")
+    refused = _rekey(database_url, **variables)
+    assert refused.returncode == 2 and words in refused.stderr and SECRET_RECIPE in refused.stderr
+    assert keys_of(engine) == [by_hand("K1")]

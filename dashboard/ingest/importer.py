@@ -536,7 +536,8 @@ def import_file(
     secrets: tuple[str, ...] = ()
     try:
         if kind == "interventions":
-            secrets = checked_secrets(settings.pseudonym_keys() if pseudonym_keys is None else pseudonym_keys)
+            secrets = checked_secrets(settings.pseudonym_keys() if pseudonym_keys is None else pseudonym_keys,
+                                      demo=demo)
         table = read_table(data, spec.columns, spec.required)
     except PseudonymKeyError as error:
         report.file_problem = True

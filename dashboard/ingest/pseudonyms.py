@@ -8,18 +8,19 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.ingest.problems import InvalidValue
+from dashboard.secret_strength import SECRET_RECIPE, secret_problem
 
 SUBJECT_KEY_MAX_LENGTH = 64
 # Record numbers, not prose: letters, digits and the separators file numbers use. A space is refused, which also
 # turns away most names put in the column by mistake.
 SUBJECT_KEY = re.compile(r"[A-Z0-9._:/#-]{1,64}")
-KEY_MIN_LENGTH = 32
-KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+KEY_RECIPE = SECRET_RECIPE
 
 
 class PseudonymKeyError(ValueError):
-    """No pseudonym key, or one too short to be secret; the reason is the catalogue key's suffix."""
+    """No pseudonym key, or one that can be guessed ('weak', 'public'); the reason is the catalogue key's suffix."""
 
 
 def normalised_subject_key(value: str) -> str:
@@ -49,10 +50,17 @@ def fingerprint(secrets: Sequence[str]) -> str:
     return pseudonym(FINGERPRINT_TEXT, secrets)
 
 
-def checked_secrets(secrets: Sequence[str]) -> tuple[str, ...]:
-    """The pseudonym secrets if there is at least one and each is long enough; PseudonymKeyError otherwise."""
+def checked_secrets(secrets: Sequence[str], *, demo: bool = False) -> tuple[str, ...]:
+    """The pseudonym secrets if there is at least one and none can be guessed; PseudonymKeyError otherwise.
+
+    Only demo rows (`demo`) may use the demo's public key: with it, anyone can tell which record number is behind
+    a pseudonym by trying them all.
+    """
     if not secrets:
         raise PseudonymKeyError("missing")
-    if any(len(secret) < KEY_MIN_LENGTH for secret in secrets):
-        raise PseudonymKeyError("short")
+    for secret in secrets:
+        if demo and secret in DEMO_PSEUDONYM_KEYS:
+            continue
+        if problem := secret_problem(secret):
+            raise PseudonymKeyError(problem)
     return tuple(secrets)
