@@ -671,6 +671,24 @@ def test_command_skip_invalid_sets_rows_aside(engine, database_url, tmp_path):
     assert len(stored(engine, intervention, "id")) == 2
 
 
+def test_the_rejects_file_is_its_owners_alone_whatever_the_umask(engine, database_url, tmp_path):
+    """Refused rows are personal data: 0600 from the start under the usual umask, even over a 0644 file."""
+    path, rejects = tmp_path / "interventions.csv", tmp_path / "rejected" / "rejects.csv"
+    path.write_bytes(SAGUENAY_EXPORT.encode("utf-8"))
+    rejects.parent.mkdir()
+    rejects.write_bytes(b"an older run's rejects")
+    rejects.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        result = run_command(database_url, "interventions", path, "--skip-invalid", "--rejects", rejects)
+    finally:
+        os.umask(previous)
+    assert result.returncode == 0, result.stderr
+    assert rejects.stat().st_mode & 0o777 == 0o600
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1].startswith("2024-0003;SPS;94068;")
+    assert [entry.name for entry in rejects.parent.iterdir()] == ["rejects.csv"]
+
+
 @pytest.mark.parametrize(
     ("arguments", "exit_code", "message"),
     [

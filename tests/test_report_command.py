@@ -103,3 +103,22 @@ def test_an_exact_report_needs_the_administrators_setting_and_hides_nothing(engi
         exact_runs = [json.loads(filters)["exact"] for filters in connection.scalars(
             select(audit_event.c.filters).where(audit_event.c.action == "report"))]
     assert exact_runs == [True, True]
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_the_report_file_is_its_owners_alone_whatever_the_umask(engine, database_url, tmp_path, exact):
+    """Exact figures are unsuppressed: 0600 from the start under the usual umask, even over a 0644 file."""
+    load_hand_made(engine)
+    out = tmp_path / "reports" / "q1.zip"
+    out.parent.mkdir()
+    out.write_bytes(b"last quarter's report")
+    out.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        done = _report(database_url, "--period", "quarter", "--from", "2024-01-01", "--format", "zip",
+                       "--out", str(out), *(["--exact"] if exact else []), RELAIS_EXACT_REPORTS="allowed")
+    finally:
+        os.umask(previous)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert zipfile.is_zipfile(out) and [entry.name for entry in out.parent.iterdir()] == ["q1.zip"]

@@ -13,6 +13,7 @@ from dashboard.commands.audit import record_command
 from dashboard.commands.exits import EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error
 from dashboard.i18n import t
+from dashboard.private_files import write_owner_only
 from dashboard.render import report_content
 from queries.boundaries import boundaries
 from queries.filters import MetricFilter, Period, Scope
@@ -78,7 +79,8 @@ def run_report_command(engine: Engine, kind: str, start: date, end: date | None,
         make = report_files.report_pdf if file_format == "pdf" else report_files.report_pptx
         data = make(built, language, scope_text, settings.outreach_target()[0], shapes, today)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    # An exact report's figures are unsuppressed, and even a suppressed one is not for every account on the host.
+    write_owner_only(out, data)
     record_command(engine, "report", {"period": kind, "from": period.start.isoformat(), "to": period.end.isoformat(),
                                       "service": chosen[0] if chosen else None, "format": file_format,
                                       "language": language, "exact": exact},

@@ -31,6 +31,7 @@ from dashboard.ingest.pseudonyms import (
     normalised_subject_key,
     pseudonym,
 )
+from dashboard.private_files import owner_only_file
 from queries import precomputed, weekly, writes
 from queries.freshness import bump_version
 from queries.localtime import (
@@ -614,7 +615,8 @@ def _check_and_write(connection: Connection, spec: ImportKind, records: list[Csv
 def write_rejects(report: ImportReport, path: Path) -> None:
     """The refused rows as the file had them, plus line and reason; same delimiter, UTF-8 with BOM for spreadsheets."""
     width = len(report.header)
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    # Refused rows are personal data: the file is its owner's alone (0600) from the start.
+    with owner_only_file(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=report.delimiter)
         writer.writerow([*report.header, "line", "reason"])
         for row in report.rejected:
