@@ -9,14 +9,18 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from dashboard.ingest import worker_log
 from dashboard.ingest.importer import import_file
 from dashboard.ingest.worker_log import (
+    ATTEMPT_ID_PREFIX,
     AttemptEntry,
     AttemptRefused,
     Recorder,
     close_case,
     correct_attempt,
+    new_form_token,
     record_attempt,
     withdraw_attempt,
 )
@@ -24,7 +28,7 @@ from queries.filters import MetricFilter, Period, Scope
 from queries.freshness import current_version
 from queries.outreach import outreach_summary
 from queries.queue import waiting_cases
-from queries.schema import attempt_revision, audit_event, outreach_attempt
+from queries.schema import attempt_revision, audit_event, case_closure, intervention, outreach_attempt
 from tests.queue_data import ANY, INTERVENTIONS, NOW, NOW_US, OUTREACH, RULES, load_queue_data
 
 
@@ -147,7 +151,82 @@ def test_a_closed_case_leaves_the_queue_and_counts_as_not_reached(queued):
     assert "Q3" in set(waiting_cases(queued, ANY, ANNE.scope, "victim", NOW_US, RULES)["event_id"])
     assert outreach_summary(queued, flt, Scope.of("RIPRSL")) == before
     assert before.cohort == 6 and before.reached == 0
+    (row,) = audit_rows(queued)
+    assert row.action == "case_closed"
+    assert json.loads(row.detail) == {"event_id": "Q3", "service": "RIPRSL", "subject_role": "offender"}
+
+
+def closures(engine, event_id: str = "Q3") -> list[tuple]:
+    with engine.connect() as connection:
+        return connection.execute(select(case_closure.c.subject_role, case_closure.c.closed_by).where(
+            case_closure.c.intervention_id == intervention.c.id, intervention.c.event_id == event_id)).all()
+
+
+@pytest.mark.parametrize("role", ["witness", "OFFENDER", ""])
+def test_closing_a_case_for_an_unknown_role_is_refused_before_anything_is_written(queued, role):
+    with pytest.raises(AttemptRefused) as refused:
+        close_case(queued, "RIPRSL", "Q3", role, ANNE, NOW)
+    assert [field for field, _reason in refused.value.problems] == ["subject_role"]
+    assert "valeur non permise" in refused.value.problems[0][1]
+    assert closures(queued) == [] and audit_rows(queued) == []
+
+
+def test_a_closure_written_a_moment_before_by_another_worker_reads_as_closed(queued, monkeypatch):
+    """The unique key on (intervention, role) refuses the second closure: that one violation means "closed"."""
+    close_case(queued, "RIPRSL", "Q3", "offender", ANNE, NOW)
+    real, looks = worker_log.closure_of, []
+
+    def unseen_the_first_time(connection, intervention_id, subject_role):
+        looks.append(subject_role)
+        return None if len(looks) == 1 else real(connection, intervention_id, subject_role)
+
+    monkeypatch.setattr(worker_log, "closure_of", unseen_the_first_time)
+    close_case(queued, "RIPRSL", "Q3", "offender", BEA, NOW)
+    assert len(looks) == 2  # looked before writing, and again after the violation
+    assert closures(queued) == [("offender", "anne")]
     assert [row.action for row in audit_rows(queued)] == ["case_closed"]
+
+
+def test_any_other_fault_of_a_closure_is_raised_not_read_as_closed(queued):
+    nobody = Recorder(None, Scope.of("RIPRSL", role="worker"))  # closed_by NOT NULL: a fault, not a closure
+    with pytest.raises(IntegrityError):
+        close_case(queued, "RIPRSL", "Q3", "offender", nobody, NOW)
+    assert closures(queued) == [] and audit_rows(queued) == []
+
+
+def test_the_same_form_submitted_three_times_stores_one_attempt(queued):
+    token = new_form_token()
+    ids = [record_attempt(queued, entry(channel="phone"), ANNE, NOW, form_token=token) for _ in range(3)]
+    assert ids == [ATTEMPT_ID_PREFIX + token] * 3
+    assert attempts_of(queued, "Q1") == [(ATTEMPT_ID_PREFIX + token, "no_answer", "anne")]
+    assert [row.action for row in audit_rows(queued)] == ["attempt"]
+    # A new form is a new attempt.
+    record_attempt(queued, entry(at="2024-03-20 11:40"), ANNE, NOW, form_token=new_form_token())
+    assert len(attempts_of(queued, "Q1")) == 2
+
+
+def test_an_attempt_saved_a_moment_before_by_the_same_form_reads_as_saved(queued, monkeypatch):
+    """The unique key (police_service, attempt_id) refuses the second insert: that one violation means "saved"."""
+    token = new_form_token()
+    record_attempt(queued, entry(), ANNE, NOW, form_token=token)
+    real, looks = worker_log.attempt_saved, []
+
+    def unseen_the_first_time(connection, service, attempt_id):
+        looks.append(attempt_id)
+        return False if len(looks) == 1 else real(connection, service, attempt_id)
+
+    monkeypatch.setattr(worker_log, "attempt_saved", unseen_the_first_time)
+    assert record_attempt(queued, entry(), ANNE, NOW, form_token=token) == ATTEMPT_ID_PREFIX + token
+    assert looks == [ATTEMPT_ID_PREFIX + token] * 2
+    assert len(attempts_of(queued, "Q1")) == 1
+    assert [row.action for row in audit_rows(queued)] == ["attempt"]
+
+
+@pytest.mark.parametrize("token", ["", "../x", "A" * 32, "0" * 31, "0" * 64])
+def test_a_form_token_is_the_apps_own(queued, token):
+    with pytest.raises(ValueError):
+        record_attempt(queued, entry(), ANNE, NOW, form_token=token)
+    assert attempts_of(queued, "Q1") == []
 
 
 def test_two_workers_recording_the_first_attempt_at_once_both_succeed(queued):

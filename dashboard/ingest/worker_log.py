@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,11 +20,12 @@ from queries.filters import Scope
 from queries.freshness import bump_version
 from queries.localtime import epoch_microseconds, moment_columns
 from queries.precomputed import refresh_outreach
-from queries.schema import attempt_revision, case_closure, intervention, outreach_attempt
+from queries.schema import SUBJECT_ROLES, attempt_revision, case_closure, intervention, outreach_attempt
 
 # How long a worker may still correct or withdraw an attempt she recorded.
 CORRECTION_WINDOW = timedelta(hours=24)
 ATTEMPT_ID_PREFIX = "W-"
+FORM_TOKEN = re.compile(r"[0-9a-f]{32}")
 REVISED_COLUMNS = ("event_id", "attempted_at", "subject_role", "outcome", "channel", "referral")
 
 
@@ -88,15 +90,39 @@ def _audit(connection: Connection, recorder: Recorder, action: str, detail: dict
                  services=audit_services(recorder.scope), action=action, page="queue", detail=detail)
 
 
-def record_attempt(engine: Engine, entry: AttemptEntry, recorder: Recorder, now: datetime) -> str:
-    """Store a new attempt (an id of the app's, unique in its service) with its audit row; the attempt id."""
+def new_form_token() -> str:
+    """A token for one drawn attempt form: the attempt's id, so that the same form submitted again writes nothing."""
+    return uuid.uuid4().hex
+
+
+def attempt_saved(connection: Connection, service: str, attempt_id: str) -> bool:
+    """Whether an attempt with this id is stored in this police service."""
+    return connection.scalar(select(outreach_attempt.c.id).where(
+        outreach_attempt.c.police_service == service, outreach_attempt.c.attempt_id == attempt_id)) is not None
+
+
+def record_attempt(engine: Engine, entry: AttemptEntry, recorder: Recorder, now: datetime,
+                   form_token: str | None = None) -> str:
+    """Store a new attempt with its audit row; its id. The same form token again stores nothing and returns it."""
     _allowed(recorder, entry.police_service)
-    attempt_id = ATTEMPT_ID_PREFIX + uuid.uuid4().hex[:20]
+    token = new_form_token() if form_token is None else form_token
+    if not FORM_TOKEN.fullmatch(token):
+        raise ValueError("a form token is 32 lowercase hexadecimal digits, made by new_form_token")
+    attempt_id = ATTEMPT_ID_PREFIX + token
     with engine.begin() as connection:
+        if attempt_saved(connection, entry.police_service, attempt_id):
+            return attempt_id
         row = _checked_row(connection, entry, attempt_id, now)
         row.update(recorded_by=recorder.subject, recorded_at=now, batch_id=None,
                    demo=_demo_flag(connection, row["intervention_id"]))
-        connection.execute(insert(outreach_attempt).values(**row))
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(outreach_attempt).values(**row))
+        except IntegrityError:
+            # Only the unique key (police_service, attempt_id) means the same form was saved a moment before.
+            if attempt_saved(connection, entry.police_service, attempt_id):
+                return attempt_id
+            raise
         refresh_outreach(connection, [row["intervention_id"]])
         _audit(connection, recorder, "attempt", {"attempt": attempt_id, "service": entry.police_service,
                                                  "outcome": entry.outcome, "subject_role": entry.subject_role})
@@ -155,24 +181,35 @@ def withdraw_attempt(engine: Engine, service: str, attempt_id: str, recorder: Re
         bump_version(connection)
 
 
+def closure_of(connection: Connection, intervention_id: int, subject_role: str) -> int | None:
+    """The id of this case's closure for this role, or None while it is open."""
+    return connection.scalar(select(case_closure.c.id).where(case_closure.c.intervention_id == intervention_id,
+                                                             case_closure.c.subject_role == subject_role))
+
+
 def close_case(engine: Engine, service: str, event_id: str, subject_role: str, recorder: Recorder,
                now: datetime) -> None:
     """Take a case out of the queue without reaching the person; it counts as not reached, as before."""
     _allowed(recorder, service)
+    if subject_role not in SUBJECT_ROLES:
+        raise AttemptRefused([("subject_role", t("import.reason.choice", allowed=", ".join(SUBJECT_ROLES)))])
     with engine.begin() as connection:
         refs = writes.interventions_by_key(connection, [(service, event_id)])
         if (service, event_id) not in refs:
             raise AttemptRefused([("event_id", t("import.reason.unknown_event"))])
-        closed = select(case_closure.c.id).where(case_closure.c.intervention_id == refs[(service, event_id)].id,
-                                                 case_closure.c.subject_role == subject_role)
-        if connection.scalar(closed) is not None:
+        intervention_id = refs[(service, event_id)].id
+        if closure_of(connection, intervention_id, subject_role) is not None:
             return
         try:
             with connection.begin_nested():
                 connection.execute(insert(case_closure).values(
-                    intervention_id=refs[(service, event_id)].id, subject_role=subject_role, closed_at=now,
+                    intervention_id=intervention_id, subject_role=subject_role, closed_at=now,
                     closed_by=recorder.subject))
         except IntegrityError:
-            return  # another worker closed it a moment before: closed it is
-        _audit(connection, recorder, "case_closed", {"service": service, "subject_role": subject_role})
+            # Only the unique key (intervention, role) means another worker closed it a moment before.
+            if closure_of(connection, intervention_id, subject_role) is not None:
+                return
+            raise
+        _audit(connection, recorder, "case_closed", {"event_id": event_id, "service": service,
+                                                     "subject_role": subject_role})
         bump_version(connection)
