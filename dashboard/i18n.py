@@ -800,8 +800,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "alerts.error.week": ("semaine invalide : {week} (attendu AAAA-Sss, p. ex. 2026-W48)",
                           "invalid week: {week} (expected YYYY-Www, e.g. 2026-W48)"),
     "alerts.error.smtp_url": (
-        "RELAIS_SMTP_URL doit être smtp://utilisateur:motdepasse@hôte:587 (STARTTLS) ou smtp+plain://127.0.0.1:port",
-        "RELAIS_SMTP_URL must be smtp://user:password@host:587 (STARTTLS) or smtp+plain://127.0.0.1:port",
+        "RELAIS_SMTP_URL doit être smtp://utilisateur:motdepasse@hôte:587 (STARTTLS), smtps://utilisateur:motdepasse"
+        "@hôte:465 (TLS dès la connexion) ou smtp+plain://127.0.0.1:port",
+        "RELAIS_SMTP_URL must be smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS from "
+        "the start) or smtp+plain://127.0.0.1:port",
+    ),
+    "alerts.error.ca_file": (
+        "RELAIS_SMTP_CA_FILE ({path}) n'est pas un fichier de certificats PEM lisible : {error}",
+        "RELAIS_SMTP_CA_FILE ({path}) is not a readable PEM file of certificates: {error}",
+    ),
+    "alerts.error.certificate": (
+        "le certificat du relais {host} n'est pas vérifié ({reason}) : rien n'est envoyé, ni le mot de passe ni les "
+        "messages. Si le relais a un certificat d'une autorité interne, donnez le certificat de cette autorité dans "
+        "RELAIS_SMTP_CA_FILE",
+        "the certificate of the relay {host} could not be verified ({reason}): nothing is sent, neither the password "
+        "nor the messages. If the relay has a certificate from an internal authority, give that authority's "
+        "certificate in RELAIS_SMTP_CA_FILE",
+    ),
+    "alerts.error.plain_login": (
+        "la connexion au relais {host} n'est pas chiffrée : l'identifiant et le mot de passe n'y sont pas envoyés",
+        "the connection to the relay {host} is not encrypted: the user name and password are not sent to it",
     ),
     "alerts.error.plain_remote": (
         "smtp+plain (sans chiffrement) n'est permis que vers cette machine, pas vers {host}",

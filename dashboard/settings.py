@@ -49,8 +49,12 @@ SETTINGS = (
     Setting("RELAIS_QUEUE_CLOSE_DAYS", "14", "A case leaves the queue, not reached, this many days after it began."),
     Setting("RELAIS_QUEUE_CLOSE_ATTEMPTS", "5", "A case leaves the queue, not reached, after this many attempts."),
     Setting("RELAIS_SMTP_URL", "",
-            "Where alerts are sent from: smtp://user:password@host:587 (STARTTLS required), or smtp+plain://127.0.0.1:"
-            "port for a relay on this machine only."),
+            "Where alerts are sent from: smtp://user:password@host:587 (STARTTLS required), smtps://user:password@"
+            "host:465 (TLS from the start), or smtp+plain://127.0.0.1:port for a relay on this machine only. The "
+            "relay's certificate and host name are always verified."),
+    Setting("RELAIS_SMTP_CA_FILE", "",
+            "A PEM file of the certificate authority (or authorities) that signed the relay's certificate, trusted "
+            "instead of the system's: for a relay with an internal CA. Verification cannot be turned off."),
     Setting("RELAIS_ALERT_FROM", "relais@localhost", "The alerts' sender address."),
     Setting("RELAIS_ALERT_SUBSCRIPTIONS", "",
             "Who gets the Monday digest of which police services: address=CODE,CODE;address=CODE."),

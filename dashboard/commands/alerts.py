@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -33,29 +34,43 @@ class AlertSettingsError(ValueError):
     """The alert settings cannot be used; the message says which and why."""
 
 
+# URL scheme → how the connection is protected, and the port when the URL names none.
+SCHEMES = {"smtp": ("starttls", 587), "smtps": ("tls", 465), "smtp+plain": ("plain", 25)}
+
+
 @dataclass(frozen=True)
 class Relay:
-    """Where messages go: host, port, whether STARTTLS is required, and the login if any."""
+    """Where messages go: host, port, how the connection is protected ('starttls', 'tls', 'plain'), the login."""
 
     host: str
     port: int
-    starttls: bool
+    security: str
     user: str | None = None
     password: str | None = None
 
 
 def relay_from_url(url: str) -> Relay:
-    """smtp://user:pass@host:port (STARTTLS required) or smtp+plain://127.0.0.1:port (this machine only)."""
+    """smtp://user:pass@host:587 (STARTTLS required), smtps://…:465 (TLS from the start) or smtp+plain://127.0.0.1:
+    port (this machine only)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtp+plain") or not parts.hostname:
+    if parts.scheme not in SCHEMES or not parts.hostname:
         raise AlertSettingsError(t("alerts.error.smtp_url"))
-    plain = parts.scheme == "smtp+plain"
-    if plain and parts.hostname not in LOCAL_HOSTS:
+    security, default_port = SCHEMES[parts.scheme]
+    if security == "plain" and parts.hostname not in LOCAL_HOSTS:
         # Without TLS the digest would cross the network readable: only a relay on this machine may take it so.
         raise AlertSettingsError(t("alerts.error.plain_remote", host=parts.hostname))
-    return Relay(parts.hostname, parts.port or (25 if plain else 587), not plain,
+    return Relay(parts.hostname, parts.port or default_port, security,
                  unquote(parts.username) if parts.username else None,
                  unquote(parts.password) if parts.password else None)
+
+
+def tls_context(ca_file: str = "") -> ssl.SSLContext:
+    """Certificate and host name verified, against the system's authorities or, when given, this CA file's alone."""
+    # No setting turns verification off: a relay with an internal CA is trusted through its CA file instead.
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except OSError as problem:
+        raise AlertSettingsError(t("alerts.error.ca_file", path=ca_file, error=problem)) from None
 
 
 def subscriptions(text: str) -> dict[str, tuple[str, ...]]:
@@ -111,16 +126,23 @@ def digest(week: str, found: dict[str, pd.DataFrame], names: dict[str, str], bas
     return subject, "\n\n— — —\n\n".join(sections)
 
 
-def send(relay: Relay, message: EmailMessage) -> None:
-    """Hand a message to the relay, over STARTTLS unless it is a plain relay on this machine."""
-    with smtplib.SMTP(relay.host, relay.port, timeout=SMTP_SECONDS) as smtp:
+def send(relay: Relay, message: EmailMessage, context: ssl.SSLContext) -> None:
+    """Hand a message to the relay over verified TLS (STARTTLS or from the start), or plain to this machine only."""
+    if relay.security == "tls":
+        connection = smtplib.SMTP_SSL(relay.host, relay.port, timeout=SMTP_SECONDS, context=context)
+    else:
+        connection = smtplib.SMTP(relay.host, relay.port, timeout=SMTP_SECONDS)
+    with connection as smtp:
         smtp.ehlo()
-        if relay.starttls:
+        if relay.security == "starttls":
             if not smtp.has_extn("starttls"):
                 raise smtplib.SMTPException(t("alerts.error.no_starttls", host=relay.host))
-            smtp.starttls()
+            smtp.starttls(context=context)
             smtp.ehlo()
         if relay.user:
+            # Checked on the socket itself, not on the settings: the password never leaves in clear but to this machine.
+            if not isinstance(smtp.sock, ssl.SSLSocket) and relay.host not in LOCAL_HOSTS:
+                raise smtplib.SMTPException(t("alerts.error.plain_login", host=relay.host))
             smtp.login(relay.user, relay.password or "")
         smtp.send_message(message)
 
@@ -135,6 +157,7 @@ def run_alerts_command(engine: Engine, week: str | None, send_mail: bool) -> int
         week_monday(week)
         subscribed = subscriptions(settings.get("RELAIS_ALERT_SUBSCRIPTIONS"))
         relay = relay_from_url(settings.get("RELAIS_SMTP_URL")) if send_mail else None
+        context = tls_context(settings.get("RELAIS_SMTP_CA_FILE")) if send_mail else None
     except ValueError as problem:
         error(str(problem) if isinstance(problem, AlertSettingsError) else t("alerts.error.week", week=week))
         return EXIT_USAGE
@@ -147,14 +170,19 @@ def run_alerts_command(engine: Engine, week: str | None, send_mail: bool) -> int
     sent, failed = 0, 0
     if send_mail:
         base = settings.get("RELAIS_APP_URL")
-        for address, codes in subscribed.items():
+        for position, (address, codes) in enumerate(subscribed.items()):
             mine = {code: found[code] for code in codes if code in found}
             subject, body = digest(week, mine, names, base)
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = settings.get("RELAIS_ALERT_FROM"), address, subject
             message.set_content(body)
             try:
-                send(relay, message)
+                send(relay, message, context)
+            except ssl.SSLCertVerificationError as failure:
+                # The same relay for every subscriber: none is tried again, nothing reaches an unverified server.
+                failed += len(subscribed) - position
+                error(t("alerts.error.certificate", host=relay.host, reason=failure.verify_message or failure))
+                break
             except (OSError, smtplib.SMTPException) as failure:
                 failed += 1
                 error(t("alerts.error.send", address=address, error=failure))
