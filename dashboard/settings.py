@@ -34,8 +34,10 @@ SETTINGS = (
             "then the person signs in again, and roles removed at the provider take effect."),
     Setting("RELAIS_IDLE_MINUTES", "60", "A session without any click for this long must sign in again."),
     Setting("RELAIS_PSEUDONYM_KEYS", "",
-            "Secret key(s) of the subject-key pseudonyms (HMAC-SHA256), oldest first, separated by commas; at least "
-            "32 characters each. Never stored in the database; imports of interventions are refused without one."),
+            "Secret key(s) of the subject-key pseudonyms (HMAC-SHA256), oldest first, separated by commas; each at "
+            "least 128 bits of randomness and 16 different characters, never the demo's public key (make one with "
+            "python -c \"import secrets; print(secrets.token_urlsafe(48))\"). Never stored in the database; imports "
+            "of interventions are refused without one."),
     Setting("RELAIS_RETENTION_YEARS", "",
             "Years interventions and outreach attempts are kept; `retention` deletes nothing until it is set."),
     Setting("RELAIS_AUDIT_RETENTION_YEARS", "", "How many years audit rows are kept (`retention --audit`)."),
