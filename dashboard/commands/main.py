@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the app against DATABASE_URL and the configured provider")
     serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--address", default="127.0.0.1",
+                       help="the address to listen on: this machine only by default; 0.0.0.0 for every interface "
+                            "(the container's, whose port only nginx and compose's services reach)")
+    serve.add_argument("--no-upgrade", dest="upgrade", action="store_false",
+                       help="leave the schema and reference data alone (a role that may not migrate: the "
+                            "migrations run apart, as in compose.yaml)")
 
     demo_app = commands.add_parser("demo", help="demo data, a local identity provider with demo users, and the app")
     demo_app.add_argument("--port", type=int, default=8501)
@@ -220,7 +226,7 @@ def _rekey(_args) -> int:
 def _serve(args) -> int:
     from dashboard.commands.serve import run_serve_command
 
-    return run_serve_command(args.port)
+    return run_serve_command(args.port, args.address, args.upgrade)
 
 
 def _demo(args) -> int:

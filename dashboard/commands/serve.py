@@ -148,14 +148,15 @@ def configured_cookie_secret() -> object:
     return secret
 
 
-def run_serve_command(port: int) -> int:
-    """Serve the app against DATABASE_URL and the provider configured in the secrets, until interrupted."""
+def run_serve_command(port: int, address: str = LOOPBACK, upgrade: bool = True) -> int:
+    """Serve the app on an address and port against DATABASE_URL and the configured provider, until interrupted."""
     if problem := cookie_secret_problem(configured_cookie_secret()):
         error(t(f"serve.cookie_secret.{problem}", recipe=COOKIE_SECRET_RECIPE))
         return EXIT_USAGE
-    _upgrade_database()
+    if upgrade:
+        _upgrade_database()
     try:
-        return subprocess.call(app_command(port), cwd=PROJECT_ROOT)
+        return subprocess.call(app_command(port, address), cwd=PROJECT_ROOT)
     except KeyboardInterrupt:
         return 0
 

@@ -1,0 +1,84 @@
+"""`serve` as a real process: this machine only unless told otherwise (`--address`), and no schema upgrade with
+`--no-upgrade`, as the container runs it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from dashboard.commands.serve import LOOPBACK, _wait_for, free_port
+from dashboard.settings import PROJECT_ROOT
+
+
+def outward_address() -> str:
+    """This machine's address on the interface its traffic leaves by: not loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        # A UDP "connection" sends nothing: it only makes the kernel choose the route and its source address.
+        probe.connect(("192.0.2.1", 9))
+        address = probe.getsockname()[0]
+    assert not address.startswith("127.")
+    return address
+
+
+@contextmanager
+def serving(tmp_path: Path, *options: str) -> Iterator[int]:
+    """`python -m dashboard serve` with these options on a free port, until the block ends; yields the port."""
+    secrets_file = tmp_path / "secrets.toml"
+    secrets_file.write_text(f'[auth]\ncookie_secret = "{secrets.token_urlsafe(48)}"\n', encoding="utf-8")
+    environment = {**os.environ, "STREAMLIT_SECRETS_FILES": str(secrets_file),
+                   "DATABASE_URL": f"sqlite:///{tmp_path / 'relais.db'}"}
+    port = free_port()
+    # serve starts Streamlit as its child: the whole process group is stopped at the end.
+    process = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port), *options],
+                               cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(f"http://{LOOPBACK}:{port}/_stcore/health", process)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def _connects(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=5):
+            return True
+    except ConnectionRefusedError:
+        return False
+
+
+def test_serve_answers_this_machine_only_by_default(tmp_path):
+    with serving(tmp_path) as port:
+        assert _connects(LOOPBACK, port)
+        assert not _connects(outward_address(), port)
+    # Without --no-upgrade, serve migrated the database first.
+    assert (tmp_path / "relais.db").exists()
+
+
+def test_serve_on_every_interface_without_upgrading_as_the_container_runs_it(tmp_path):
+    with serving(tmp_path, "--address", "0.0.0.0", "--no-upgrade") as port:
+        assert _connects(LOOPBACK, port) and _connects(outward_address(), port)
+    assert not (tmp_path / "relais.db").exists()
+
+
+@pytest.mark.parametrize("address", ["localhost", "::1"])
+def test_an_address_is_passed_to_streamlit_as_given(monkeypatch, address):
+    from dashboard.commands import main, serve
+
+    called = []
+    monkeypatch.setattr(serve, "configured_cookie_secret", lambda: secrets.token_urlsafe(48))
+    monkeypatch.setattr(serve.subprocess, "call", lambda command, **_options: called.append(command) or 0)
+    assert main.main(["serve", "--address", address, "--port", "8600", "--no-upgrade"]) == 0
+    (command,) = called
+    assert command[command.index("--server.address") + 1] == address
+    assert command[command.index("--server.port") + 1] == "8600"
