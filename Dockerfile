@@ -29,4 +29,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
 
 ENTRYPOINT ["python", "-m", "dashboard"]
-CMD ["serve", "--port", "8501"]
+# Every interface of the container: its port is not published (compose.yaml publishes nginx's alone). No schema
+# upgrade here: the app's database role may not, and compose's migrate service has done it first.
+CMD ["serve", "--address", "0.0.0.0", "--port", "8501", "--no-upgrade"]
