@@ -439,6 +439,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "l'importation n'a pas pu être inscrite au journal d'audit : {error}",
         "the import could not be written to the audit trail: {error}",
     ),
+    "command.error.audit": (
+        "la commande n'a pas pu être inscrite au journal d'audit : {error}",
+        "the command could not be written to the audit trail: {error}",
+    ),
     "worker.reason.future": ("dans le futur : une tentative est notée après coup", "in the future: an attempt is "
                              "recorded once made"),
     "worker.reason.unknown_attempt": ("tentative introuvable (déjà retirée ?)", "attempt not found (already withdrawn?)"),
@@ -784,6 +788,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.report": ("commande report", "report command"),
     "audit.action.alerts": ("commande alerts", "alerts command"),
     "audit.action.alert_sent": ("alerte envoyée", "alert sent"),
+    "audit.action.init_db": ("commande init-db (schéma et données de référence)",
+                             "init-db command (schema and reference data)"),
+    "audit.action.geo_import": ("importation des contours municipaux", "municipal boundaries import"),
+    "audit.action.demo_data": ("données de démonstration remplacées", "demo data replaced"),
     "alerts.subject": ("Relais · semaine {week} : {count} semaine(s) inhabituelle(s)",
                        "Relais · week {week}: {count} unusual municipality-week(s)"),
     "alerts.intro": ("Municipalités au-dessus de leur plage habituelle, semaine {week} :",

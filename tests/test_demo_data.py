@@ -624,3 +624,45 @@ def test_the_command_line_loads_demo_data_up_to_now(database_url, monkeypatch, c
     engine.dispose()
     assert all(now - timedelta(days=7) <= moment.replace(tzinfo=UTC) <= now for moment in last)
     assert "graine 7" in capsys.readouterr().out
+
+
+def demo_audit(engine) -> list[tuple[dict, dict]]:
+    """Each `demo-data` audit row: what was asked, and what was done, without who ran it."""
+    import json
+
+    from queries.schema import audit_event
+
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_event.c.filters, audit_event.c.detail)
+                                  .where(audit_event.c.action == "demo_data").order_by(audit_event.c.id)).all()
+    return [(json.loads(filters), {key: value for key, value in json.loads(detail).items()
+                                   if key not in ("os_user", "relais_user")}) for filters, detail in rows]
+
+
+def test_the_command_audits_what_it_loaded_refused_or_crashed_on(engine, capsys, monkeypatch):
+    import hashlib
+
+    from dashboard.commands import demo_data
+
+    assert run_demo_data_command(engine, SEED, None, end=SHORT_END) == exits.EXIT_OK
+    files = generate(SEED, SHORT_END)
+    with engine.connect() as connection:
+        stored = {kind: connection.execute(select(func.count(), func.max(table.c.batch_id))).one()
+                  for kind, table in (("interventions", intervention), ("outreach", outreach_attempt))}
+    asked = {"seed": SEED, "end": "2022-06-30", "write_csv": False}
+    loaded = {"status": "loaded", "from": "2019-01-01", "to": "2022-06-30", "files": {
+        kind: {"sha256": hashlib.sha256(data).hexdigest(), "rows": stored[kind][0], "batch_id": stored[kind][1]}
+        for kind, data in files.by_kind().items()}}
+    assert demo_audit(engine) == [(asked, loaded)]
+    assert stored["interventions"][0] > 1000
+
+    def crash(*_arguments):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(demo_data, "load_demo_files", crash)
+    with pytest.raises(RuntimeError):
+        run_demo_data_command(engine, SEED, None, end=SHORT_END)
+    import_file(engine, "interventions", REAL_INTERVENTION, "real.csv", replace_demo=True)
+    assert run_demo_data_command(engine, SEED, None, end=SHORT_END) == exits.EXIT_INVALID
+    assert demo_audit(engine)[1:] == [(asked, {"status": "failed", "error": "RuntimeError"}),
+                                      (asked, {"status": "refused", "reason": "real_data", "real_rows": 1})]

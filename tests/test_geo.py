@@ -313,3 +313,55 @@ def test_command_with_a_missing_file_exits_2(db, database_url, tmp_path):
     finished = run_command(database_url, tmp_path / "absent.geojson")
     assert finished.returncode == 2
     assert "fichier introuvable" in finished.stderr and "absent.geojson" in finished.stderr
+
+
+# The audit of every run
+
+
+def geo_audit(engine) -> list[tuple[dict, dict]]:
+    """Each `geo import` audit row: its filters and its detail, without who ran it."""
+    from queries.schema import audit_event
+
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_event.c.filters, audit_event.c.detail)
+                                  .where(audit_event.c.action == "geo_import").order_by(audit_event.c.id)).all()
+    return [(json.loads(filters), {key: value for key, value in json.loads(detail).items()
+                                   if key not in ("os_user", "relais_user")}) for filters, detail in rows]
+
+
+def test_every_run_is_audited_with_its_counts_and_the_files_hash(db, sample, tmp_path, capsys):
+    good, projected = tmp_path / "limites.geojson", tmp_path / "lambert.geojson"
+    good.write_bytes(SAMPLE.read_bytes())
+    sample["features"][1]["geometry"] = square(640000.0, 5050000.0, size=1000.0)
+    projected.write_text(json.dumps(sample), encoding="utf-8")
+    assert run_geo_import_command(db, good) == 0
+    assert run_geo_import_command(db, projected, "munic_s") == 1
+    assert run_geo_import_command(db, tmp_path / "absent.geojson") == 2
+    counted = {"file_problem": None, "unknown": 0, "without_code": 0, "outside_province": 0, "layer_read": None,
+               "converted_from": None}
+    assert geo_audit(db) == [
+        ({"file": "limites.geojson", "layer": None},
+         {"status": "imported", "features": 3, "imported": 3, "replaced": 0, "problems": 0, "without_boundary": 15,
+          **counted, "file_sha256": hashlib.sha256(SAMPLE.read_bytes()).hexdigest()}),
+        ({"file": "lambert.geojson", "layer": "munic_s"},
+         {"status": "rejected", "features": 3, "imported": 0, "replaced": 0, "problems": 1, "without_boundary": 0,
+          **counted, "file_sha256": hashlib.sha256(projected.read_bytes()).hexdigest()}),
+        ({"file": "absent.geojson", "layer": None}, {"status": "refused", "reason": "no_file"}),
+    ]
+
+
+def test_a_crashed_run_is_audited_with_the_errors_type_before_it_propagates(db, tmp_path, monkeypatch):
+    from dashboard.ingest import boundary_file
+
+    def crash(*_arguments):
+        raise MemoryError("57040 Beloeil")
+
+    monkeypatch.setattr(boundary_file, "_check_features", crash)
+    path = tmp_path / "limites.geojson"
+    path.write_bytes(SAMPLE.read_bytes())
+    with pytest.raises(MemoryError):
+        run_geo_import_command(db, path)
+    assert geo_audit(db) == [({"file": "limites.geojson", "layer": None},
+                              {"status": "failed", "error": "MemoryError",
+                               "file_sha256": hashlib.sha256(SAMPLE.read_bytes()).hexdigest()})]
+    assert boundary_codes(db) == set()

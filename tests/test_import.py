@@ -463,7 +463,9 @@ def test_a_failure_in_the_middle_of_the_writes_leaves_the_database_as_it_was(eng
 
     assert written_chunks == [2]
     assert stored(engine, intervention, *intervention.c.keys()) == before
-    assert batches(engine) == batches_before
+    # The run is recorded as failed, with none of its rows.
+    *kept, failed = batches(engine)
+    assert kept == batches_before and counts(failed) == ("failed", 7, 0, 0)
 
 
 # --- outreach -------------------------------------------------------------------------------------
@@ -869,3 +871,65 @@ def test_control_characters_are_refused_in_every_field(engine, column, character
     # A refused subject key is not repeated at all (it may be a name); other values are shown escaped.
     assert report.problems[0].value == ("" if column == "subject_key" else row[column].replace(character, shown))
     assert stored(engine, intervention, "id") == []
+
+
+# --- the audit of every run, crashed ones included ------------------------------------------------
+
+
+def command_audit_rows(engine, action: str) -> list[tuple[dict, dict]]:
+    """Each audit row of an action: its filters and its detail, without who ran it."""
+    from queries.schema import audit_event
+
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_event.c.filters, audit_event.c.detail)
+                                  .where(audit_event.c.action == action).order_by(audit_event.c.id)).all()
+    return [(json.loads(filters or "null"), {key: value for key, value in json.loads(detail).items()
+                                             if key not in ("os_user", "relais_user")}) for filters, detail in rows]
+
+
+# What a crash's message may hold: a row's values. The audit keeps the error's type, never its message.
+PERSONAL_MESSAGE = "E1, Tremblay, Jean, 2024-05-01"
+
+
+@pytest.mark.parametrize(("raised", "error", "cause"), [
+    (OverflowError(PERSONAL_MESSAGE), "OverflowError", None),
+    (exc.IntegrityError("INSERT INTO intervention", {"subject_key": "Tremblay"}, ValueError(PERSONAL_MESSAGE)),
+     "IntegrityError", "ValueError"),
+])
+def test_a_crashed_import_is_audited_as_failed_before_the_error_propagates(engine, tmp_path, monkeypatch, capsys,
+                                                                           raised, error, cause):
+    from dashboard.commands.imports import run_import_command
+    from queries import weekly
+
+    def crash(*_arguments):
+        raise raised
+
+    # Where year 1 crashed: the weekly ranges, recomputed inside the import's transaction.
+    monkeypatch.setattr(weekly, "refresh_ranges", crash)
+    path = tmp_path / "interventions.csv"
+    path.write_bytes(csv_bytes([INTERVENTION]))
+    if isinstance(raised, exc.SQLAlchemyError):
+        assert run_import_command(engine, "interventions", path, False, None, service="RIPRSL") == 1
+        assert "Tremblay" in capsys.readouterr().err  # the operator reads the database's message on the terminal
+    else:
+        with pytest.raises(OverflowError, match="Tremblay"):
+            run_import_command(engine, "interventions", path, False, None, service="RIPRSL")
+    assert command_audit_rows(engine, "import") == [(
+        {"kind": "interventions", "file": "interventions.csv"},
+        {"status": "failed", "error": error, **({"cause": cause} if cause else {}),
+         "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": len(path.read_bytes())})]
+    assert [counts(batch) for batch in batches(engine)] == [("failed", 1, 0, 0)]
+    assert stored(engine, intervention, "id") == []
+
+
+def test_a_row_of_year_1_is_refused_by_the_command_and_its_run_audited(engine, database_url, tmp_path):
+    path = tmp_path / "interventions.csv"
+    path.write_bytes(csv_bytes([{**SAGUENAY_INTERVENTION, "occurred_at": "0001-01-01 00:00", "arrest": "non",
+                                 "arrested_at": ""}]))
+    result = run_command(database_url, "interventions", path, language="en")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[1].split()[:3] == ["2", "occurred_at", "0001-01-01"]
+    assert "in Quebec time, it must fall from 1900-01-01 to 2100-12-31" in result.stderr
+    ((_filters, detail),) = command_audit_rows(engine, "import")
+    assert (detail["status"], detail["rows_read"], detail["accepted"], detail["rejected"]) == ("rejected", 1, 0, 1)
+    assert detail["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -9,10 +9,18 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.commands.audit import record_command
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from dashboard.commands.imports import failure_detail
 from dashboard.commands.printing import error, problem_table
 from dashboard.i18n import number, t
-from dashboard.ingest.boundary_file import CODE_PROPERTIES, BoundaryReport, FeatureProblem, import_boundary_file
+from dashboard.ingest.boundary_file import (
+    CODE_PROPERTIES,
+    BoundaryReport,
+    FeatureProblem,
+    file_sha256,
+    import_boundary_file,
+)
 
 EXAMPLES = 5
 
@@ -49,19 +57,53 @@ def _skipped_lines(report: BoundaryReport) -> list[str]:
     return lines
 
 
+def _record_geo_import(engine: Engine, path: Path, layer: str | None, detail: dict) -> None:
+    try:
+        record_command(engine, "geo_import", {"file": path.name, "layer": layer}, detail)
+    except SQLAlchemyError as failure:
+        error(t("command.error.audit", error=str(failure).splitlines()[0]))
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+def _outcome(report: BoundaryReport) -> dict:
+    """What the audit keeps of a boundary import: its counts, and what refused it."""
+    status = ("rejected" if report.file_problem or report.problems else "imported" if report.written
+              else "nothing")
+    return {"status": status, "features": report.features, "imported": report.imported,
+            "replaced": report.replaced, "problems": len(report.problems), "file_problem": report.file_problem,
+            "unknown": len(report.unknown), "without_code": len(report.without_code),
+            "outside_province": report.outside_province, "layer_read": report.layer,
+            "converted_from": report.converted_from, "without_boundary": len(report.without_boundary)}
+
+
 def run_geo_import_command(engine: Engine, path: Path, layer: str | None = None) -> int:
-    """Import one boundary file, print what happened, return the exit status."""
+    """Import one boundary file, print what happened, audit it, return the exit status."""
     try:
         report = import_boundary_file(engine, path, layer)
     except FileNotFoundError:
         error(t("geo.error.no_file", path=path))
+        _record_geo_import(engine, path, layer, {"status": "refused", "reason": "no_file"})
         return EXIT_USAGE
     except OSError as failure:
         error(t("geo.error.unreadable", path=path, error=failure.strerror or failure))
+        _record_geo_import(engine, path, layer, {"status": "refused", "reason": "unreadable"})
         return EXIT_USAGE
     except SQLAlchemyError as failure:
         error(t("geo.error.database", error=str(failure).splitlines()[0]))
+        _record_geo_import(engine, path, layer, {"status": "failed", **failure_detail(failure),
+                                                 "file_sha256": _file_sha256(path)})
         return EXIT_INVALID
+    except BaseException as failure:
+        _record_geo_import(engine, path, layer, {"status": "failed", **failure_detail(failure),
+                                                 "file_sha256": _file_sha256(path)})
+        raise
+    _record_geo_import(engine, path, layer, {**_outcome(report), "file_sha256": _file_sha256(path)})
     if report.file_problem:
         error(t("geo.rejected_file", file=path, reason=report.file_problem))
         return EXIT_INVALID

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -34,6 +35,12 @@ def import_problem_table(problems: list[Problem]) -> str:
 def progress_bars() -> Callable[..., tqdm]:
     """tqdm's bars on standard error, when it is a terminal someone watches."""
     return partial(tqdm, file=sys.stderr, unit=" " + t("import.progress.unit"), disable=not sys.stderr.isatty())
+
+
+def failure_detail(failure: BaseException) -> dict:
+    """What the audit keeps of an error: its type and its driver's, never its message (it may quote a row)."""
+    cause = getattr(failure, "orig", None)
+    return {"error": type(failure).__name__, **({"cause": type(cause).__name__} if cause is not None else {})}
 
 
 def _record_import(engine: Engine, kind: str, path: Path, detail: dict) -> None:
@@ -76,16 +83,21 @@ def run_import_command(engine: Engine, kind: str, path: Path, skip_invalid: bool
         error(t("import.error.unreadable", path=path, error=failure.strerror or failure))
         _record_import(engine, kind, path, {"status": "refused", "reason": "unreadable"})
         return EXIT_USAGE
+    read = {"file_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     try:
         report = import_file(engine, kind, data, path.name, skip_invalid=skip_invalid, progress=progress_bars(),
                              service=service, replace_demo=replace_demo)
     except SQLAlchemyError as failure:
         error(t("import.error.database", error=str(failure).splitlines()[0]))
-        _record_import(engine, kind, path, {"status": "failed", "error": str(failure).splitlines()[0]})
+        _record_import(engine, kind, path, {"status": "failed", **failure_detail(failure), **read})
         return EXIT_INVALID
+    except BaseException as failure:
+        # A crash (or an interrupted run) is audited before it propagates; its traceback is the operator's to read.
+        _record_import(engine, kind, path, {"status": "failed", **failure_detail(failure), **read})
+        raise
     _record_import(engine, kind, path, {"status": report.status, "batch_id": report.batch_id,
                                         "rows_read": report.rows_read, "accepted": report.accepted,
-                                        "replaced": report.replaced, "rejected": len(report.rejected)})
+                                        "replaced": report.replaced, "rejected": len(report.rejected), **read})
     if report.status == "rejected":
         print(import_problem_table(report.problems), file=sys.stderr)
         if report.file_problem:

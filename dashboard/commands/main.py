@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from dashboard.commands.exits import EXIT_OK, EXIT_USAGE, UsageError
+from dashboard.commands.exits import EXIT_USAGE, UsageError
 from dashboard.database import default_engine
 from dashboard.i18n import t
 
@@ -137,15 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _init_db(_args) -> int:
-    from queries.migrate import upgrade_to_head
-    from queries.reference import load_reference
+    from dashboard.commands.init_db import run_init_db_command
 
-    engine = default_engine()
-    upgrade_to_head(engine)
-    counts = load_reference(engine)
-    url = engine.url.render_as_string(hide_password=True)
-    print(t("cli.init_db.done", url=url, services=counts.police_services, municipalities=counts.municipalities))
-    return EXIT_OK
+    return run_init_db_command(default_engine())
 
 
 def _import(args) -> int:

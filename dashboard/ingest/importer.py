@@ -8,7 +8,7 @@ import json
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -555,11 +555,12 @@ def import_file(
                     _check_and_write(connection, spec, table.records, report, data, started, clock, progress,
                                      skip_invalid=skip_invalid, imported_by=imported_by, service=service,
                                      demo=demo, replace_demo=replace_demo, secrets=secrets)
-        except SQLAlchemyError:
+        except Exception:
             report.status, report.written, report.accepted, report.replaced = "failed", False, 0, 0
             if isinstance(bind, Engine):
-                # The writes are rolled back; the batch row says the run happened and failed.
-                with bind.begin() as connection:
+                # The writes are rolled back; the batch row says the run happened and failed. A database that
+                # refuses this row too must not hide the first error behind its own.
+                with suppress(SQLAlchemyError), bind.begin() as connection:
                     writes.insert_import_batch(connection, _batch_values(report, data, imported_by, started, demo))
             raise
         report.write_seconds = time.perf_counter() - clock - report.check_seconds
