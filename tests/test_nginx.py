@@ -257,4 +257,12 @@ def test_a_sign_in_through_nginx_works_over_tls_with_secure_cookies_and_cannot_b
             (framed,) = framing.main_frame.child_frames
             assert framed.url == "chrome-error://chromewebdata/"
             assert any("frame-ancestors 'none'" in text for text in refusals)
+            framing.close()
+
+            # Signing out through nginx still removes the identity and the tokens from the browser.
+            page.get_by_role("button", name="Se déconnecter").click()
+            page.wait_for_url(re.compile(r".*/oauth2/end_session.*"))
+            page.get_by_role("button", name="End session").click()
+            expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+            assert not [cookie["name"] for cookie in context.cookies() if cookie["name"].startswith("_streamlit_user")]
             context.close()
