@@ -9,7 +9,6 @@ from auth import session
 from auth.policy import COOKIE_SECRET_RECIPE
 from auth.viewer import Viewer, pages_for
 from dashboard.settings import PROJECT_ROOT
-from dashboard.web.audit import record_session_event
 from dashboard.web.language import language_switch, tr
 
 PAGES_DIR = PROJECT_ROOT / "pages"
@@ -43,7 +42,7 @@ def _landing(first: st.Page, viewer: Viewer) -> st.Page:
         requested = _requested_path()
         if requested not in ("", "home"):
             # A page outside the viewer's roles, asked for by URL: refused, and recorded as such.
-            record_session_event(viewer, "refused", None, page=requested[:MAX_RECORDED_PATH])
+            session.record_session_event(viewer, "refused", None, page=requested[:MAX_RECORDED_PATH])
         st.switch_page(first, query_params=st.query_params.to_dict())
 
     return st.Page(forward, title="Relais", url_path="home", default=True, visibility="hidden")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from auth.session import viewer_for_page
+from auth.session import fragment, viewer_for_page
 from dashboard.web import queue_view, widgets
 from dashboard.web.audit import filter_description, record_view
 from dashboard.web.language import tr
@@ -18,6 +18,6 @@ st.title(tr("page.queue"))
 widgets.identity(viewer)
 for role, tab in zip(QUEUES, st.tabs([tr(f"queue.tab.{role}") for role in QUEUES])):
     with tab:
-        st.fragment(queue_view.waiting_list, run_every=queue_view.REFRESH_SECONDS)(viewer, flt, role)
+        fragment(queue_view.waiting_list, run_every=queue_view.refresh_seconds())(viewer, flt, role)
 if "worker" in viewer.roles:
     queue_view.recent_attempts(viewer, flt)

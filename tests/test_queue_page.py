@@ -3,22 +3,27 @@ figures of the other pages moving at once."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.fragment import MemoryFragmentStorage
+from streamlit.runtime.scriptrunner import RerunData
+from streamlit.testing.v1 import AppTest, local_script_runner
 
+from auth import session
 from dashboard.figures import short_label
 from dashboard.i18n import number, t
 from dashboard.settings import PROJECT_ROOT
 from dashboard.web import queue_view
 from queries.localtime import LOCAL_TIMEZONE
-from queries.schema import audit_event, outreach_attempt
+from queries.schema import audit_event, case_closure, outreach_attempt
 from tests.queue_data import load_queue_data
 from tests.test_app import APP, AUTH, PAGES_DIR, app_for, titles
 
@@ -38,6 +43,13 @@ def worker(*services: str) -> dict:
 
 def table(test: AppTest, index: int = 0):
     return test.dataframe[index].value
+
+
+def submit_button(test: AppTest, role: str = "offender"):
+    """The drawn attempt form's button (its key holds the form's token)."""
+    (button,) = [button for button in test.button
+                 if button.label == t("queue.form.submit", "fr") and button.form_id == f"attempt_{role}"]
+    return button
 
 
 def test_the_queue_is_the_workers_home_with_the_oldest_arrest_first(queued, database_url, monkeypatch):
@@ -102,7 +114,7 @@ def test_recording_an_attempt_takes_the_man_out_of_the_queue_and_moves_the_outre
     test.selectbox(key="queue_case_offender").set_value("Q4").run()
     test.selectbox(key="new_offender_outcome").set_value("accepted")
     test.selectbox(key="new_offender_referral").set_value("men_program")
-    test.button(key="FormSubmitter:attempt_offender-Enregistrer la tentative").click().run()
+    submit_button(test).click().run()
     assert not test.exception and not test.error
     assert _recorded(queued, "Q4") == [("accepted", "anne")]
     assert list(table(test)["Dossier"]) == ["Q3", "Q2", "Q1"]
@@ -124,7 +136,7 @@ def test_a_refused_attempt_says_why_and_writes_nothing(queued, database_url, mon
     before_arrest = arrest - timedelta(minutes=1)
     test.date_input(key="new_offender_date").set_value(before_arrest.date())
     test.time_input(key="new_offender_time").set_value(before_arrest.time())
-    test.button(key="FormSubmitter:attempt_offender-Enregistrer la tentative").click().run()
+    submit_button(test).click().run()
     assert not test.exception
     assert t("queue.form.refused", "fr") in test.error[0].value
     assert t("import.reason.attempt_before_intervention", "fr") in test.error[0].value
@@ -144,7 +156,7 @@ def test_closing_a_case_needs_a_confirmation(queued, database_url, monkeypatch):
 def test_a_worker_corrects_then_withdraws_her_attempt(queued, database_url, monkeypatch):
     test = app_for(worker("RIPRSL"), database_url, monkeypatch)
     test.selectbox(key="queue_case_offender").set_value("Q1").run()
-    test.button(key="FormSubmitter:attempt_offender-Enregistrer la tentative").click().run()
+    submit_button(test).click().run()
     assert _recorded(queued, "Q1") == [("no_answer", "anne")]
     assert len(test.selectbox(key="recent_attempt").options) == 1
     with queued.connect() as connection:
@@ -208,6 +220,119 @@ def test_the_chosen_case_stays_chosen_while_the_clock_turns(queued, database_url
     label = next(label for label in labels if label.startswith("Q4 · "))
     assert label == f"Q4 · {shown.loc['Q4', 'Municipalité']} · {shown.loc['Q4', 'Arrestation']}"
     test.selectbox(key="new_offender_outcome").set_value("accepted")
-    test.button(key="FormSubmitter:attempt_offender-Enregistrer la tentative").click().run()
+    submit_button(test).click().run()
     assert not test.exception and not test.error
     assert _recorded(queued, "Q4") == [("accepted", "anne")]
+
+
+def test_three_clicks_on_the_same_form_store_one_attempt(queued, database_url, monkeypatch):
+    """The browser sends each click on the same drawn form with that form's button: the first stores the attempt,
+    and the others, which reach the page once it has drawn the next form, store nothing."""
+    test = app_for(worker("RIPRSL"), database_url, monkeypatch)
+    test.selectbox(key="queue_case_offender").set_value("Q4").run()
+    test.selectbox(key="new_offender_outcome").set_value("no_answer")
+    submit = submit_button(test)
+    for _click in range(3):
+        submit.click().run()  # the same element, of the form as drawn before the first click
+        assert not test.exception and not test.error
+    assert _recorded(queued, "Q4") == [("no_answer", "anne")]
+    with queued.connect() as connection:
+        assert list(connection.scalars(select(audit_event.c.action).where(
+            audit_event.c.action.like("attempt%")))) == ["attempt"]
+    # The next form is a new attempt.
+    assert submit_button(test).key != submit.key
+    submit_button(test).click().run()
+    assert _recorded(queued, "Q4") == [("no_answer", "anne"), ("no_answer", "anne")]
+
+
+@pytest.fixture
+def queue_fragments(monkeypatch) -> dict[str, None]:
+    """The ids of the fragments the page registers, in order: the offenders' queue, then the victims'."""
+    registered: dict[str, None] = {}
+    register = MemoryFragmentStorage.register
+
+    def registering(storage, fragment_id, *args, **options):
+        registered[fragment_id] = None
+        return register(storage, fragment_id, *args, **options)
+
+    monkeypatch.setattr(MemoryFragmentStorage, "register", registering)
+    return registered
+
+
+def run_fragment(test: AppTest, fragment_id: str, by_timer: bool, monkeypatch, element=None) -> AppTest:
+    """Run one fragment alone, as the browser asks: its run_every timer (is_auto_rerun), or a click inside it."""
+    with monkeypatch.context() as patch:
+        patch.setattr(local_script_runner, "RerunData",
+                      functools.partial(RerunData, fragment_id=fragment_id, is_auto_rerun=by_timer))
+        (element or test).run()
+    return test
+
+
+def idle_since(test: AppTest, seconds: float) -> float:
+    """As if the worker's last click was this long ago, in this session and in this server process."""
+    moment = time.time() - seconds
+    test.session_state[session.MEMORY_KEY].last_activity = moment
+    session._last_seen[(test.user["sub"], float(test.user["iat"]))] = moment
+    return moment
+
+
+def _actions(engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(select(audit_event.c.action).order_by(audit_event.c.id)))
+
+
+def test_the_queues_refresh_is_not_activity_and_stops_once_the_session_is_idle(
+        queued, database_url, monkeypatch, queue_fragments):
+    test = app_for(worker("RIPRSL"), database_url, monkeypatch)
+    offenders = next(iter(queue_fragments))
+    last_click = idle_since(test, 59 * 60)
+    run_fragment(test, offenders, True, monkeypatch)
+    assert not test.exception and list(table(test)["Dossier"]) == ["Q3", "Q4", "Q2", "Q1"]
+    # Refreshed, but the idle clock did not move: a queue left open on a screen still goes idle.
+    assert test.session_state[session.MEMORY_KEY].last_activity == last_click
+    assert max(session._last_seen.values()) == last_click
+    idle_since(test, 61 * 60)
+    run_fragment(test, offenders, True, monkeypatch)
+    assert not test.exception and titles(test) == ["Relais"] and "60 minutes" in test.markdown[0].value
+    assert len(test.dataframe) == 0 and [button.label for button in test.button] == ["Se connecter"]
+    assert _actions(queued).count("session_refused") == 1
+
+
+def test_a_click_inside_the_queue_is_activity(queued, database_url, monkeypatch, queue_fragments):
+    test = app_for(worker("RIPRSL"), database_url, monkeypatch)
+    last_click = idle_since(test, 59 * 60)
+    choice = test.selectbox(key="queue_case_offender").set_value("Q4")
+    run_fragment(test, next(iter(queue_fragments)), False, monkeypatch, element=choice)
+    assert not test.exception and test.selectbox(key="queue_case_offender").value == "Q4"
+    assert test.session_state[session.MEMORY_KEY].last_activity > last_click + 59 * 60 - 5
+
+
+def _submit(test: AppTest):
+    test.selectbox(key="new_offender_outcome").set_value("accepted")
+    return submit_button(test)
+
+
+def _close(test: AppTest):
+    return test.button(key="close_offender")
+
+
+@pytest.mark.parametrize("write", [_submit, _close])
+@pytest.mark.parametrize(("limit", "value", "reason"), [("RELAIS_SESSION_HOURS", "0.00001", "expired"),
+                                                         ("RELAIS_IDLE_MINUTES", "0.001", "idle")])
+def test_a_form_drawn_before_the_session_ended_writes_nothing(
+        queued, database_url, monkeypatch, queue_fragments, limit, value, reason, write):
+    test = app_for(worker("RIPRSL"), database_url, monkeypatch)
+    test.selectbox(key="queue_case_offender").set_value("Q4").run()
+    test.checkbox(key="close_confirm_offender").check().run()
+    # The limit passes while the form is on screen (a sign-in 0.036 s long, or 0.06 s idle); then she clicks.
+    monkeypatch.setenv(limit, value)
+    time.sleep(0.1)
+    run_fragment(test, next(iter(queue_fragments)), False, monkeypatch, element=write(test).click())
+    assert not test.exception and titles(test) == ["Relais"] and len(test.dataframe) == 0
+    assert _recorded(queued, "Q4") == []
+    with queued.connect() as connection:
+        assert connection.scalar(select(case_closure.c.id).where(case_closure.c.closed_by == "anne")) is None
+        refusals = list(connection.scalars(select(audit_event.c.detail).where(
+            audit_event.c.action == "session_refused")))
+    assert [action for action in _actions(queued) if action not in ("sign_in", "view")] == ["session_refused"]
+    assert [json.loads(detail) for detail in refusals] == [{"reason": reason}]

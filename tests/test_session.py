@@ -1,22 +1,30 @@
-"""Sessions end: a sign-in older than the maximum age or idle too long is refused and sent back to st.login; a
-guessable cookie secret refuses every sign-in, and `serve` refuses to start with one."""
+"""Sessions end: a sign-in older than the maximum age or idle too long is refused and sent back to st.login, at every
+run and at every download (the queue's fragment runs: tests/test_queue_page.py); a guessable cookie secret refuses
+every sign-in, and `serve` refuses to start with one."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
+from datetime import date
 
 import pytest
 from sqlalchemy import select
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from auth import session
 from auth.policy import SessionPolicy, cookie_secret_problem, session_refusal
 from dashboard import settings
+from dashboard.web.sidebar import default_filter
 from queries.schema import audit_event
+from tests.hand_made import load_hand_made
 from tests.test_app import APP, AUTH, titles
 
 NOW = 1_800_000_000.0
@@ -111,7 +119,7 @@ def test_an_idle_session_is_refused_and_a_reload_does_not_revive_it(engine, data
     assert titles(test) == ["Vue d'ensemble"]
     # The last click was an hour and a minute ago: the next one is refused.
     an_hour_ago = time.time() - 61 * 60
-    test.session_state[session.ACTIVITY_KEY] = an_hour_ago
+    test.session_state[session.MEMORY_KEY].last_activity = an_hour_ago
     session._last_seen[("alice", float(issued))] = an_hour_ago
     test.run()
     assert titles(test) == ["Relais"] and "60 minutes" in test.markdown[0].value
@@ -130,6 +138,97 @@ def test_a_new_tab_of_the_same_sign_in_is_not_a_new_sign_in(engine, database_url
     again = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
     assert titles(first) == titles(second) == titles(again) == ["Vue d'ensemble"]
     assert [action for action, _ in _actions(engine)] == ["sign_in", "view", "view", "sign_in", "view"]
+
+
+@pytest.fixture
+def loaded(engine):
+    """The hand-made data set in the pages' default period (the Overview then draws its table and CSV)."""
+    return load_hand_made(engine, shift_days=default_filter().period.start.toordinal() - date(2024, 3, 4).toordinal())
+
+
+@pytest.fixture
+def download_makers(monkeypatch) -> dict[str, Callable]:
+    """The file makers of the download buttons drawn, by file name, as Streamlit registers them."""
+    makers = {}
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **options):
+        makers[file_name] = data_callable
+        return register(self, data_callable, mimetype, coordinates, file_name, **options)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return makers
+
+
+def _clicked(make: Callable) -> dict:
+    """A download's file made as Streamlit makes it: in a worker thread, outside the script run."""
+    outcome = {}
+
+    def run() -> None:
+        try:
+            outcome["file"] = make()
+        except Exception as error:  # Streamlit catches any error of a file maker, and makes no file
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    return outcome
+
+
+@pytest.mark.parametrize(("limit", "value", "reason"), [("RELAIS_SESSION_HOURS", "1", "expired"),
+                                                         ("RELAIS_IDLE_MINUTES", "0.001", "idle")])
+def test_a_download_once_the_session_ended_makes_no_file(loaded, database_url, monkeypatch, download_makers,
+                                                          limit, value, reason):
+    test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 3660})
+    assert titles(test) == ["Vue d'ensemble"]
+    make = download_makers["relais-municipalites.csv"]
+    assert "export" not in [action for action, _ in _actions(loaded)]  # offered, not yet made
+    made = _clicked(make)
+    assert made["file"].startswith("\ufeff".encode()) and b"Municipalit" in made["file"]
+    # The limit passes while the page stays on screen: an hour-old sign-in, or a click 0.06 s ago.
+    monkeypatch.setenv(limit, value)
+    time.sleep(0.1)
+    refused = _clicked(make)
+    assert "file" not in refused and isinstance(refused["error"], session.SessionEnded)
+    assert _actions(loaded)[-2:] == [("export", None), ("session_refused", f'{{"reason": "{reason}"}}')]
+    # The page's next run says why, without auditing the refusal a second time.
+    test.run()
+    assert titles(test) == ["Relais"] and [button.label for button in test.button] == ["Se connecter"]
+    actions = [action for action, _ in _actions(loaded)]
+    assert actions.count("session_refused") == 1 and actions.count("export") == 1
+
+
+def _calls(path, name: str) -> list[ast.Call]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and (
+        (isinstance(node.func, ast.Attribute) and node.func.attr == name)
+        or (isinstance(node.func, ast.Name) and node.func.id == name))]
+
+
+def _sources():
+    root = settings.PROJECT_ROOT
+    return [path for top in ("dashboard", "pages", "auth") for path in sorted((root / top).rglob("*.py"))]
+
+
+def test_every_fragment_is_checked_at_each_of_its_runs():
+    """Only auth/session.py calls st.fragment, in session.fragment: every fragment of the app is checked there."""
+    callers = {path.relative_to(settings.PROJECT_ROOT).as_posix() for path in _sources()
+               if [call for call in _calls(path, "fragment") if isinstance(call.func, ast.Attribute)
+                   and isinstance(call.func.value, ast.Name) and call.func.value.id == "st"]}
+    assert callers == {"auth/session.py"}
+    used = {path.name for path in _sources() if _calls(path, "fragment") and path.name != "session.py"}
+    assert used == {"queue.py"}
+
+
+def test_every_download_is_made_through_audited_file():
+    """Each download button's data is audited_file(...), which checks the session when the file is made."""
+    buttons = [(path, call) for path in _sources() for call in _calls(path, "download_button")]
+    assert len(buttons) == 2
+    for path, call in buttons:
+        data = next((keyword.value for keyword in call.keywords if keyword.arg == "data"), None)
+        data = data if data is not None else call.args[1]
+        assert isinstance(data, ast.Call) and getattr(data.func, "id", None) == "audited_file", path
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from auth import session
 from auth.viewer import Viewer
 from dashboard import settings
 from dashboard.database import engine_for
@@ -25,12 +26,6 @@ def record_view(viewer: Viewer, page: str, filters: dict | None = None) -> None:
     st.session_state["last_audited_view"] = key
 
 
-def record_session_event(viewer: Viewer, action: str, detail: dict | None, page: str | None = None) -> None:
-    """Audit a sign-in, a sign-out, a refused session or a refused page (the page asked for)."""
-    record_event(engine(), subject=viewer.subject, roles=viewer.roles, services=audit_services(viewer.scope),
-                 action=action, page=page, detail=detail)
-
-
 def record_search(viewer: Viewer, filters: dict) -> None:
     """Audit what an administrator searched in the audit trail, once per new search."""
     key = json.dumps(filters, sort_keys=True, default=str)
@@ -41,7 +36,7 @@ def record_search(viewer: Viewer, filters: dict) -> None:
 
 
 def audited_file(produce: Callable[[], bytes], viewer: Viewer, page: str, filters: dict) -> Callable[[], bytes]:
-    """A download's file maker that records the export when the file is made, not when a button is clicked."""
+    """A download's file maker: made only while the sign-in is honoured, and recorded when made, not when drawn."""
 
     def make() -> bytes:
         data = produce()
@@ -50,7 +45,7 @@ def audited_file(produce: Callable[[], bytes], viewer: Viewer, page: str, filter
                      services=audit_services(viewer.scope), action="export", page=page, filters=filters)
         return data
 
-    return make
+    return session.checked_download(make)
 
 
 def filter_description(flt: MetricFilter) -> dict:

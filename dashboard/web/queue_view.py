@@ -19,7 +19,8 @@ from queries.filters import MetricFilter
 from queries.localtime import LOCAL_TIMEZONE, epoch_microseconds
 from queries.schema import CHANNELS, OUTCOMES
 
-REFRESH_SECONDS = 60
+# The drawn attempt forms' tokens, by (police service, event, role), until each one's attempt is saved.
+FORM_TOKENS_KEY = "attempt_form_tokens"
 REFERRALS_BY_ROLE = {
     "offender": ("men_program", "therapy", "addiction", "legal", "other"),
     "victim": ("shelter", "victim_assistance", "legal", "other"),
@@ -40,6 +41,11 @@ def rules(role: str) -> queue.QueueRules:
     days, attempts = settings.queue_closing()
     return queue.QueueRules(target_hours=settings.queue_targets()[role], close_after_days=days,
                             close_after_attempts=attempts)
+
+
+def refresh_seconds() -> float:
+    """How often an open queue is read again."""
+    return settings.queue_refresh_seconds()
 
 
 def _now() -> datetime:
@@ -123,25 +129,39 @@ def _referral_label(value: str) -> str:
     return tr("referral.victim_assistance") if value == "victim_assistance" else tr(f"chart.referral.{value}")
 
 
+def _form_token(case: pd.Series, role: str) -> str:
+    """The token of this case's attempt form, the same until its attempt is saved."""
+    tokens = st.session_state.setdefault(FORM_TOKENS_KEY, {})
+    key = (case["police_service"], case["event_id"], role)
+    if key not in tokens:
+        tokens[key] = worker_log.new_form_token()
+    return tokens[key]
+
+
 def attempt_form(viewer: Viewer, case: pd.Series, role: str) -> None:
     """Record an attempt on the chosen case, through the importer's checks, with its audit row."""
     since = case["arrested_at"] if role == "offender" else case["occurred_at"]
+    token = _form_token(case, role)
     with st.form(f"attempt_{role}", clear_on_submit=False, border=True):
         st.markdown("**" + tr("queue.form.title", event_id=case["event_id"]) + "**")
         st.caption(tr(f"queue.form.role.{role}"))
         fields = _entry_fields(role, f"new_{role}", since)
-        submitted = st.form_submit_button(tr("queue.form.submit"), type="primary", width="stretch")
+        # The token in the button's key: a click on a form already saved that arrives once the next one is drawn
+        # submits nothing; one that reaches the same form again is the same attempt, stored once (its id).
+        submitted = st.form_submit_button(tr("queue.form.submit"), type="primary", width="stretch",
+                                          key=f"attempt_submit_{token}")
     if submitted:
         entry = worker_log.AttemptEntry(police_service=case["police_service"], event_id=case["event_id"],
                                         subject_role=role, **fields)
         try:
-            worker_log.record_attempt(cache.engine(), entry, _recorder(viewer), datetime.now(UTC))
+            worker_log.record_attempt(cache.engine(), entry, _recorder(viewer), datetime.now(UTC), form_token=token)
         except worker_log.AttemptRefused as refusal:
             _show_refusal(refusal)
             return
         except PermissionError:
             st.error(tr("queue.form.forbidden"))
             return
+        del st.session_state[FORM_TOKENS_KEY][(case["police_service"], case["event_id"], role)]
         st.toast(tr("queue.form.saved", outcome=tr(f"outcome.{fields['outcome']}")), icon=":material/check:")
         st.rerun()
 
