@@ -452,14 +452,59 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                "recorded over {hours} hours ago: it can no longer be changed"),
     "worker.reason.other_event": ("une correction ne change pas de dossier", "a correction cannot move to another file"),
     "retention.error.unset": (
-        "la durée de conservation de l'organisation n'est pas fixée ({setting}) : rien n'est détruit sans elle",
-        "the organisation's retention period is not set ({setting}): nothing is destroyed without it",
+        "la durée de conservation de l'organisation n'est pas inscrite dans la base : le propriétaire du schéma "
+        "l'inscrit avec « retention --set-period {kind} ANS » ; rien n'est détruit sans elle",
+        "the organisation's retention period is not recorded in the database: the schema's owner records it with "
+        "`retention --set-period {kind} YEARS`; nothing is destroyed without it",
     ),
     "retention.error.younger": (
-        "--older-than {years} est plus court que la durée de conservation ({setting} = {period} ans) : "
-        "ces données doivent être gardées",
-        "--older-than {years} is shorter than the retention period ({setting} = {period} years): that data must "
-        "be kept",
+        "--older-than {years} est plus court que la durée de conservation ({period} ans) : ces données doivent "
+        "être gardées",
+        "--older-than {years} is shorter than the retention period ({period} years): that data must be kept",
+    ),
+    "retention.error.years": (
+        "« {value} » : un nombre entier d'années, de 1 à {most}",
+        "'{value}': a whole number of years, from 1 to {most}",
+    ),
+    "retention.error.kind": (
+        "« {value} » : --set-period attend data (les interventions) ou audit (le journal d'audit), puis les années",
+        "'{value}': --set-period takes data (the interventions) or audit (the audit trail), then the years",
+    ),
+    "retention.error.set_period_alone": (
+        "--set-period ne va ni avec --dry-run ni avec --audit (dites data ou audit après --set-period)",
+        "--set-period goes with neither --dry-run nor --audit (say data or audit after --set-period)",
+    ),
+    "retention.error.shorten_alone": ("--shorten ne va qu'avec --set-period", "--shorten goes only with --set-period"),
+    "retention.error.broken": (
+        "le journal d'audit ne se vérifie pas : rien n'est détruit (détruire ses lignes les plus anciennes et signer "
+        "une nouvelle ancre effacerait la trace de la rupture)",
+        "the audit trail does not verify: nothing is destroyed (destroying its oldest rows and signing a new anchor "
+        "would erase the trace of the break)",
+    ),
+    "retention.kind.data": ("des interventions", "of interventions"),
+    "retention.kind.audit": ("du journal d'audit", "of the audit trail"),
+    "retention.period.first": (
+        "Durée de conservation {kind} inscrite : {years} ans.",
+        "Retention period {kind} recorded: {years} years.",
+    ),
+    "retention.period.changed": (
+        "Durée de conservation {kind} inscrite : {years} ans (au lieu de {previous}).",
+        "Retention period {kind} recorded: {years} years (instead of {previous}).",
+    ),
+    "retention.period.unchanged": (
+        "La durée de conservation {kind} est déjà de {years} ans : rien n'est changé.",
+        "The retention period {kind} is already {years} years: nothing is changed.",
+    ),
+    "retention.period.shorter": (
+        "raccourcir la durée de conservation ({previous} → {years} ans) détruirait plus tôt ce que l'organisation a "
+        "décidé de garder : si c'est sa décision, recommencez avec --shorten (la modification est consignée)",
+        "shortening the retention period ({previous} → {years} years) would destroy sooner what the organisation "
+        "decided to keep: if that is its decision, run again with --shorten (the change is recorded)",
+    ),
+    "retention.period.owner": (
+        "seul le propriétaire du schéma (relais_owner) inscrit une durée de conservation : lancez la commande avec "
+        "son DATABASE_URL",
+        "only the schema's owner (relais_owner) records a retention period: run the command with its DATABASE_URL",
     ),
     "retention.dry.data": (
         "Essai, rien n'est détruit : {interventions} interventions, {attempts} tentatives de contact et "
@@ -539,6 +584,85 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "empreinte ; elle a été réécrite.",
         "Chain broken at row {id} (after {rows} intact rows): its content no longer matches its hash; it was "
         "rewritten.",
+    ),
+    "audit.verify.broken.anchor": (
+        "Chaîne rompue à son début : l'ancre de la destruction n° {id} n'est pas signée avec la clé d'audit (ou sa "
+        "signature ne tient plus) ; des lignes ont pu être retirées par quelqu'un d'autre que « retention ».",
+        "Chain broken at its start: the anchor of destruction record {id} is not signed with the audit key (or its "
+        "signature no longer holds); rows may have been removed by someone other than `retention`.",
+    ),
+    "audit.verify.broken.checkpoint_signature": (
+        "Point de contrôle n° {id} falsifié ou modifié : sa signature ne tient pas.",
+        "Checkpoint {id} forged or altered: its signature does not hold.",
+    ),
+    "audit.verify.broken.checkpoint_missing": (
+        "Point de contrôle n° {id} manquant (ils sont numérotés sans trou) : il a été retiré.",
+        "Checkpoint {id} missing (they are numbered without gaps): it was removed.",
+    ),
+    "audit.verify.broken.checkpoint_row": (
+        "Chaîne rompue : le point de contrôle n° {id} a signé la ligne {row}, qui manque ou a changé depuis ; des "
+        "lignes qu'il couvrait ont été retirées ou réécrites.",
+        "Chain broken: checkpoint {id} signed row {row}, which is missing or has changed since; rows it covered "
+        "were removed or rewritten.",
+    ),
+    "audit.verify.start.genesis": (
+        "La chaîne part de son origine : aucune ligne n'a été détruite par « retention ».",
+        "The chain starts at its origin: no row was destroyed by `retention`.",
+    ),
+    "audit.verify.start.anchor": (
+        "La chaîne part de l'ancre de la destruction n° {id} : les lignes jusqu'à la ligne {row} ont été détruites "
+        "par « retention ».",
+        "The chain starts at the anchor of destruction record {id}: rows up to row {row} were destroyed by "
+        "`retention`.",
+    ),
+    "audit.verify.checkpoint.latest": (
+        "Dernier point de contrôle signé : n° {id} du {when}, ligne {row}. Lignes écrites depuis : {after} ; aucun "
+        "point de contrôle ne les couvre encore, et le propriétaire de la base pourrait les retirer sans que cela se "
+        "voie.",
+        "Latest signed checkpoint: number {id} of {when}, row {row}. Rows written since: {after}; no checkpoint "
+        "covers them yet, and the database's owner could remove them unseen.",
+    ),
+    "audit.verify.checkpoint.none": (
+        "Aucun point de contrôle signé : le propriétaire de la base pourrait retirer ou réécrire toutes les lignes "
+        "sans que cela se voie. Signez-en un chaque nuit avec « python -m dashboard audit checkpoint ».",
+        "No signed checkpoint: the database's owner could remove or rewrite every row unseen. Sign one every night "
+        "with `python -m dashboard audit checkpoint`.",
+    ),
+    "audit.verify.signatures.checked": (
+        "Signatures vérifiées avec la clé d'audit : {count}.",
+        "Signatures checked with the audit key: {count}.",
+    ),
+    "audit.verify.signatures.unchecked": (
+        "{setting} n'est pas fixée : {count} signatures (ancres et points de contrôle) n'ont pas été vérifiées, et "
+        "la chaîne ne l'est donc pas (une ancre posée par qui a retiré les lignes les plus anciennes passerait)",
+        "{setting} is not set: {count} signatures (anchors and checkpoints) were not checked, so neither is the "
+        "chain (an anchor written by whoever removed the oldest rows would pass)",
+    ),
+    "audit.key.missing": (
+        "{setting} n'est pas fixée : la clé d'audit signe les ancres et les points de contrôle, hors de la base. "
+        "Créez-en une avec {recipe}",
+        "{setting} is not set: the audit key signs anchors and checkpoints, outside the database. Make one with "
+        "{recipe}",
+    ),
+    "audit.key.public": (
+        "{setting} est une valeur publiée : n'importe qui pourrait signer avec elle. Créez-en une avec {recipe}",
+        "{setting} is a published value: anyone could sign with it. Make one with {recipe}",
+    ),
+    "audit.key.weak": (
+        "{setting} se devine trop facilement (moins de 128 bits estimés, ou trop peu de caractères différents). "
+        "Créez-en une avec {recipe}",
+        "{setting} is too easy to guess (under 128 bits estimated, or too few different characters). Make one "
+        "with {recipe}",
+    ),
+    "audit.checkpoint.done": (
+        "Point de contrôle n° {id} signé : ligne {row}, empreinte {hash}, {rows} lignes. Gardez cette ligne hors "
+        "de la base (le journal du minuteur) : elle montre qu'un point de contrôle plus récent a existé.",
+        "Checkpoint {id} signed: row {row}, hash {hash}, {rows} rows. Keep this line outside the database (the "
+        "timer's log): it shows that a later checkpoint existed.",
+    ),
+    "audit.checkpoint.refused": (
+        "le journal d'audit ne se vérifie pas : aucun point de contrôle n'est signé",
+        "the audit trail does not verify: no checkpoint is signed",
     ),
     "demo.error.real_data_served": (
         "la base {url} contient {count} interventions réelles : la démonstration, où chacun se connecte sous "
@@ -770,6 +894,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.column.action": ("Action", "Action"),
     "audit.column.page": ("Page", "Page"),
     "audit.column.filters": ("Filtres", "Filters"),
+    "audit.column.detail": ("Détail", "Detail"),
     "audit.period": ("Période", "Period"),
     "audit.action.view": ("consultation", "view"),
     "audit.action.export": ("téléchargement", "download"),
@@ -781,6 +906,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.metrics": ("commande metrics", "metrics command"),
     "audit.action.import": ("importation", "import"),
     "audit.action.retention": ("destruction (conservation)", "destruction (retention)"),
+    "audit.action.retention_period": ("durée de conservation inscrite", "retention period recorded"),
+    "audit.action.checkpoint": ("point de contrôle signé du journal", "audit checkpoint signed"),
     "audit.action.attempt": ("tentative notée", "attempt recorded"),
     "audit.action.attempt_corrected": ("tentative corrigée", "attempt corrected"),
     "audit.action.attempt_withdrawn": ("tentative retirée", "attempt withdrawn"),

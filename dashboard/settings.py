@@ -39,8 +39,15 @@ SETTINGS = (
             "python -c \"import secrets; print(secrets.token_urlsafe(48))\"). Never stored in the database; imports "
             "of interventions are refused without one."),
     Setting("RELAIS_RETENTION_YEARS", "",
-            "Years interventions and outreach attempts are kept; `retention` deletes nothing until it is set."),
-    Setting("RELAIS_AUDIT_RETENTION_YEARS", "", "How many years audit rows are kept (`retention --audit`)."),
+            "Years interventions and outreach attempts are kept, if longer than the period recorded in the database "
+            "(`retention --set-period data YEARS`): it can lengthen that period, never shorten it."),
+    Setting("RELAIS_AUDIT_RETENTION_YEARS", "",
+            "Years audit rows are kept (`retention --audit`), if longer than the period recorded in the database "
+            "(`retention --set-period audit YEARS`): it can lengthen that period, never shorten it."),
+    Setting("RELAIS_AUDIT_KEY", "",
+            "Secret HMAC key that signs the audit chain's anchors (`retention --audit`) and checkpoints (`audit "
+            "checkpoint`), and that `audit verify` checks them with. Never stored in the database nor given to the "
+            "web replicas; held by the operators who run those commands."),
     Setting("RELAIS_TARGET_HOURS", "24", "Outreach target: hours from arrest to first attempt (the chart's rule)."),
     Setting("RELAIS_TARGET_SHARE", "0.8", "Outreach target: share of arrested men attempted within that time."),
     Setting("RELAIS_SUPPRESSION_THRESHOLD", "5",
@@ -155,6 +162,11 @@ def os_user() -> str:
 def operator() -> str:
     """Who runs a command, as recorded: RELAIS_USER, else the operating system's user."""
     return get("RELAIS_USER") or os_user()
+
+
+def audit_key() -> str | None:
+    """The audit trail's signing key, or None when it is not set."""
+    return get("RELAIS_AUDIT_KEY") or None
 
 
 def pseudonym_keys() -> tuple[str, ...]:

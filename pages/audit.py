@@ -44,6 +44,8 @@ else:
             else ""),
         page=events["page"].map(lambda page: tr_or_raw("page", page) if isinstance(page, str) else ""),
         filters=events["filters"].map(lambda filters: filters if isinstance(filters, str) else ""),
+        # What a command did, why a session or page was refused: stored JSON, shown as written.
+        detail=events["detail"].map(lambda detail: detail if isinstance(detail, str) else ""),
     )
     shown.columns = [tr(f"audit.column.{name}") for name in events.columns]
     st.dataframe(shown, hide_index=True, width="stretch")

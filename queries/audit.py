@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, func, insert, select
+from sqlalchemy import Connection, Engine, Select, Text, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from queries.filters import Scope
 from queries.localtime import LOCAL_TIMEZONE
 from queries.runner import fetch_frame
-from queries.schema import audit_event, destruction_record
+from queries.schema import audit_checkpoint, audit_event, destruction_record
 
 AUDIT_ROWS_SHOWN = 500
 ALL_SERVICES = "*"
 GENESIS_HASH = "0" * 64
 CHAINED_COLUMNS = ("occurred_at", "subject", "roles", "services", "action", "page", "filters", "detail")
 CHAIN_ATTEMPTS = 20
-AUDIT_LOCK = 0x52454C414953  # "RELAIS": the PostgreSQL advisory lock that orders audit appends
+# "RELAIS": the PostgreSQL advisory lock that orders audit appends (frozen in migration 0013's audit_append too).
+AUDIT_LOCK = 0x52454C414953
+# audit_append's arguments, in its order.
+APPENDED_COLUMNS = ("subject", "roles", "services", "action", "page", "filters", "detail")
 VERIFY_CHUNK = 10_000
+DESTRUCTION_SIGNED = ("run_at", "run_by", "os_user", "kind", "older_than_years", "cutoff_date", "interventions",
+                      "attempts", "audit_rows", "import_batches", "audit_anchor", "audit_last_id")
+CHECKPOINT_FIELDS = ("id", "written_at", "audit_id", "row_hash", "rows")
+CHECKPOINT_SIGNED = CHECKPOINT_FIELDS
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
-                 "import", "retention", "rekey", "attempt", "attempt_corrected", "attempt_withdrawn", "case_closed",
-                 "report", "alerts", "alert_sent")
+                 "import", "retention", "retention_period", "rekey", "checkpoint", "attempt", "attempt_corrected",
+                 "attempt_withdrawn", "case_closed", "report", "alerts", "alert_sent")
 
 
 @dataclass(frozen=True)
@@ -53,24 +62,70 @@ def chained_hash(previous_hash: str, values: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def chain_anchor(connection: Connection) -> str:
-    """Where the chain starts: the hash of the last row retention destroyed, else the genesis hash."""
-    anchor = connection.scalar(
-        select(destruction_record.c.audit_anchor).where(destruction_record.c.audit_anchor.is_not(None))
-        .order_by(destruction_record.c.id.desc()).limit(1))
-    return anchor or GENESIS_HASH
+def _canonical(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def record_signature(key: str, record: str, values: Mapping, fields: tuple[str, ...]) -> str:
+    """HMAC-SHA256 under the audit key of a record's fields, as canonical JSON naming the kind of record."""
+    content = {"record": record, **{name: _canonical(values[name]) for name in fields}}
+    payload = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key.encode("utf-8"), payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def destruction_signature(key: str, values: Mapping) -> str:
+    """The signature of a destruction record: everything it says, its anchor and the last row destroyed included."""
+    return record_signature(key, "destruction_record", values, DESTRUCTION_SIGNED)
+
+
+def checkpoint_signature(key: str, values: Mapping) -> str:
+    """The signature of a checkpoint: its number, when, the chain's last row, its hash and how many rows."""
+    return record_signature(key, "audit_checkpoint", values, CHECKPOINT_SIGNED)
+
+
+def _signed(expected: str, stored: str | None) -> bool:
+    return stored is not None and hmac.compare_digest(expected, stored)
+
+
+def _anchor_records(connection: Connection) -> list:
+    """Every destruction record carrying an anchor, oldest first: the last is where the chain starts."""
+    return connection.execute(select(destruction_record).where(destruction_record.c.audit_anchor.is_not(None))
+                              .order_by(destruction_record.c.id)).all()
+
+
+def _latest_anchor(connection: Connection):
+    return connection.execute(select(destruction_record.c.audit_anchor, destruction_record.c.audit_last_id)
+                              .where(destruction_record.c.audit_anchor.is_not(None))
+                              .order_by(destruction_record.c.id.desc()).limit(1)).first()
+
+
+def chain_head(connection: Connection) -> tuple[int, str]:
+    """The id and hash a new row follows: the last row's, else the last destroyed row's, else 0 and the genesis."""
+    last = connection.execute(select(audit_event.c.id, audit_event.c.row_hash)
+                              .order_by(audit_event.c.id.desc()).limit(1)).first()
+    if last is not None:
+        return last.id, last.row_hash
+    anchor = _latest_anchor(connection)
+    return (anchor.audit_last_id or 0, anchor.audit_anchor) if anchor is not None else (0, GENESIS_HASH)
 
 
 def _append(connection: Connection, values: dict) -> None:
     if connection.dialect.name == "postgresql":
-        # One appender at a time, until its transaction ends: without it, many sessions signing in together each
-        # read the same last row and retried until some ran out. SQLite's writers are one at a time already.
-        connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK)))
-    last = connection.execute(select(audit_event.c.row_hash).order_by(audit_event.c.id.desc()).limit(1)).scalar()
-    previous = last or chain_anchor(connection)
-    connection.execute(
-        insert(audit_event).values(**values, previous_hash=previous, row_hash=chained_hash(previous, values))
-    )
+        # The app's role may not insert audit rows: audit_append (migration 0013) sets the id, the time and the
+        # chain itself, under the advisory lock that orders appends, with the same hash as chained_hash.
+        arguments = [literal(values[name], Text) for name in APPENDED_COLUMNS]
+        connection.execute(select(func.audit_append(*arguments)))
+        return
+    # SQLite's writers are one at a time already; a trigger refuses a row that does not take the next id, follow
+    # the last row and bear the current time.
+    last_id, previous = chain_head(connection)
+    row = {**values, "occurred_at": datetime.now(UTC)}
+    connection.execute(insert(audit_event).values(**row, id=last_id + 1, previous_hash=previous,
+                                                  row_hash=chained_hash(previous, row)))
 
 
 def record_event(
@@ -86,7 +141,6 @@ def record_event(
 ) -> None:
     """Append one audit row, chained to the row before it."""
     values = {
-        "occurred_at": datetime.now(UTC),
         "subject": subject,
         "roles": ",".join(sorted(roles)),
         "services": services,
@@ -105,39 +159,138 @@ def record_event(
                     _append(bind, values)
             return
         except IntegrityError:
-            # Another writer chained to the same last row first (previous_hash is unique): read it and retry.
+            # Another SQLite writer chained to the same last row first, or its row's time went stale while it
+            # waited for the lock: read the last row again and retry.
             if attempt == CHAIN_ATTEMPTS - 1:
                 raise
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A signed checkpoint as stored: its number, when, and the chain's last row then."""
+
+    id: int
+    written_at: datetime
+    audit_id: int
+    row_hash: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class ChainCheck:
-    """What `audit verify` found: rows read, the first broken link (id and why), and the last row's id and hash."""
+    """What `audit verify` found.
+
+    `rows` intact rows read; the first problem (`reason`, and `broken_id`: the row, destruction record or checkpoint
+    it concerns); the last row's id and hash; where the chain starts (`start_record`, the destruction record whose
+    anchor it follows, None for the genesis; `start_id` and `start_hash`, the last row destroyed); the checkpoints,
+    the latest one and the rows written after it; how many records carry a signature, and whether a key checked them.
+    """
 
     rows: int
     broken_id: int | None = None
     reason: str | None = None
     last_id: int | None = None
     last_hash: str | None = None
+    start_record: int | None = None
+    start_id: int = 0
+    start_hash: str = GENESIS_HASH
+    checkpoints: int = 0
+    latest_checkpoint: Checkpoint | None = None
+    rows_after_checkpoint: int = 0
+    signed_records: int = 0
+    signatures_checked: bool = False
+    checkpoint_row: int | None = None
 
 
-def verify_chain(bind: Engine | Connection) -> ChainCheck:
-    """Walk the audit rows in id order; the first row whose link or content does not match stops the walk."""
+@dataclass
+class _Walk:
+    rows: int = 0
+    last_id: int | None = None
+    previous: str = GENESIS_HASH
+    broken: tuple[str, int] | None = None
+    seen: dict[int, str] = field(default_factory=dict)
+    after_checkpoint: int = 0
+
+
+def _walk(connection: Connection, start_hash: str, watched: set[int], checkpointed_id: int) -> _Walk:
+    """Follow the rows in id order from the chain's start; stop at the first whose link or content does not match."""
     columns = [audit_event.c.id, audit_event.c.previous_hash, audit_event.c.row_hash,
                *(audit_event.c[name] for name in CHAINED_COLUMNS)]
     statement = select(*columns).order_by(audit_event.c.id).execution_options(yield_per=VERIFY_CHUNK)
-    rows, last_id = 0, None
+    walk = _Walk(previous=start_hash)
+    for row in connection.execute(statement):
+        values = row._asdict()
+        if values["previous_hash"] != walk.previous:
+            walk.broken = ("link", values["id"])
+            break
+        if chained_hash(walk.previous, values) != values["row_hash"]:
+            walk.broken = ("content", values["id"])
+            break
+        if values["id"] in watched:
+            walk.seen[values["id"]] = values["row_hash"]
+        if values["id"] > checkpointed_id:
+            walk.after_checkpoint += 1
+        walk.previous, walk.rows, walk.last_id = values["row_hash"], walk.rows + 1, values["id"]
+    return walk
+
+
+def _checkpoint_problem(checkpoint, walk: _Walk, start_id: int, start_hash: str,
+                        destroyed: dict[int, str]) -> bool:
+    """Whether a checkpoint's row is no longer what it signed: missing, rewritten, or destroyed otherwise than
+    by a recorded destruction."""
+    if checkpoint.audit_id > start_id:
+        return walk.seen.get(checkpoint.audit_id) != checkpoint.row_hash
+    if checkpoint.audit_id == start_id:
+        return checkpoint.row_hash != start_hash
+    # Destroyed since by retention: only a destruction that ended at this very row still knows its hash.
+    return checkpoint.audit_id in destroyed and destroyed[checkpoint.audit_id] != checkpoint.row_hash
+
+
+def verify_chain(bind: Engine | Connection, key: str | None = None) -> ChainCheck:
+    """Walk the audit rows from the chain's start; with the audit key, check the anchors' and checkpoints' signatures.
+
+    The chain must start at the genesis or at the anchor of the latest destruction record; every checkpoint must be
+    numbered in sequence and its row still be the one it signed. Without the key, signatures are not checked.
+    """
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
-        # After retention destroyed the oldest rows, the first row kept chains to the last one destroyed.
-        previous = chain_anchor(connection)
-        for row in connection.execute(statement):
-            values = row._asdict()
-            if values["previous_hash"] != previous:
-                return ChainCheck(rows, values["id"], "link", last_id, previous)
-            if chained_hash(previous, values) != values["row_hash"]:
-                return ChainCheck(rows, values["id"], "content", last_id, previous)
-            previous, rows, last_id = values["row_hash"], rows + 1, values["id"]
-    return ChainCheck(rows, last_id=last_id, last_hash=previous if last_id is not None else None)
+        anchors = _anchor_records(connection)
+        checkpoints = connection.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.id)).all()
+        start = anchors[-1] if anchors else None
+        start_id, start_hash = (start.audit_last_id or 0, start.audit_anchor) if start else (0, GENESIS_HASH)
+        watched = {checkpoint.audit_id for checkpoint in checkpoints if checkpoint.audit_id > start_id}
+        walk = _walk(connection, start_hash, watched, checkpoints[-1].audit_id if checkpoints else -1)
+    problems: list[tuple[str, int, int | None]] = []
+    if key is not None:
+        problems += [("anchor", record.id, None) for record in anchors
+                     if not _signed(destruction_signature(key, record._asdict()), record.signature)]
+        problems += [("checkpoint_signature", checkpoint.id, None) for checkpoint in checkpoints
+                     if not _signed(checkpoint_signature(key, checkpoint._asdict()), checkpoint.signature)]
+    problems += [("checkpoint_missing", number, None)
+                 for number in sorted(set(range(1, len(checkpoints) + 1)) - {c.id for c in checkpoints})[:1]]
+    if walk.broken is not None:
+        problems.append((*walk.broken, None))
+    destroyed = {record.audit_last_id: record.audit_anchor for record in anchors if record.audit_last_id is not None}
+    problems += [("checkpoint_row", checkpoint.id, checkpoint.audit_id) for checkpoint in checkpoints
+                 if walk.broken is None and _checkpoint_problem(checkpoint, walk, start_id, start_hash, destroyed)]
+    latest = Checkpoint(**{name: getattr(checkpoints[-1], name) for name in CHECKPOINT_FIELDS}) if checkpoints else None
+    reason, broken_id, checkpoint_row = problems[0] if problems else (None, None, None)
+    return ChainCheck(
+        rows=walk.rows, broken_id=broken_id, reason=reason, last_id=walk.last_id,
+        last_hash=walk.previous if walk.last_id is not None else None, start_record=start.id if start else None,
+        start_id=start_id, start_hash=start_hash, checkpoints=len(checkpoints), latest_checkpoint=latest,
+        rows_after_checkpoint=walk.after_checkpoint, signed_records=len(anchors) + len(checkpoints),
+        signatures_checked=key is not None, checkpoint_row=checkpoint_row)
+
+
+def write_checkpoint(connection: Connection, key: str, check: ChainCheck, now: datetime) -> Checkpoint:
+    """Sign the head of the chain `check` found intact, numbered after the last checkpoint."""
+    audit_id, row_hash = ((check.last_id, check.last_hash) if check.last_id is not None
+                          else (check.start_id, check.start_hash))
+    number = (connection.scalar(select(func.max(audit_checkpoint.c.id))) or 0) + 1
+    checkpoint = Checkpoint(number, now, audit_id, row_hash, check.rows)
+    connection.execute(insert(audit_checkpoint).values(**asdict(checkpoint),
+                                                       signature=checkpoint_signature(key, asdict(checkpoint))))
+    return checkpoint
 
 
 def _local_midnight_utc(day: date) -> datetime:
@@ -155,6 +308,7 @@ def audit_statement(flt: AuditFilter) -> Select:
             audit_event.c.action,
             audit_event.c.page,
             audit_event.c.filters,
+            audit_event.c.detail,
         )
         .where(
             audit_event.c.occurred_at >= _local_midnight_utc(flt.start),

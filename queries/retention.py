@@ -1,18 +1,31 @@
 """Retention: interventions, their attempts and import batches, or audit rows, older than a cutoff are destroyed,
-and a destruction record that survives them says what, when and by whom."""
+and a destruction record that survives them says what, when and by whom; the organisation's periods are recorded
+in the database."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Connection, delete, exists, insert, select
+from sqlalchemy import Connection, delete, exists, func, insert, select
 
+from queries.audit import AUDIT_LOCK, destruction_signature
 from queries.freshness import bump_version
 from queries.localtime import LOCAL_TIMEZONE, epoch_microseconds
 from queries.precomputed import forget_links_before
-from queries.schema import audit_event, destruction_record, import_batch, intervention, outreach_attempt
+from queries.schema import (
+    audit_event,
+    destruction_record,
+    import_batch,
+    intervention,
+    outreach_attempt,
+    retention_period,
+)
 from queries.weekly import refresh_all_weeks
+
+RETENTION_KINDS = ("data", "audit")
+# No record is dated before 1900 (the importer's floor): a longer period than this destroys nothing more.
+MOST_RETENTION_YEARS = 150
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class Destruction:
     import_batches: int = 0
     audit_rows: int = 0
     audit_anchor: str | None = None
+    audit_last_id: int | None = None
 
 
 def retention_cutoff(today: date, years: int) -> date:
@@ -72,6 +86,9 @@ def _lift_audit_triggers(connection: Connection) -> list[str]:
 
 def destroy_audit(connection: Connection, cutoff: date) -> Destruction:
     """Delete audit rows written before the cutoff (local midnight); the last one's hash anchors the rows kept."""
+    if connection.dialect.name == "postgresql":
+        # No row may be appended to one being destroyed: the lock audit_append takes.
+        connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK)))
     last = connection.execute(select(audit_event.c.id, audit_event.c.row_hash)
                               .where(audit_event.c.occurred_at < _local_midnight(cutoff))
                               .order_by(audit_event.c.id.desc()).limit(1)).first()
@@ -82,14 +99,31 @@ def destroy_audit(connection: Connection, cutoff: date) -> Destruction:
     rows = connection.execute(delete(audit_event).where(audit_event.c.id <= last.id)).rowcount
     for statement in restore:
         connection.exec_driver_sql(statement)
-    return Destruction("audit", cutoff, audit_rows=rows, audit_anchor=last.row_hash)
+    return Destruction("audit", cutoff, audit_rows=rows, audit_anchor=last.row_hash, audit_last_id=last.id)
 
 
 def record_destruction(connection: Connection, destruction: Destruction, years: int, run_by: str,
-                       os_user: str) -> None:
-    """The destruction record: what period, how many rows of each kind, who, when."""
-    connection.execute(insert(destruction_record).values(
-        run_at=datetime.now(UTC), run_by=run_by, os_user=os_user, kind=destruction.kind, older_than_years=years,
-        cutoff_date=destruction.cutoff, interventions=destruction.interventions, attempts=destruction.attempts,
-        audit_rows=destruction.audit_rows, import_batches=destruction.import_batches,
-        audit_anchor=destruction.audit_anchor))
+                       os_user: str, audit_key: str | None = None) -> None:
+    """The destruction record: what period, how many rows of each kind, who, when; signed when it holds an anchor."""
+    values = {"run_at": datetime.now(UTC), "run_by": run_by, "os_user": os_user, "kind": destruction.kind,
+              "older_than_years": years, "cutoff_date": destruction.cutoff, "interventions": destruction.interventions,
+              "attempts": destruction.attempts, "audit_rows": destruction.audit_rows,
+              "import_batches": destruction.import_batches, "audit_anchor": destruction.audit_anchor,
+              "audit_last_id": destruction.audit_last_id}
+    if destruction.audit_anchor is not None:
+        if not audit_key:
+            raise ValueError("an audit anchor must be signed with the audit key")
+        values["signature"] = destruction_signature(audit_key, values)
+    connection.execute(insert(destruction_record).values(**values))
+
+
+def recorded_period(connection: Connection, kind: str) -> int | None:
+    """The organisation's retention period of data or audit rows as last recorded, in years, or None."""
+    return connection.scalar(select(retention_period.c.years).where(retention_period.c.kind == kind)
+                             .order_by(retention_period.c.id.desc()).limit(1))
+
+
+def record_period(connection: Connection, kind: str, years: int, set_by: str, os_user: str) -> None:
+    """Record a new retention period of data or audit rows; the ones before it stay, as its history."""
+    connection.execute(insert(retention_period).values(kind=kind, years=years, set_at=datetime.now(UTC),
+                                                       set_by=set_by, os_user=os_user))

@@ -315,7 +315,41 @@ destruction_record = Table(
     Column("import_batches", Integer, nullable=False),
     Column("audit_anchor", String(64), nullable=True,
            comment="hash of the last audit row destroyed: the first one kept chains to it"),
+    Column("audit_last_id", Integer, nullable=True, comment="id of the last audit row destroyed"),
+    # The anchor is trusted only if it was signed with RELAIS_AUDIT_KEY, which the database never holds: whoever
+    # removes the oldest rows and writes an anchor of their own cannot sign it.
+    Column("signature", String(64), nullable=True,
+           comment="HMAC-SHA256 of the record under RELAIS_AUDIT_KEY; set on every record with an anchor"),
     CheckConstraint(_one_of("kind", ("data", "audit")), name="kind"),
+)
+
+# The head of the audit chain as it was at a moment, signed with RELAIS_AUDIT_KEY by `audit checkpoint` (a nightly
+# timer): rows up to it cannot be removed or rewritten unseen, even by the database's owner. Numbered without gaps,
+# so that a checkpoint removed from the middle shows. Append-only, as the audit table.
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("written_at", UTCDateTime(), nullable=False),
+    Column("audit_id", Integer, nullable=False, comment="the last audit row's id (0: none yet)"),
+    Column("row_hash", String(64), nullable=False, comment="that row's hash (or the anchor's, the chain being empty)"),
+    Column("rows", Integer, nullable=False, comment="rows the chain held, from its start"),
+    Column("signature", String(64), nullable=False, comment="HMAC-SHA256 of the checkpoint under RELAIS_AUDIT_KEY"),
+)
+
+# The organisation's retention periods, one row per change, the latest of each kind in force: set by
+# `retention --set-period` as the schema's owner. The environment may lengthen them, never shorten them.
+retention_period = Table(
+    "retention_period",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("years", Integer, nullable=False),
+    Column("set_at", UTCDateTime(), nullable=False),
+    Column("set_by", Text, nullable=False, comment="RELAIS_USER, else the system user"),
+    Column("os_user", Text, nullable=False),
+    CheckConstraint(_one_of("kind", ("data", "audit")), name="kind"),
+    CheckConstraint("years > 0", name="years"),
 )
 
 # Reference data from an official boundary file the users supply: `python -m dashboard geo import`.
@@ -330,4 +364,4 @@ municipality_boundary = Table(
 )
 
 DATA_TABLES = (attempt_revision, case_closure, outreach_attempt, weekly_count, intervention, import_batch, audit_event,
-               destruction_record, pseudonym_check)
+               destruction_record, pseudonym_check, audit_checkpoint, retention_period)

@@ -1,28 +1,52 @@
-"""The audit trail is append-only on both databases, chained by hash, verified by a command, and its PostgreSQL
-role layout leaves the app only INSERT and SELECT on it."""
+"""The audit trail is append-only on both databases, chained by hash, anchored by signatures outside the database
+and verified by a command; the app's PostgreSQL role appends only through audit_append and changes no evidence."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, delete, exc, func, insert, select, text, update
+from sqlalchemy import Engine, create_engine, delete, exc, func, insert, select, text, update
 
 from dashboard.database import build_engine
 from dashboard.scratch import scratch_postgres_url
 from dashboard.settings import PROJECT_ROOT
-from queries.audit import GENESIS_HASH, chained_hash, record_event, verify_chain
+from queries.audit import (
+    GENESIS_HASH,
+    chain_head,
+    chained_hash,
+    checkpoint_signature,
+    destruction_signature,
+    record_event,
+    verify_chain,
+    write_checkpoint,
+)
 from queries.migrate import alembic_config, upgrade_to_head
-from queries.schema import audit_event
+from queries.reference import load_reference
+from queries.retention import destroy_audit, record_destruction
+from queries.schema import (
+    attempt_revision,
+    audit_checkpoint,
+    audit_event,
+    case_closure,
+    destruction_record,
+    import_batch,
+    pseudonym_check,
+)
 from tests.backends import empty_database
 
 ROLES_SCRIPT = PROJECT_ROOT / "queries" / "sql" / "postgresql_roles.sql"
+# Test-only keys, strong enough for dashboard/secret_strength.py; the second plays a forger's key.
+AUDIT_KEY = "tests-only audit key, never a real one: 7Qx9-LmZ2pRt4vWb8NcKd3Hs"
+OTHER_KEY = "another tests-only audit key: J4r8-Pq2Zk7Wm3Tn9Bv6Yc1"
 
 
 def _record(engine, count: int, subject: str = "alice") -> None:
@@ -36,22 +60,38 @@ def _rows(engine):
         return connection.execute(select(audit_event).order_by(audit_event.c.id)).all()
 
 
-def _without_triggers(engine, statement) -> None:
+def _without_triggers(engine, *statements, table: str = "audit_event") -> None:
     """What someone with the file or a superuser could do: change the table past its triggers."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            connection.execute(statement)
+            for statement in statements:
+                connection.execute(statement)
         else:
-            names = [row[0] for row in connection.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")]
-            saved = [row[0] for row in connection.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")]
-            for name in names:
+            triggers = connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)).all()
+            for name, _sql in triggers:
                 connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
-            connection.execute(statement)
-            for sql in saved:
+            for statement in statements:
+                connection.execute(statement)
+            for _name, sql in triggers:
                 connection.exec_driver_sql(sql)
+
+
+def _old_rows(engine, *moments: datetime) -> None:
+    """Rows written at these past moments, chained as audit_append would have (as if Relais had run back then)."""
+    for moment in moments:
+        with engine.connect() as connection:
+            _last_id, previous = chain_head(connection)
+        values = {"occurred_at": moment, "subject": "old", "roles": "captain", "services": "RIPRSL",
+                  "action": "view", "page": "overview", "filters": None, "detail": None}
+        _without_triggers(engine, insert(audit_event).values(**values, previous_hash=previous,
+                                                             row_hash=chained_hash(previous, values)))
+
+
+def _checkpoint(engine, key: str = AUDIT_KEY):
+    with engine.begin() as connection:
+        return write_checkpoint(connection, key, verify_chain(engine, key), datetime.now(UTC))
 
 
 def test_each_row_chains_to_the_one_before(engine):
@@ -171,10 +211,14 @@ def test_concurrent_writers_keep_one_chain(engine):
     assert (check.rows, check.broken_id) == (WRITERS * 10, None)
 
 
-def _verify_command(database_url: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en"}
-    return subprocess.run([sys.executable, "-m", "dashboard", "audit", "verify"], cwd=PROJECT_ROOT, env=environment,
+def _command(database_url: str, *arguments: str, **variables: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en", **variables}
+    return subprocess.run([sys.executable, "-m", "dashboard", *arguments], cwd=PROJECT_ROOT, env=environment,
                           capture_output=True, text=True, timeout=120)
+
+
+def _verify_command(database_url: str, **variables: str) -> subprocess.CompletedProcess:
+    return _command(database_url, "audit", "verify", **variables)
 
 
 def test_the_verify_command_reports_the_first_broken_link(engine, database_url):
@@ -218,7 +262,17 @@ def test_the_migration_chains_rows_written_before_it(backend, tmp_path):
         check(engine)
 
 
-def test_the_app_role_may_only_insert_and_select_audit_rows():
+@dataclass(frozen=True)
+class Roles:
+    """A database migrated by relais_owner with queries/sql/postgresql_roles.sql applied: an engine per role."""
+
+    owner: Engine
+    app: Engine
+    app_url: str
+
+
+@pytest.fixture
+def roles():
     """The role layout of queries/sql/postgresql_roles.sql, applied to a database migrated by its owner."""
     with scratch_postgres_url() as url:
         superuser = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -231,35 +285,342 @@ def test_the_app_role_may_only_insert_and_select_audit_rows():
             connection.exec_driver_sql("ALTER SCHEMA public OWNER TO relais_owner")
         owner = build_engine(superuser.url.set(username="relais_owner").render_as_string(hide_password=False))
         upgrade_to_head(owner)
+        load_reference(owner)
         script = subprocess.run(
             ["psql", "-v", "ON_ERROR_STOP=1", "-q", "-h", superuser.url.host, "-p", str(superuser.url.port),
              "-U", superuser.url.username, "-d", database, "-f", str(ROLES_SCRIPT)],
             capture_output=True, text=True, timeout=60)
         assert script.returncode == 0, script.stderr
-        app = build_engine(superuser.url.set(username="relais_app").render_as_string(hide_password=False))
+        app_url = superuser.url.set(username="relais_app").render_as_string(hide_password=False)
+        app = build_engine(app_url)
         try:
-            _record(app, 2)
-            assert verify_chain(app).rows == 2
-            for statement in ("UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event",
-                              "TRUNCATE audit_event", "ALTER TABLE audit_event DISABLE TRIGGER ALL",
-                              "DROP TRIGGER audit_event_append_only ON audit_event",
-                              "UPDATE destruction_record SET run_by = 'mallory'", "DELETE FROM destruction_record",
-                              "TRUNCATE destruction_record",
-                              "INSERT INTO destruction_record (run_at, run_by, os_user, kind, older_than_years,"
-                              " cutoff_date, interventions, attempts, audit_rows, import_batches, audit_anchor)"
-                              " VALUES (now(), 'x', 'x', 'audit', 1, '2000-01-01', 0, 0, 0, 0, 'forged')"):
-                with pytest.raises(exc.ProgrammingError, match="permission denied|must be owner"), \
-                        app.begin() as connection:
-                    connection.exec_driver_sql(statement)
-            # The data tables stay writable: the importer and the worker's form need them.
-            with app.begin() as connection:
-                connection.exec_driver_sql("DELETE FROM intervention")
-            with app.connect() as connection:
-                assert connection.scalar(select(func.count()).select_from(audit_event)) == 2
+            yield Roles(owner, app, app_url)
         finally:
             app.dispose()
             owner.dispose()
             superuser.dispose()
+
+
+REFUSED = "permission denied|must be owner"
+
+
+def _refused(engine, statement: str, match: str = REFUSED) -> None:
+    with pytest.raises(exc.DBAPIError, match=match), engine.begin() as connection:
+        connection.exec_driver_sql(statement)
+
+
+def test_the_app_role_cannot_change_remove_or_forge_audit_rows(roles):
+    _record(roles.app, 2)
+    last = _rows(roles.app)[-1]
+    # A row of someone else's, backdated, with a correct link and hash: before audit_append, `verify` said intact.
+    backdated = {"occurred_at": datetime(2025, 1, 6, 9, 0, tzinfo=UTC), "subject": "director-dora",
+                 "roles": "director", "services": "*", "action": "export", "page": "report", "filters": None,
+                 "detail": None}
+    forged = {**backdated, "previous_hash": last.row_hash, "row_hash": chained_hash(last.row_hash, backdated)}
+    for statement in (insert(audit_event).values(**forged), insert(audit_event).values(id=last.id + 1000, **forged)):
+        with pytest.raises(exc.ProgrammingError, match="permission denied"), roles.app.begin() as connection:
+            connection.execute(statement)
+    for statement in ("UPDATE audit_event SET subject = 'mallory'", "DELETE FROM audit_event",
+                      "TRUNCATE audit_event", "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+                      "DROP TRIGGER audit_event_append_only ON audit_event",
+                      "SELECT setval('audit_event_id_seq', 1000000)",
+                      "DROP FUNCTION audit_append(text, text, text, text, text, text, text)"):
+        _refused(roles.app, statement)
+    # audit_append sets the time, the id and the link itself.
+    before = datetime.now(UTC)
+    record_event(roles.app, subject="alice", roles=("captain",), services="RIPRSL", action="view", page="outreach")
+    row = _rows(roles.app)[-1]
+    assert before <= row.occurred_at <= datetime.now(UTC) and row.id > last.id and row.previous_hash == last.row_hash
+    check = verify_chain(roles.app, AUDIT_KEY)
+    assert (check.rows, check.reason, check.last_id) == (3, None, row.id)
+    with roles.app.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(audit_event)) == 3
+
+
+def test_the_apps_normal_paths_work_as_its_role_and_change_no_evidence(roles):
+    """An import (and a second one), demo data removed by a real import, a worker's attempt, its correction and
+    withdrawal, a closed case, a page view and a checkpoint, all as relais_app; then each forgery of the evidence."""
+    from dashboard.ingest.importer import import_file
+    from dashboard.ingest.worker_log import close_case, correct_attempt, record_attempt, withdraw_attempt
+    from tests.queue_data import NOW, load_queue_data
+    from tests.test_import import INTERVENTION, csv_bytes
+    from tests.test_worker_log import ANNE, entry
+
+    app = roles.app
+    demo = import_file(app, "interventions", csv_bytes([INTERVENTION]), "demo.csv", demo=True)
+    real = import_file(app, "interventions", csv_bytes([{**INTERVENTION, "event_id": "R1"}]), "real.csv",
+                       replace_demo=True)
+    assert demo.written and real.written and real.problems == []
+    load_queue_data(app)
+    again = import_file(app, "interventions", csv_bytes([{**INTERVENTION, "event_id": "R1"}]), "again.csv")
+    assert again.written and again.replaced == 1
+    attempt = record_attempt(app, entry(), ANNE, NOW)
+    correct_attempt(app, attempt, entry(outcome="wrong_number"), ANNE, NOW)
+    withdraw_attempt(app, "RIPRSL", attempt, ANNE, NOW)
+    close_case(app, "RIPRSL", "Q2", "offender", ANNE, NOW)
+    record_event(app, subject="anne", roles=("worker",), services="RIPRSL", action="view", page="queue")
+    with app.begin() as connection:
+        write_checkpoint(connection, AUDIT_KEY, verify_chain(connection, AUDIT_KEY), datetime.now(UTC))
+    with app.connect() as connection:
+        batches = connection.execute(select(import_batch.c.file_name, import_batch.c.demo)
+                                     .order_by(import_batch.c.id)).all()
+        revisions = connection.scalar(select(func.count()).select_from(attempt_revision))
+        closures = connection.scalar(select(func.count()).select_from(case_closure))
+    assert [name for name, _demo in batches] == ["real.csv", "interventions.csv", "outreach.csv", "again.csv"]
+    assert (revisions, closures) == (2, 2)
+    check = verify_chain(app, AUDIT_KEY)
+    assert (check.reason, check.rows, check.checkpoints) == (None, 5, 1)
+    for statement in (
+        "UPDATE attempt_revision SET revised_by = 'mallory'", "DELETE FROM attempt_revision",
+        "TRUNCATE attempt_revision", "UPDATE case_closure SET closed_by = 'mallory'", "DELETE FROM case_closure",
+        "UPDATE import_batch SET status = 'rejected'", "UPDATE import_batch SET demo = true",
+        "TRUNCATE import_batch", "DELETE FROM pseudonym_check", "TRUNCATE pseudonym_check",
+        "UPDATE destruction_record SET run_by = 'mallory'", "DELETE FROM destruction_record",
+        "TRUNCATE destruction_record",
+        "INSERT INTO destruction_record (run_at, run_by, os_user, kind, older_than_years, cutoff_date,"
+        " interventions, attempts, audit_rows, import_batches, audit_anchor)"
+        " VALUES (now(), 'x', 'x', 'audit', 1, '2000-01-01', 0, 0, 0, 0, 'forged')",
+        "UPDATE audit_checkpoint SET rows = 0", "DELETE FROM audit_checkpoint", "TRUNCATE audit_checkpoint",
+        "INSERT INTO retention_period (kind, years, set_at, set_by, os_user) VALUES ('audit', 1, now(), 'x', 'x')",
+        "UPDATE retention_period SET years = 1", "DELETE FROM retention_period",
+        "ALTER TABLE pseudonym_check DISABLE TRIGGER ALL",
+    ):
+        _refused(app, statement)
+    # Real batches stay: the app removes demo batches only.
+    with app.begin() as connection:
+        assert connection.exec_driver_sql("DELETE FROM import_batch").rowcount == 0
+    # The fingerprint of the stored pseudonyms is the owner's `rekey` to change: deleting or replacing it would let
+    # a file under another key through, and the same subject would no longer link.
+    _refused(app, "UPDATE pseudonym_check SET fingerprint = 'other'", "only the owner")
+    with roles.owner.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(pseudonym_check)) == 1
+        assert connection.scalar(select(func.count()).select_from(import_batch)) == 4
+
+
+def test_only_the_owner_records_a_retention_period(roles):
+    environment = {**os.environ, "DATABASE_URL": roles.app_url, "RELAIS_LANGUAGE": "en"}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "retention", "--set-period", "audit", "1"],
+                          cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "only the schema's owner (relais_owner)" in done.stderr, done.stderr
+    (row,) = _rows(roles.app)
+    assert (row.action, json.loads(row.detail)["status"], json.loads(row.detail)["reason"]) == (
+        "retention_period", "refused", "not_owner")
+
+
+# Quotes, backslashes, every control character, accents, emoji and line separators: to_json(text) in audit_append
+# must escape them as json.dumps(ensure_ascii=False) does, or the two hashes differ.
+AWKWARD = ('say "hi"', "C:\\dossiers\\n\\", "\b\f\n\r\t", "".join(map(chr, range(1, 32))) + "\x7f",
+           "Montréal, Trois-Rivières — Œuvre", "😀🚓\u200d", "\u2028\u2029", "'; DROP TABLE audit_event; --", "", " ")
+
+
+def test_the_database_and_python_compute_the_same_hash_of_awkward_rows(engine):
+    for index, value in enumerate(AWKWARD):
+        record_event(engine, subject=value, roles=(value, "captain"), action=value or "view",
+                     services=None if index % 2 else value, page=value if index % 2 else None,
+                     filters={"text": value, value: [value, None]}, detail=None if index % 3 else {"why": value})
+    rows = _rows(engine)
+    assert [row.subject for row in rows] == list(AWKWARD)
+    for row in rows:
+        # On PostgreSQL row_hash was computed in SQL by audit_append; here it is computed again in Python.
+        assert row.row_hash == chained_hash(row.previous_hash, row._asdict())
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.rows, check.reason) == (len(AWKWARD), None)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_template, tmp_path):
+    path = tmp_path / "relais.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = build_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+def test_sqlite_refuses_a_row_that_does_not_follow_the_last_one_now(sqlite_engine):
+    _record(sqlite_engine, 2)
+    last = _rows(sqlite_engine)[-1]
+
+    def row(**changes):
+        values = {"occurred_at": datetime.now(UTC), "subject": "mallory", "roles": "admin", "services": "*",
+                  "action": "view", "page": "audit", "filters": None, "detail": None}
+        values.update(changes)
+        previous = values.pop("previous_hash", last.row_hash)
+        return {**values, "id": values.pop("id", last.id + 1), "previous_hash": previous,
+                "row_hash": chained_hash(previous, values)}
+
+    for forged in (row(id=last.id + 1000), row(id=None), row(occurred_at=datetime.now(UTC) - timedelta(hours=1)),
+                   row(occurred_at=datetime.now(UTC) + timedelta(minutes=1)), row(previous_hash=GENESIS_HASH)):
+        with pytest.raises(exc.IntegrityError, match="append-only"), sqlite_engine.begin() as connection:
+            connection.execute(insert(audit_event).values(**forged))
+    with sqlite_engine.begin() as connection:
+        connection.execute(insert(audit_event).values(**row()))
+    assert verify_chain(sqlite_engine).rows == 3
+
+
+def _remove_oldest(engine, count: int) -> None:
+    """The attack of issue 25: the oldest rows deleted past the guard, as the database's owner can."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+            connection.execute(delete(audit_event).where(audit_event.c.id <= count))
+            connection.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+        else:
+            (guard,) = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'audit_event_no_delete'").scalars()
+            connection.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
+            connection.execute(delete(audit_event).where(audit_event.c.id <= count))
+            connection.exec_driver_sql(guard)
+
+
+def _forged_anchor(engine, anchor: str, last_id: int, key: str | None) -> int:
+    values = {"run_at": datetime.now(UTC), "run_by": "dpo", "os_user": "root", "kind": "audit",
+              "older_than_years": 1, "cutoff_date": date.today(), "interventions": 0, "attempts": 0, "audit_rows": 2,
+              "import_batches": 0, "audit_anchor": anchor, "audit_last_id": last_id}
+    if key is not None:
+        values["signature"] = destruction_signature(key, values)
+    with engine.begin() as connection:
+        return connection.execute(insert(destruction_record).values(**values)
+                                  .returning(destruction_record.c.id)).scalar_one()
+
+
+@pytest.mark.parametrize("forger_key", [None, OTHER_KEY], ids=["unsigned", "signed with another key"])
+def test_removing_the_oldest_rows_behind_a_forged_anchor_is_reported(engine, database_url, forger_key):
+    _record(engine, 5)
+    rows = _rows(engine)
+    _remove_oldest(engine, rows[1].id)
+    record = _forged_anchor(engine, rows[2].previous_hash, rows[1].id, forger_key)
+    check = verify_chain(engine, AUDIT_KEY)
+    # The last hash is unchanged, so keeping it elsewhere would not have shown the removal; the signature does.
+    assert (check.reason, check.broken_id, check.last_hash, check.rows) == ("anchor", record, rows[-1].row_hash, 3)
+    verified = _verify_command(database_url, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert verified.returncode == 1
+    assert f"the anchor of destruction record {record} is not signed with the audit key" in verified.stdout
+    # Without the key, the chain cannot be said intact: exit 2, and why.
+    keyless = _verify_command(database_url)
+    assert keyless.returncode == 2 and "RELAIS_AUDIT_KEY is not set: 1 signatures" in keyless.stderr
+
+
+def test_a_genuine_retention_then_verifies_with_its_signed_anchor(engine, database_url):
+    """Rows of two years ago, each under a checkpoint; `retention --audit` destroys them and signs its anchor; a
+    checkpoint of a destroyed row is judged against the destruction."""
+    long_ago = datetime.now(UTC) - timedelta(days=800)
+    _old_rows(engine, long_ago)
+    _checkpoint(engine)
+    _old_rows(engine, long_ago + timedelta(hours=1))
+    _checkpoint(engine)
+    _record(engine, 1)
+    variables = {"RELAIS_AUDIT_KEY": AUDIT_KEY, "RELAIS_USER": "dpo"}
+    for arguments in (("--set-period", "audit", "1"), ("--older-than", "1", "--audit")):
+        done = _command(database_url, "retention", *arguments, **variables)
+        assert done.returncode == 0, done.stderr
+    with engine.connect() as connection:
+        (record,) = connection.execute(select(destruction_record)).all()
+    assert (record.audit_rows, record.audit_last_id) == (2, _rows(engine)[0].id - 1)
+    assert record.signature == destruction_signature(AUDIT_KEY, record._asdict())
+    verified = _verify_command(database_url, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "Audit trail intact: 3 chained rows" in verified.stdout
+    assert f"starts at the anchor of destruction record {record.id}: rows up to row {record.audit_last_id}" in (
+        verified.stdout)
+    assert "Latest signed checkpoint: number 2" in verified.stdout and "Rows written since: 3" in verified.stdout
+    assert "Signatures checked with the audit key: 3." in verified.stdout
+
+
+def test_a_forged_altered_or_removed_checkpoint_breaks_the_chain(engine):
+    _record(engine, 3)
+    first = _checkpoint(engine)
+    _record(engine, 1)
+    assert (_checkpoint(engine).id, verify_chain(engine, AUDIT_KEY).reason) == (2, None)
+
+    def problem() -> tuple[str | None, int | None]:
+        check = verify_chain(engine, AUDIT_KEY)
+        return check.reason, check.broken_id
+
+    def remove(number: int) -> None:
+        _without_triggers(engine, delete(audit_checkpoint).where(audit_checkpoint.c.id == number),
+                          table="audit_checkpoint")
+
+    # Forged: the app's role may insert a checkpoint, not sign one.
+    with engine.begin() as connection:
+        write_checkpoint(connection, OTHER_KEY, verify_chain(engine), datetime.now(UTC))
+    assert problem() == ("checkpoint_signature", 3)
+    remove(3)
+    assert problem() == (None, None)
+    # Altered: checkpoint 1 moved to row 4, with row 4's hash.
+    row = _rows(engine)[3]
+    _without_triggers(engine, update(audit_checkpoint).where(audit_checkpoint.c.id == first.id)
+                      .values(audit_id=row.id, row_hash=row.row_hash), table="audit_checkpoint")
+    assert problem() == ("checkpoint_signature", first.id)
+    # Removed: the numbers have a gap.
+    remove(first.id)
+    assert problem() == ("checkpoint_missing", first.id)
+
+
+def test_rows_removed_under_a_checkpoint_break_the_chain(engine, database_url):
+    _record(engine, 5)
+    covered = _checkpoint(engine)
+    _record(engine, 2)
+    rows = _rows(engine)
+    intact = _verify_command(database_url, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert intact.returncode == 0 and "number 1 of " in intact.stdout and "Rows written since: 2" in intact.stdout
+    # The newest rows cut back past the checkpoint: the rows left still chain, but the signed row is gone.
+    _without_triggers(engine, delete(audit_event).where(audit_event.c.id >= rows[3].id))
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.rows, check.reason, check.broken_id, check.checkpoint_row) == (
+        3, "checkpoint_row", covered.id, covered.audit_id)
+    broken = _verify_command(database_url, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert broken.returncode == 1
+    assert f"checkpoint 1 signed row {covered.audit_id}, which is missing or has changed since" in broken.stdout
+
+
+def test_rows_after_the_latest_checkpoint_can_still_go_unseen(engine):
+    """What checkpoints cannot do, stated by `verify`: the rows after the latest one are covered by none."""
+    _record(engine, 2)
+    _checkpoint(engine)
+    _record(engine, 2)
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.reason, check.rows_after_checkpoint) == (None, 2)
+    _without_triggers(engine, delete(audit_event).where(audit_event.c.id > check.latest_checkpoint.audit_id))
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.reason, check.rows, check.rows_after_checkpoint) == (None, 2, 0)
+
+
+def test_the_checkpoint_command_needs_a_strong_key_and_an_intact_chain(engine, database_url):
+    _record(engine, 2)
+    for variables, words in (({}, "RELAIS_AUDIT_KEY is not set"), ({"RELAIS_AUDIT_KEY": "x" * 40}, "too easy"),
+                             ({"RELAIS_AUDIT_KEY": "REPLACE ME: python -c 'import secrets; print(secrets."
+                               "token_urlsafe(48))'"}, "published value")):
+        refused = _command(database_url, "audit", "checkpoint", **variables)
+        assert refused.returncode == 2 and words in refused.stderr and "token_urlsafe(48)" in refused.stderr
+    done = _command(database_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert done.returncode == 0, done.stderr
+    last = _rows(engine)[1]
+    assert f"Checkpoint 1 signed: row {last.id}, hash {last.row_hash}, 2 rows." in done.stdout
+    with engine.connect() as connection:
+        (checkpoint,) = connection.execute(select(audit_checkpoint)).all()
+    assert checkpoint.signature == checkpoint_signature(AUDIT_KEY, checkpoint._asdict())
+    assert _rows(engine)[-1].action == "checkpoint"
+    _without_triggers(engine, update(audit_event).where(audit_event.c.id == last.id).values(page="definitions"))
+    refused = _command(database_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert refused.returncode == 1 and "no checkpoint is signed" in refused.stderr
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(audit_checkpoint)) == 1
+
+
+def test_audit_retention_needs_the_key_and_an_intact_chain(engine, database_url):
+    _old_rows(engine, datetime.now(UTC) - timedelta(days=800))
+    _record(engine, 1)
+    assert _command(database_url, "retention", "--set-period", "audit", "1").returncode == 0
+    unkeyed = _command(database_url, "retention", "--older-than", "1", "--audit")
+    assert unkeyed.returncode == 2 and "RELAIS_AUDIT_KEY is not set" in unkeyed.stderr
+    _without_triggers(engine, update(audit_event).where(audit_event.c.id == _rows(engine)[1].id)
+                      .values(subject="mallory"))
+    broken = _command(database_url, "retention", "--older-than", "1", "--audit", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert broken.returncode == 1 and "nothing is destroyed" in broken.stderr
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(destruction_record)) == 0
+    with pytest.raises(ValueError, match="signed"), engine.begin() as connection:
+        record_destruction(connection, destroy_audit(connection, date.today() + timedelta(days=1)), 1, "dpo", "root")
 
 
 def test_a_download_is_recorded_when_its_file_is_made_not_when_offered(engine, database_url, monkeypatch):
@@ -329,3 +690,21 @@ def test_metrics_refuses_dates_no_record_can_have(engine, database_url, day):
     done = subprocess.run([sys.executable, "-m", "dashboard", "metrics", "--from", day, "--to", day, "--json"],
                           cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "date out of range" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_audit_page_shows_each_rows_detail(engine, database_url, monkeypatch):
+    from tests.test_app import app_for
+
+    record_event(engine, subject="clerk", roles=("command",), services="*", action="retention",
+                 filters={"kind": "audit"}, detail={"audit_rows": 12, "cutoff": "2025-12-07", "status": "refusé"})
+    test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch,
+                   script=str(PROJECT_ROOT / "pages" / "audit.py"))
+    assert not test.exception
+    shown = test.dataframe[0].value
+    assert list(shown.columns)[-2:] == ["Filtres", "Détail"]
+    details = dict(zip(shown["Action"], shown["Détail"], strict=True))
+    assert json.loads(details["destruction (conservation)"]) == {"audit_rows": 12, "cutoff": "2025-12-07",
+                                                                  "status": "refusé"}
+    assert "signed_in_at" in json.loads(details["connexion"])
+    # The administrator's own search of the trail has filters and no detail: an empty cell, not "None".
+    assert details["recherche dans le journal"] == ""

@@ -1,8 +1,10 @@
 """Retention destroys what is older than the organisation keeps, never by default, and records the destruction;
-audit rows have their own period and their chain still verifies after it."""
+audit rows have their own period and their chain still verifies after it; the periods are recorded in the database,
+and the environment may only lengthen them."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,9 +16,18 @@ from sqlalchemy import exc, func, select, text
 from dashboard.settings import PROJECT_ROOT
 from queries.audit import record_event, verify_chain
 from queries.localtime import LOCAL_TIMEZONE
-from queries.retention import destroy_audit, destroy_data, record_destruction, retention_cutoff
-from queries.schema import audit_event, destruction_record, import_batch, intervention, outreach_attempt
+from queries.retention import destroy_audit, destroy_data, record_destruction, record_period, retention_cutoff
+from queries.schema import (
+    audit_event,
+    destruction_record,
+    import_batch,
+    intervention,
+    outreach_attempt,
+    retention_period,
+)
 from tests.hand_made import load_hand_made
+
+AUDIT_KEY = "tests-only audit key, never a real one: 7Qx9-LmZ2pRt4vWb8NcKd3Hs"
 
 
 def count(engine, table) -> int:
@@ -53,23 +64,85 @@ def _retention(database_url: str, *arguments: str, **variables: str) -> subproce
                           env=environment, capture_output=True, text=True, timeout=120)
 
 
+def _set_period(engine, kind: str, years: int) -> None:
+    with engine.begin() as connection:
+        record_period(connection, kind, years, "dpo", "root")
+
+
 def test_nothing_is_destroyed_without_the_organisations_period(engine, database_url):
     load_hand_made(engine)
-    unset = _retention(database_url, "--older-than", "1")
-    assert unset.returncode == 2 and "RELAIS_RETENTION_YEARS" in unset.stderr
-    younger = _retention(database_url, "--older-than", "2", RELAIS_RETENTION_YEARS="5")
-    assert younger.returncode == 2 and "shorter than the retention period" in younger.stderr
+    # The environment alone never allows a destruction: whoever sets it could destroy the trail.
+    unset = _retention(database_url, "--older-than", "1", RELAIS_RETENTION_YEARS="1")
+    assert unset.returncode == 2 and "`retention --set-period data YEARS`" in unset.stderr
+    _set_period(engine, "data", 5)
+    younger = _retention(database_url, "--older-than", "2")
+    assert younger.returncode == 2 and "shorter than the retention period (5 years)" in younger.stderr
     assert count(engine, intervention) == 16
+
+
+@pytest.mark.parametrize(("variable", "period"), [("1", 5), ("8", 8), ("", 5), ("x", 5)])
+def test_the_environment_only_lengthens_the_recorded_period(engine, database_url, variable, period):
+    _set_period(engine, "audit", 5)
+    shorter = _retention(database_url, "--older-than", str(period - 1), "--audit", "--dry-run",
+                         RELAIS_AUDIT_RETENTION_YEARS=variable, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert shorter.returncode == 2 and f"shorter than the retention period ({period} years)" in shorter.stderr
+    allowed = _retention(database_url, "--older-than", str(period), "--audit", "--dry-run",
+                         RELAIS_AUDIT_RETENTION_YEARS=variable, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_the_period_is_recorded_by_a_command_and_shortened_only_when_asked(engine, database_url):
+    first = _retention(database_url, "--set-period", "data", "7")
+    assert first.returncode == 0 and "Retention period of interventions recorded: 7 years." in first.stdout
+    longer = _retention(database_url, "--set-period", "data", "10")
+    assert longer.returncode == 0 and "10 years (instead of 7)" in longer.stdout
+    shorter = _retention(database_url, "--set-period", "data", "2")
+    assert shorter.returncode == 2 and "run again with --shorten" in shorter.stderr
+    same = _retention(database_url, "--set-period", "data", "10")
+    assert same.returncode == 0 and "already 10 years" in same.stdout
+    shortened = _retention(database_url, "--set-period", "data", "6", "--shorten")
+    assert shortened.returncode == 0 and "6 years (instead of 10)" in shortened.stdout
+    audit = _retention(database_url, "--set-period", "audit", "10")
+    assert audit.returncode == 0 and "Retention period of the audit trail recorded: 10 years." in audit.stdout
+    with engine.connect() as connection:
+        history = connection.execute(select(retention_period.c.kind, retention_period.c.years,
+                                            retention_period.c.set_by).order_by(retention_period.c.id)).all()
+        rows = connection.execute(select(audit_event.c.action, audit_event.c.filters, audit_event.c.detail)
+                                  .order_by(audit_event.c.id)).all()
+    assert history == [("data", 7, "dpo"), ("data", 10, "dpo"), ("data", 6, "dpo"), ("audit", 10, "dpo")]
+    runs = [(action, json.loads(filters)["years"], json.loads(detail)["status"]) for action, filters, detail in rows]
+    assert runs == [("retention_period", 7, "recorded"), ("retention_period", 10, "recorded"),
+                    ("retention_period", 2, "refused"), ("retention_period", 6, "recorded"),
+                    ("retention_period", 10, "recorded")]
+    # The history is evidence too: nobody edits or removes a period once recorded.
+    statements = [retention_period.update().values(years=1), retention_period.delete()]
+    if engine.dialect.name == "postgresql":
+        statements.append(text("TRUNCATE retention_period"))
+    for statement in statements:
+        with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+
+
+@pytest.mark.parametrize("arguments", [("--older-than", "99999"), ("--older-than", "0"), ("--older-than", "-3"),
+                                       ("--older-than", "two"), ("--set-period", "data", "99999"),
+                                       ("--set-period", "logs", "5"), ("--older-than", "3", "--shorten")])
+def test_out_of_range_years_are_usage_errors(engine, database_url, arguments):
+    _set_period(engine, "data", 1)
+    done = _retention(database_url, *arguments)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("from 1 to 150" in done.stderr or "data (the interventions) or audit" in done.stderr
+            or "--shorten goes only with --set-period" in done.stderr)
 
 
 def test_a_dry_run_counts_and_destroys_nothing_then_the_run_is_recorded(engine, database_url):
     load_hand_made(engine)
     years = datetime.now(LOCAL_TIMEZONE).year - 2023  # every 2023 intervention is older than this many years
-    dry = _retention(database_url, "--older-than", str(years), "--dry-run", RELAIS_RETENTION_YEARS=str(years))
+    _set_period(engine, "data", years)
+    dry = _retention(database_url, "--older-than", str(years), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "Dry run, nothing destroyed: 3 interventions, 0 contact attempts" in dry.stdout
     assert count(engine, intervention) == 16 and count(engine, destruction_record) == 0
-    done = _retention(database_url, "--older-than", str(years), RELAIS_RETENTION_YEARS=str(years))
+    done = _retention(database_url, "--older-than", str(years))
     assert done.returncode == 0, done.stderr
     assert "Destroyed: 3 interventions, 0 contact attempts" in done.stdout
     assert count(engine, intervention) == 13
@@ -79,6 +152,7 @@ def test_a_dry_run_counts_and_destroys_nothing_then_the_run_is_recorded(engine, 
     assert (record.kind, record.run_by, record.older_than_years, record.interventions, record.attempts) == (
         "data", "dpo", years, 3, 0)
     assert record.cutoff_date == retention_cutoff(datetime.now(LOCAL_TIMEZONE).date(), years)
+    assert (record.audit_anchor, record.signature) == (None, None)
     assert actions == ["retention", "retention"]
 
 
@@ -88,12 +162,12 @@ def test_audit_retention_keeps_the_chain_verifiable(engine):
     tomorrow = datetime.now(LOCAL_TIMEZONE).date() + timedelta(days=1)
     with engine.begin() as connection:
         destruction = destroy_audit(connection, tomorrow)
-        record_destruction(connection, destruction, 1, "dpo", "root")
+        record_destruction(connection, destruction, 1, "dpo", "root", AUDIT_KEY)
     assert destruction.audit_rows == 3 and count(engine, audit_event) == 0
     for index in range(2):
         record_event(engine, subject=f"new{index}", roles=("captain",), action="view")
-    check = verify_chain(engine)
-    assert (check.rows, check.broken_id) == (2, None)
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.rows, check.broken_id, check.reason, check.start_id) == (2, None, None, destruction.audit_last_id)
     # Deleting rows without a destruction record still breaks the chain.
     with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
         connection.execute(audit_event.delete())
@@ -136,6 +210,7 @@ def test_a_dry_run_of_audit_retention_leaves_every_guard_in_place(engine, databa
     assert _triggers(engine) == guards and count(engine, audit_event) == 2
     with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
         connection.execute(audit_event.delete())
-    dry = _retention(database_url, "--older-than", "1", "--audit", "--dry-run", RELAIS_AUDIT_RETENTION_YEARS="1")
+    _set_period(engine, "audit", 1)
+    dry = _retention(database_url, "--older-than", "1", "--audit", "--dry-run", RELAIS_AUDIT_KEY=AUDIT_KEY)
     assert dry.returncode == 0, dry.stderr
     assert _triggers(engine) == guards

@@ -1,15 +1,22 @@
-"""The audit of commands (who ran what, with what result), and `audit verify`, which walks the hash chain."""
+"""The audit of commands (who ran what, with what result); `audit verify`, which walks the hash chain and checks its
+signatures; and `audit checkpoint`, which signs the chain's head."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from dashboard import settings
-from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
+from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from dashboard.commands.printing import error
 from dashboard.i18n import number, t
-from queries.audit import ALL_SERVICES, record_event, verify_chain
+from dashboard.secret_strength import SECRET_RECIPE, secret_problem
+from queries.audit import ALL_SERVICES, ChainCheck, record_event, verify_chain, write_checkpoint
+from queries.localtime import LOCAL_TIMEZONE
 
 COMMAND_ROLE = "command"
+KEY_SETTING = "RELAIS_AUDIT_KEY"
 
 
 def record_command(engine: Engine, action: str, filters: dict | None, detail: dict) -> None:
@@ -19,14 +26,71 @@ def record_command(engine: Engine, action: str, filters: dict | None, detail: di
                  filters=filters, detail={"os_user": settings.os_user(), "relais_user": relais_user, **detail})
 
 
-def run_audit_verify_command(engine: Engine) -> int:
-    """Print whether the chain holds (and its last link, to keep elsewhere), or where it breaks; exit 1 if broken."""
-    check = verify_chain(engine)
-    if check.broken_id is not None:
-        print(t(f"audit.verify.broken.{check.reason}", id=check.broken_id, rows=number(check.rows)))
-        return EXIT_INVALID
-    if check.last_id is None:
+def audit_key_problem() -> str | None:
+    """Why RELAIS_AUDIT_KEY cannot sign ('missing', 'public', 'weak'), printed as an error; None when it can."""
+    problem = secret_problem(settings.audit_key())
+    if problem is not None:
+        error(t(f"audit.key.{problem}", setting=KEY_SETTING, recipe=SECRET_RECIPE))
+    return problem
+
+
+def print_chain_check(check: ChainCheck) -> None:
+    """What the walk found: the first problem, or the chain intact with its last link; where it starts; the
+    latest checkpoint and the rows after it."""
+    if check.reason is not None:
+        print(t(f"audit.verify.broken.{check.reason}", id=check.broken_id, rows=number(check.rows),
+                row=check.checkpoint_row))
+    elif check.last_id is None:
         print(t("audit.verify.empty"))
     else:
         print(t("audit.verify.intact", rows=number(check.rows), id=check.last_id, hash=check.last_hash))
+    if check.start_record is None:
+        print(t("audit.verify.start.genesis"))
+    else:
+        print(t("audit.verify.start.anchor", id=check.start_record, row=check.start_id))
+    latest = check.latest_checkpoint
+    if latest is None:
+        print(t("audit.verify.checkpoint.none"))
+    else:
+        when = latest.written_at.astimezone(LOCAL_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+        print(t("audit.verify.checkpoint.latest", id=latest.id, when=when, row=latest.audit_id,
+                after=number(check.rows_after_checkpoint)))
+
+
+def run_audit_verify_command(engine: Engine) -> int:
+    """Print whether the chain holds and its signatures with it; exit 1 if broken, 2 if signed records exist that
+    could not be checked without RELAIS_AUDIT_KEY."""
+    key = settings.audit_key()
+    if key is not None and audit_key_problem():
+        return EXIT_USAGE
+    check = verify_chain(engine, key)
+    print_chain_check(check)
+    if check.reason is not None:
+        return EXIT_INVALID
+    if key is not None:
+        print(t("audit.verify.signatures.checked", count=number(check.signed_records)))
+    elif check.signed_records:
+        # Without the key an anchor written by whoever removed the oldest rows looks like retention's own: the
+        # chain is not verified, and saying "intact" would be the lie the signatures exist to prevent.
+        error(t("audit.verify.signatures.unchecked", setting=KEY_SETTING, count=number(check.signed_records)))
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def run_audit_checkpoint_command(engine: Engine) -> int:
+    """Verify the chain with the key, then sign its head as a new checkpoint; refuse to sign a chain that is broken."""
+    if audit_key_problem():
+        return EXIT_USAGE
+    key = settings.audit_key()
+    check = verify_chain(engine, key)
+    if check.reason is not None:
+        print_chain_check(check)
+        error(t("audit.checkpoint.refused"))
+        return EXIT_INVALID
+    with engine.begin() as connection:
+        checkpoint = write_checkpoint(connection, key, check, datetime.now(UTC))
+    record_command(engine, "checkpoint", None, {"checkpoint": checkpoint.id, "audit_id": checkpoint.audit_id,
+                                                "row_hash": checkpoint.row_hash, "rows": checkpoint.rows})
+    print(t("audit.checkpoint.done", id=checkpoint.id, row=checkpoint.audit_id, hash=checkpoint.row_hash,
+            rows=number(checkpoint.rows)))
     return EXIT_OK

@@ -30,6 +30,15 @@ def _date(value: str) -> date:
     return day
 
 
+def _retention_years(value: str) -> int:
+    from queries.retention import MOST_RETENTION_YEARS
+
+    years = int(value) if re.fullmatch(r"[0-9]{1,9}", value.strip()) else 0
+    if not 1 <= years <= MOST_RETENTION_YEARS:
+        raise argparse.ArgumentTypeError(t("retention.error.years", value=value, most=MOST_RETENTION_YEARS))
+    return years
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=t("cli.description"))
@@ -83,13 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="check the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken link")
+    audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken "
+                                             "link; with RELAIS_AUDIT_KEY, check its anchor and checkpoints")
+    audit_commands.add_parser("checkpoint", help="verify the chain, then sign its head with RELAIS_AUDIT_KEY "
+                                                 "(nightly, by an operator who holds the key)")
 
-    retention = commands.add_parser("retention", help="destroy interventions (or audit rows) older than YEARS")
-    retention.add_argument("--older-than", dest="older_than", type=int, required=True, metavar="YEARS")
+    retention = commands.add_parser("retention", help="destroy interventions (or audit rows) older than YEARS, or "
+                                                      "record the organisation's retention period")
+    retention_action = retention.add_mutually_exclusive_group(required=True)
+    retention_action.add_argument("--older-than", dest="older_than", type=_retention_years, metavar="YEARS")
+    retention_action.add_argument("--set-period", dest="set_period", nargs=2, metavar=("data|audit", "YEARS"),
+                                  help="record the organisation's retention period in the database (as the "
+                                       "schema's owner); the environment may only lengthen it")
     retention.add_argument("--dry-run", action="store_true", help="count what would be destroyed, destroy nothing")
     retention.add_argument("--audit", action="store_true",
-                           help="audit rows instead of data (RELAIS_AUDIT_RETENTION_YEARS; the table owner's role)")
+                           help="audit rows instead of data (needs RELAIS_AUDIT_KEY; the table owner's role)")
+    retention.add_argument("--shorten", action="store_true",
+                           help="with --set-period: record a period shorter than the one in force")
 
     commands.add_parser("rekey", help="pseudonymise the stored subject keys again under RELAIS_NEW_PSEUDONYM_KEY")
 
@@ -186,16 +205,31 @@ def _geo(args) -> int:
     return run_geo_import_command(default_engine(), args.file, args.layer)
 
 
-def _audit(_args) -> int:
-    from dashboard.commands.audit import run_audit_verify_command
+def _audit(args) -> int:
+    from dashboard.commands.audit import run_audit_checkpoint_command, run_audit_verify_command
 
+    if args.audit_command == "checkpoint":
+        return run_audit_checkpoint_command(default_engine())
     return run_audit_verify_command(default_engine())
 
 
 def _retention(args) -> int:
-    from dashboard.commands.retention import run_retention_command
+    from dashboard.commands.retention import run_retention_command, run_retention_period_command
 
-    return run_retention_command(default_engine(), args.older_than, args.dry_run, args.audit)
+    if args.set_period is None:
+        if args.shorten:
+            raise UsageError(t("retention.error.shorten_alone"))
+        return run_retention_command(default_engine(), args.older_than, args.dry_run, args.audit)
+    kind, given = args.set_period
+    if kind not in ("data", "audit"):
+        raise UsageError(t("retention.error.kind", value=kind))
+    if args.dry_run or args.audit:
+        raise UsageError(t("retention.error.set_period_alone"))
+    try:
+        years = _retention_years(given)
+    except argparse.ArgumentTypeError as wrong:
+        raise UsageError(str(wrong)) from None
+    return run_retention_period_command(default_engine(), kind, years, args.shorten)
 
 
 def _alerts(args) -> int:

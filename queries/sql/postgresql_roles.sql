@@ -1,9 +1,12 @@
 -- Relais on PostgreSQL: who may do what.
 --
---   relais_owner  owns the schema and runs the migrations (`python -m dashboard init-db` with its URL);
---   relais_app    is what the app and the commands connect as: it reads and writes the data tables, and may only
---                 SELECT and INSERT the audit table: no UPDATE, DELETE or TRUNCATE, and, not owning the table, it
---                 cannot drop or disable the triggers that refuse them either; the same for destruction records.
+--   relais_owner  owns the schema and runs the migrations (`python -m dashboard init-db` with its URL), `retention`
+--                 (both kinds, and `--set-period`) and `rekey`: the operations that destroy or rewrite evidence.
+--   relais_app    is what the app and the other commands connect as (`serve`, `import`, `demo-data`, `geo import`,
+--                 `metrics`, `report`, `alerts`, `audit verify`, `audit checkpoint`). It reads everything and writes
+--                 only what those write: it appends audit rows through audit_append() alone (which sets the id, the
+--                 time and the chain), and it adds to the evidence tables without changing or removing what is
+--                 there. Not owning any table, it cannot drop or disable their triggers either.
 --
 -- Run as a superuser (or a role with CREATEROLE) in Relais's database, after each `init-db` (it is idempotent):
 --   psql -v ON_ERROR_STOP=1 -d relais -f queries/sql/postgresql_roles.sql
@@ -28,12 +31,41 @@ REVOKE CREATE ON SCHEMA public FROM relais_app;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM relais_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO relais_app;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO relais_app;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM relais_app;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM relais_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO relais_app;
 
--- Append-only, by privilege as well as by trigger.
-REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_event FROM relais_app;
--- Destruction records are written by `retention`, run as relais_owner: the app can neither forge nor change one.
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON destruction_record FROM relais_app;
--- The schema's version is the migrations' business.
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM relais_app;
+-- What the app and its commands write. Reference data: `serve` reloads it at start, `geo import` adds boundaries.
+GRANT INSERT, UPDATE, DELETE ON police_service, municipality, membership, municipality_boundary TO relais_app;
+-- Imports (and the removal of demo data), the worker's form, and what each write recomputes.
+GRANT INSERT, UPDATE, DELETE ON intervention, outreach_attempt, weekly_count TO relais_app;
+GRANT UPDATE ON data_version TO relais_app;
+-- Evidence the app adds to and never changes: a worker's corrections and withdrawals, closed cases.
+GRANT INSERT ON attempt_revision, case_closure TO relais_app;
+-- An import's batch row: written, then its end time set in the same transaction. Only demo batches can be removed
+-- (with the demo data), by the row security below.
+GRANT INSERT, DELETE ON import_batch TO relais_app;
+GRANT UPDATE (finished_at) ON import_batch TO relais_app;
+-- The fingerprint of the first pseudonyms; once pseudonyms are stored, only the owner's `rekey` may change it (the
+-- pseudonym_check_guard trigger), and nobody but the owner may remove it.
+GRANT INSERT, UPDATE (fingerprint, set_at) ON pseudonym_check TO relais_app;
+-- Signed checkpoints of the audit chain (`audit checkpoint`): a forged one fails its signature, and none is changed.
+GRANT INSERT ON audit_checkpoint TO relais_app;
+-- The sequences of the rows it inserts; audit rows are numbered by audit_append, as the owner.
+GRANT USAGE, SELECT ON SEQUENCE import_batch_id_seq, intervention_id_seq, membership_id_seq,
+    outreach_attempt_id_seq, attempt_revision_id_seq, case_closure_id_seq TO relais_app;
+
+-- The one way the app writes audit rows: audit_append (migration 0013, SECURITY DEFINER, owned by the owner) sets
+-- the id, the time and the chain itself. The migration revoked it from PUBLIC.
+GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text) TO relais_app;
+
+-- import_batch: the app sees and adds every batch, sets the end time, and removes demo batches only.
+ALTER TABLE import_batch ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS relais_app_reads ON import_batch;
+DROP POLICY IF EXISTS relais_app_adds ON import_batch;
+DROP POLICY IF EXISTS relais_app_finishes ON import_batch;
+DROP POLICY IF EXISTS relais_app_removes_demo ON import_batch;
+CREATE POLICY relais_app_reads ON import_batch FOR SELECT TO relais_app USING (true);
+CREATE POLICY relais_app_adds ON import_batch FOR INSERT TO relais_app WITH CHECK (true);
+CREATE POLICY relais_app_finishes ON import_batch FOR UPDATE TO relais_app USING (true) WITH CHECK (true);
+CREATE POLICY relais_app_removes_demo ON import_batch FOR DELETE TO relais_app USING (demo);
