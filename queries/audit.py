@@ -36,7 +36,8 @@ CHECKPOINT_SIGNED = CHECKPOINT_FIELDS
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
                  "import", "retention", "retention_period", "rekey", "checkpoint", "attempt", "attempt_corrected",
-                 "attempt_withdrawn", "case_closed", "report", "alerts", "alert_sent")
+                 "attempt_withdrawn", "case_closed", "report", "alerts", "alert_sent", "init_db", "geo_import",
+                 "demo_data")
 
 
 @dataclass(frozen=True)
