@@ -605,6 +605,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Chain broken: checkpoint {id} signed row {row}, which is missing or has changed since; rows it covered "
         "were removed or rewritten.",
     ),
+    "audit.verify.links_hold": (
+        "Les liens de la chaîne tiennent : {rows} lignes. Dernier maillon : ligne {id}, empreinte {hash}. Sans la "
+        "clé d'audit, ce n'est pas une vérification (voir plus bas).",
+        "The chain's links hold: {rows} rows. Last link: row {id}, hash {hash}. Without the audit key this is no "
+        "verification (see below).",
+    ),
     "audit.verify.start.genesis": (
         "La chaîne part de son origine : aucune ligne n'a été détruite par « retention ».",
         "The chain starts at its origin: no row was destroyed by `retention`.",

@@ -498,6 +498,7 @@ def test_removing_the_oldest_rows_behind_a_forged_anchor_is_reported(engine, dat
     # Without the key, the chain cannot be said intact: exit 2, and why.
     keyless = _verify_command(database_url)
     assert keyless.returncode == 2 and "RELAIS_AUDIT_KEY is not set: 1 signatures" in keyless.stderr
+    assert "The chain's links hold: 3 rows" in keyless.stdout and "intact" not in keyless.stdout
 
 
 def test_a_genuine_retention_then_verifies_with_its_signed_anchor(engine, database_url):

@@ -34,6 +34,11 @@ def audit_key_problem() -> str | None:
     return problem
 
 
+def _unverified(check: ChainCheck) -> bool:
+    """Whether signed records exist that no key checked: the links may hold, the chain is not verified."""
+    return check.signed_records > 0 and not check.signatures_checked
+
+
 def print_chain_check(check: ChainCheck) -> None:
     """What the walk found: the first problem, or the chain intact with its last link; where it starts; the
     latest checkpoint and the rows after it."""
@@ -43,7 +48,8 @@ def print_chain_check(check: ChainCheck) -> None:
     elif check.last_id is None:
         print(t("audit.verify.empty"))
     else:
-        print(t("audit.verify.intact", rows=number(check.rows), id=check.last_id, hash=check.last_hash))
+        words = "audit.verify.links_hold" if _unverified(check) else "audit.verify.intact"
+        print(t(words, rows=number(check.rows), id=check.last_id, hash=check.last_hash))
     if check.start_record is None:
         print(t("audit.verify.start.genesis"))
     else:
@@ -69,7 +75,7 @@ def run_audit_verify_command(engine: Engine) -> int:
         return EXIT_INVALID
     if key is not None:
         print(t("audit.verify.signatures.checked", count=number(check.signed_records)))
-    elif check.signed_records:
+    elif _unverified(check):
         # Without the key an anchor written by whoever removed the oldest rows looks like retention's own: the
         # chain is not verified, and saying "intact" would be the lie the signatures exist to prevent.
         error(t("audit.verify.signatures.unchecked", setting=KEY_SETTING, count=number(check.signed_records)))
