@@ -211,12 +211,19 @@ def _sources():
     return [path for top in ("dashboard", "pages", "auth") for path in sorted((root / top).rglob("*.py"))]
 
 
+def _streamlit_callers(name: str) -> set[str]:
+    """The modules that name st.<name>, called or as a bare decorator."""
+    return {path.relative_to(settings.PROJECT_ROOT).as_posix() for path in _sources()
+            if [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(node, ast.Attribute) and node.attr == name
+                and isinstance(node.value, ast.Name) and node.value.id == "st"]}
+
+
 def test_every_fragment_is_checked_at_each_of_its_runs():
-    """Only auth/session.py calls st.fragment, in session.fragment: every fragment of the app is checked there."""
-    callers = {path.relative_to(settings.PROJECT_ROOT).as_posix() for path in _sources()
-               if [call for call in _calls(path, "fragment") if isinstance(call.func, ast.Attribute)
-                   and isinstance(call.func.value, ast.Name) and call.func.value.id == "st"]}
-    assert callers == {"auth/session.py"}
+    """Only auth/session.py calls st.fragment, in session.fragment: every fragment of the app is checked there (a
+    dialog is a fragment too: there is none)."""
+    assert _streamlit_callers("fragment") == {"auth/session.py"}
+    assert _streamlit_callers("dialog") == set()
     used = {path.name for path in _sources() if _calls(path, "fragment") and path.name != "session.py"}
     assert used == {"queue.py"}
 
