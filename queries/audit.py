@@ -179,27 +179,25 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class ChainCheck:
-    """What `audit verify` found.
-
-    `rows` intact rows read; the first problem (`reason`, and `broken_id`: the row, destruction record or checkpoint
-    it concerns); the last row's id and hash; where the chain starts (`start_record`, the destruction record whose
-    anchor it follows, None for the genesis; `start_id` and `start_hash`, the last row destroyed); the checkpoints,
-    the latest one and the rows written after it; how many records carry a signature, and whether a key checked them.
-    """
+    """What `audit verify` found: the rows, the first problem, the last link, the chain's start, its checkpoints."""
 
     rows: int
+    # The first problem, and the row, destruction record or checkpoint it concerns.
     broken_id: int | None = None
     reason: str | None = None
     last_id: int | None = None
     last_hash: str | None = None
+    # The destruction record whose anchor the chain follows (None: the genesis), and the last row it destroyed.
     start_record: int | None = None
     start_id: int = 0
     start_hash: str = GENESIS_HASH
     checkpoints: int = 0
     latest_checkpoint: Checkpoint | None = None
     rows_after_checkpoint: int = 0
+    # Anchors and checkpoints, which only the key can check.
     signed_records: int = 0
     signatures_checked: bool = False
+    # The row a broken checkpoint had signed.
     checkpoint_row: int | None = None
 
 
@@ -237,8 +235,7 @@ def _walk(connection: Connection, start_hash: str, watched: set[int], checkpoint
 
 def _checkpoint_problem(checkpoint, walk: _Walk, start_id: int, start_hash: str,
                         destroyed: dict[int, str]) -> bool:
-    """Whether a checkpoint's row is no longer what it signed: missing, rewritten, or destroyed otherwise than
-    by a recorded destruction."""
+    """Whether a checkpoint's row is no longer the one it signed: missing, rewritten, or destroyed otherwise."""
     if checkpoint.audit_id > start_id:
         return walk.seen.get(checkpoint.audit_id) != checkpoint.row_hash
     if checkpoint.audit_id == start_id:
@@ -248,11 +245,8 @@ def _checkpoint_problem(checkpoint, walk: _Walk, start_id: int, start_hash: str,
 
 
 def verify_chain(bind: Engine | Connection, key: str | None = None) -> ChainCheck:
-    """Walk the audit rows from the chain's start; with the audit key, check the anchors' and checkpoints' signatures.
-
-    The chain must start at the genesis or at the anchor of the latest destruction record; every checkpoint must be
-    numbered in sequence and its row still be the one it signed. Without the key, signatures are not checked.
-    """
+    """Walk the chain from the genesis or the latest anchor, check each checkpoint's row, and with the key every
+    signature."""
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
         anchors = _anchor_records(connection)
         checkpoints = connection.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.id)).all()
