@@ -20,6 +20,9 @@ from queries.runner import fetch_frame
 from queries.schema import audit_checkpoint, audit_event, destruction_record
 
 AUDIT_ROWS_SHOWN = 500
+# Keys of an audit row's detail that name a case (the police event number): masked on the audit page.
+CASE_IDENTIFIERS = frozenset({"event_id"})
+MASKED = "•••"
 ALL_SERVICES = "*"
 GENESIS_HASH = "0" * 64
 CHAINED_COLUMNS = ("occurred_at", "subject", "roles", "services", "action", "page", "filters", "detail")
@@ -319,10 +322,25 @@ def audit_statement(flt: AuditFilter) -> Select:
     return statement
 
 
+def without_case_identifiers(detail: str | None) -> str | None:
+    """A row's detail as an administrator may read it: the event numbers it names are masked."""
+    if not detail:
+        return detail
+    values = json.loads(detail)
+    if not isinstance(values, dict) or not CASE_IDENTIFIERS & values.keys():
+        return detail
+    masked = {name: MASKED if name in CASE_IDENTIFIERS and value is not None else value
+              for name, value in values.items()}
+    return json.dumps(masked, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def audit_events(bind: Engine | Connection, flt: AuditFilter, scope: Scope) -> pd.DataFrame:
-    """Audit rows for an administrator; anyone else is refused before the query runs."""
+    """Audit rows for an administrator, without case-level identifiers; anyone else is refused before the query
+    runs."""
     scope.require_role("admin")
-    return fetch_frame(bind, audit_statement(flt))
+    frame = fetch_frame(bind, audit_statement(flt))
+    # The row names the event, so that an inquiry can follow it; the administrator sees no case-level data (DESIGN).
+    return frame.assign(detail=frame["detail"].map(without_case_identifiers)) if not frame.empty else frame
 
 
 def audit_subjects(bind: Engine | Connection, scope: Scope) -> list[str]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from auth.viewer import viewer_from_claims
 from queries.audit import AuditFilter, audit_events, record_event
 from queries.filters import MetricFilter, Period, Scope
 from queries.interventions import intervention_totals, interventions_by_municipality, interventions_by_week
 from queries.outreach import outreach_summary
-from queries.schema import intervention
+from queries.schema import audit_event, intervention
 from queries.scoping import service_conditions
 from tests.hand_made import load_hand_made
 
@@ -104,3 +106,16 @@ def test_one_service_condition_of_what_scope_and_filter_share(scope, chosen, exp
     independent narrowings, expected too few rows and chose a plan that took 76 s."""
     conditions = service_conditions(intervention.c.police_service, MetricFilter(MARCH, services=chosen), scope)
     assert [str(condition.compile(compile_kwargs={"literal_binds": True})) for condition in conditions] == expected
+
+
+def test_the_administrator_reads_no_event_number_in_the_trail(engine):
+    record_event(engine, subject="worker-1", roles=("worker",), services="SPS", action="case_closed", page="queue",
+                 detail={"event_id": "SPS-2026-000123", "service": "SPS", "subject_role": "offender"})
+    admin = viewer_from_claims({"sub": "a", "roles": ["admin"], "police_services": ["*"]})
+    shown = audit_events(engine, AuditFilter(date(2000, 1, 1), date(2100, 1, 1)), admin.scope)
+    assert [json.loads(detail) for detail in shown["detail"]] == [
+        {"event_id": "•••", "service": "SPS", "subject_role": "offender"}]
+    # The row itself keeps the event, for an inquiry into who closed which case.
+    with engine.connect() as connection:
+        stored = connection.scalar(select(audit_event.c.detail).where(audit_event.c.action == "case_closed"))
+    assert json.loads(stored)["event_id"] == "SPS-2026-000123"
