@@ -322,9 +322,10 @@ def audit_statement(flt: AuditFilter) -> Select:
     return statement
 
 
-def without_case_identifiers(detail: str | None) -> str | None:
+def without_case_identifiers(detail: object) -> object:
     """A row's detail as an administrator may read it: the event numbers it names are masked."""
-    if not detail:
+    # A row without detail reaches pandas as a missing value, not a string.
+    if not isinstance(detail, str) or not detail:
         return detail
     values = json.loads(detail)
     if not isinstance(values, dict) or not CASE_IDENTIFIERS & values.keys():
