@@ -215,6 +215,9 @@ def test_a_funder_finds_no_count_from_1_to_4_and_every_download_is_audited(app, 
     log_in(page, url, "bailleur")
     expect(page.get_by_role("heading", name=PAGE_TITLES["report"], exact=True)).to_be_visible()
     settle(page)
+    # The heading comes before the page's first skeletons: wait for the report's tables themselves.
+    expect(page.locator("[data-testid=stTable] td").first).to_be_visible(timeout=TIMEOUT_MS)
+    settle(page)
     assert_no_exception(page)
     # What the page shows: tables and chart labels.
     cells = [cell.inner_text().strip() for cell in page.locator("[data-testid=stTable] td").all()]
