@@ -933,3 +933,29 @@ def test_a_row_of_year_1_is_refused_by_the_command_and_its_run_audited(engine, d
     ((_filters, detail),) = command_audit_rows(engine, "import")
     assert (detail["status"], detail["rows_read"], detail["accepted"], detail["rejected"]) == ("rejected", 1, 0, 1)
     assert detail["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_commands_audit_through_one_function_that_says_a_refused_row(tmp_path, capsys):
+    import ast
+
+    from sqlalchemy import create_engine
+
+    from dashboard.commands import audit, demo_data, geo, imports, init_db
+
+    for command in (init_db, demo_data, geo, imports):
+        source = Path(command.__file__).read_text(encoding="utf-8")
+        assert 't("command.error.audit"' not in source and 't("import.error.audit"' not in source, command.__name__
+        assert "def failure_detail" not in source, command.__name__
+        called = {node.func.id for node in ast.walk(ast.parse(source))
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        assert {"audit_command", "failure_detail"} <= called, command.__name__
+    assert imports.failure_detail is audit.failure_detail
+    # A database without the audit table refuses the row: said on standard error, in each command's words, not raised.
+    empty = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    audit.audit_command(empty, "init_db", None, {"status": "done"})
+    audit.audit_command(empty, "import", None, {"status": "done"}, refused_words="import.error.audit")
+    empty.dispose()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert t("command.error.audit", error="").rstrip() in lines[0] and "audit_event" in lines[0]
+    assert t("import.error.audit", error="").rstrip() in lines[1]

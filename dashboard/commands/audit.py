@@ -6,13 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import settings
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error
 from dashboard.i18n import number, t
 from dashboard.secret_strength import SECRET_RECIPE, secret_problem
-from queries.audit import ALL_SERVICES, ChainCheck, record_event, verify_chain, write_checkpoint
+from queries.audit import (
+    ALL_SERVICES,
+    ChainCheck,
+    forged_checkpoints_only,
+    may_write_checkpoints,
+    record_event,
+    verify_chain,
+    write_checkpoint,
+)
 from queries.localtime import LOCAL_TIMEZONE
 
 COMMAND_ROLE = "command"
@@ -84,19 +93,49 @@ def run_audit_verify_command(engine: Engine) -> int:
 
 
 def run_audit_checkpoint_command(engine: Engine) -> int:
-    """Verify the chain with the key, then sign its head as a new checkpoint; refuse to sign a chain that is broken."""
+    """Verify the chain with the key, then sign its head as a new checkpoint; refuse to sign a chain that is broken.
+    Runs as the schema's owner: the app's role may not add checkpoints."""
     if audit_key_problem():
         return EXIT_USAGE
     key = settings.audit_key()
+    with engine.connect() as connection:
+        if not may_write_checkpoints(connection):
+            error(t("audit.checkpoint.not_owner"))
+            return EXIT_USAGE
     check = verify_chain(engine, key)
-    if check.reason is not None:
+    # A checkpoint that fails its signature was not made with the key and vouches for nothing: the chain and every
+    # signed record still hold, so signing goes on (or one forged row would stop every checkpoint for good), and
+    # the forgery is reported, by this run's exit status and by every `verify`, until someone looks into it.
+    forged = forged_checkpoints_only(check)
+    if check.reason is not None and not forged:
         print_chain_check(check)
         error(t("audit.checkpoint.refused"))
         return EXIT_INVALID
     with engine.begin() as connection:
         checkpoint = write_checkpoint(connection, key, check, datetime.now(UTC))
     record_command(engine, "checkpoint", None, {"checkpoint": checkpoint.id, "audit_id": checkpoint.audit_id,
-                                                "row_hash": checkpoint.row_hash, "rows": checkpoint.rows})
+                                                "row_hash": checkpoint.row_hash, "rows": checkpoint.rows,
+                                                "forged": [forged_id for _reason, forged_id, _row in check.problems]})
     print(t("audit.checkpoint.done", id=checkpoint.id, row=checkpoint.audit_id, hash=checkpoint.row_hash,
             rows=number(checkpoint.rows)))
+    if forged:
+        for _reason, forged_id, _row in check.problems:
+            error(t("audit.verify.broken.checkpoint_signature", id=forged_id))
+        return EXIT_INVALID
     return EXIT_OK
+
+
+def failure_detail(failure: BaseException) -> dict:
+    """What the audit keeps of an error: its type and its driver's, never its message (it may quote a row)."""
+    cause = getattr(failure, "orig", None)
+    return {"error": type(failure).__name__, **({"cause": type(cause).__name__} if cause is not None else {})}
+
+
+def audit_command(engine: Engine, action: str, filters: dict | None, detail: dict, *,
+                  refused_words: str = "command.error.audit") -> None:
+    """Audit a command's run; a database that refuses the row is said on standard error, not raised (the command's
+    own outcome is printed either way)."""
+    try:
+        record_command(engine, action, filters, detail)
+    except SQLAlchemyError as failure:
+        error(t(refused_words, error=str(failure).splitlines()[0]))

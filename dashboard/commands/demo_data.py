@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.commands.audit import record_command
+from dashboard.commands.audit import audit_command, failure_detail, record_command
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
-from dashboard.commands.imports import failure_detail, import_problem_table
+from dashboard.commands.imports import import_problem_table
 from dashboard.commands.printing import error
 from dashboard.demo.data import (
     COUNT_FIELDS,
@@ -49,13 +49,6 @@ def counts_table(counts: list[YearCounts]) -> str:
     )
 
 
-def _record(engine: Engine, asked: dict, detail: dict) -> None:
-    try:
-        record_command(engine, "demo_data", asked, detail)
-    except SQLAlchemyError as failure:
-        error(t("command.error.audit", error=str(failure).splitlines()[0]))
-
-
 def _loaded(files: DemoFiles, reports: list[ImportReport]) -> dict:
     """What the audit keeps of a load: the days, each file's hash, and its rows and batch."""
     return {"status": "loaded", "from": files.first_day.isoformat(), "to": files.last_day.isoformat(),
@@ -77,7 +70,7 @@ def run_demo_data_command(engine: Engine, seed: int, write_csv_dir: Path | None,
         real = real_row_count(connection)
     if real:
         error(t("demo.error.real_data", count=number(real)))
-        _record(engine, asked, {"status": "refused", "reason": "real_data", "real_rows": real})
+        audit_command(engine, "demo_data", asked, {"status": "refused", "reason": "real_data", "real_rows": real})
         return EXIT_INVALID
     try:
         # Up to this minute unless an end is given: the worker's queue then holds today's arrests, as it would.
@@ -89,12 +82,13 @@ def run_demo_data_command(engine: Engine, seed: int, write_csv_dir: Path | None,
     except DemoImportFailed as failure:
         print(import_problem_table(failure.report.problems), file=sys.stderr)
         error(t("demo.error.import_failed", kind=failure.kind))
-        _record(engine, asked, {"status": "rejected", "kind": failure.kind, "problems": len(failure.report.problems)})
+        audit_command(engine, "demo_data", asked, {"status": "rejected", "kind": failure.kind,
+                                                   "problems": len(failure.report.problems)})
         return EXIT_INVALID
     except BaseException as failure:
-        _record(engine, asked, {"status": "failed", **failure_detail(failure)})
+        audit_command(engine, "demo_data", asked, {"status": "failed", **failure_detail(failure)})
         raise
-    _record(engine, asked, _loaded(files, reports))
+    audit_command(engine, "demo_data", asked, _loaded(files, reports))
     print(t("demo.done", seed=seed, start=day(files.first_day), end=day(files.last_day), url=url))
     with engine.connect() as connection:
         print(counts_table(demo_counts(connection)))

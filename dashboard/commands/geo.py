@@ -9,9 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.commands.audit import record_command
+from dashboard.commands.audit import audit_command, failure_detail
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from dashboard.commands.imports import failure_detail
 from dashboard.commands.printing import error, problem_table
 from dashboard.i18n import number, t
 from dashboard.ingest.boundary_file import (
@@ -58,10 +57,7 @@ def _skipped_lines(report: BoundaryReport) -> list[str]:
 
 
 def _record_geo_import(engine: Engine, path: Path, layer: str | None, detail: dict) -> None:
-    try:
-        record_command(engine, "geo_import", {"file": path.name, "layer": layer}, detail)
-    except SQLAlchemyError as failure:
-        error(t("command.error.audit", error=str(failure).splitlines()[0]))
+    audit_command(engine, "geo_import", {"file": path.name, "layer": layer}, detail)
 
 
 def _file_sha256(path: Path) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from dashboard.commands.audit import record_command
+from dashboard.commands.audit import audit_command, failure_detail
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError
 from dashboard.commands.printing import error, problem_table
 from dashboard.i18n import number, t
@@ -37,18 +37,8 @@ def progress_bars() -> Callable[..., tqdm]:
     return partial(tqdm, file=sys.stderr, unit=" " + t("import.progress.unit"), disable=not sys.stderr.isatty())
 
 
-def failure_detail(failure: BaseException) -> dict:
-    """What the audit keeps of an error: its type and its driver's, never its message (it may quote a row)."""
-    cause = getattr(failure, "orig", None)
-    return {"error": type(failure).__name__, **({"cause": type(cause).__name__} if cause is not None else {})}
-
-
 def _record_import(engine: Engine, kind: str, path: Path, detail: dict) -> None:
-    try:
-        record_command(engine, "import", {"kind": kind, "file": path.name}, detail)
-    except SQLAlchemyError as failure:
-        # The import's own outcome is printed either way; a database that refuses the audit row is said too.
-        error(t("import.error.audit", error=str(failure).splitlines()[0]))
+    audit_command(engine, "import", {"kind": kind, "file": path.name}, detail, refused_words="import.error.audit")
 
 
 def import_service(engine: Engine, asked: str | None) -> str | None:

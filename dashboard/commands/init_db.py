@@ -9,10 +9,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.commands.audit import record_command
+from dashboard.commands.audit import audit_command, failure_detail, record_command
 from dashboard.commands.exits import EXIT_OK
-from dashboard.commands.imports import failure_detail
-from dashboard.commands.printing import error
 from dashboard.i18n import t
 from queries.migrate import upgrade_to_head
 from queries.reference import REFERENCE_DIR, load_reference
@@ -26,13 +24,6 @@ def schema_revision(engine: Engine) -> str | None:
 
 def _reference_files() -> dict[str, str]:
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(REFERENCE_DIR.glob("*.csv"))}
-
-
-def _record(engine: Engine, detail: dict) -> None:
-    try:
-        record_command(engine, "init_db", None, detail)
-    except SQLAlchemyError as failure:
-        error(t("command.error.audit", error=str(failure).splitlines()[0]))
 
 
 def run_init_db_command(engine: Engine) -> int:
@@ -49,7 +40,7 @@ def run_init_db_command(engine: Engine) -> int:
             record_command(engine, "init_db", None, {"status": "failed", "schema_from": before,
                                                      "schema_to": schema_revision(engine), **failure_detail(failure)})
         raise
-    _record(engine, {"status": "done", "schema_from": before, "schema_to": after,
+    audit_command(engine, "init_db", None, {"status": "done", "schema_from": before, "schema_to": after,
                      "police_services": counts.police_services, "municipalities": counts.municipalities,
                      "reference_files_sha256": _reference_files()})
     url = engine.url.render_as_string(hide_password=True)
