@@ -670,6 +670,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "le journal d'audit ne se vérifie pas : aucun point de contrôle n'est signé",
         "the audit trail does not verify: no checkpoint is signed",
     ),
+    "audit.checkpoint.not_owner": (
+        "ce rôle ne peut pas ajouter de point de contrôle : « audit checkpoint » se lance avec l'URL de "
+        "relais_owner, le propriétaire du schéma (comme « retention »), jamais avec celle de relais_app",
+        "this role may not add checkpoints: run `audit checkpoint` with relais_owner's URL, the schema's owner "
+        "(as `retention`), never relais_app's",
+    ),
     "demo.error.real_data_served": (
         "la base {url} contient {count} interventions réelles : la démonstration, où chacun se connecte sous "
         "l'identité de son choix, ne la sert pas. Pointez DATABASE_URL vers une autre base",

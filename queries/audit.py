@@ -163,8 +163,10 @@ def record_event(
                     _append(bind, values)
             return
         except IntegrityError:
-            # Another SQLite writer chained to the same last row first, or its row's time went stale while it
-            # waited for the lock: read the last row again and retry.
+            # SQLite: another writer chained to the same last row first, or this row's time went stale while it
+            # waited for the lock. PostgreSQL: audit_append chains under its lock, so a violation there is rare (a
+            # row of the same previous_hash written past the function by the owner): read the last row again and
+            # retry on both, at most CHAIN_ATTEMPTS times.
             if attempt == CHAIN_ATTEMPTS - 1:
                 raise
 
@@ -202,6 +204,8 @@ class ChainCheck:
     signatures_checked: bool = False
     # The row a broken checkpoint had signed.
     checkpoint_row: int | None = None
+    # Every problem found, as (reason, id, row), the first one above.
+    problems: tuple[tuple[str, int, int | None], ...] = ()
 
 
 @dataclass
@@ -247,44 +251,82 @@ def _checkpoint_problem(checkpoint, walk: _Walk, start_id: int, start_hash: str,
     return checkpoint.audit_id in destroyed and destroyed[checkpoint.audit_id] != checkpoint.row_hash
 
 
+def _signed_checkpoints(checkpoints: list, key: str | None) -> tuple[list, list]:
+    """The checkpoints to trust and the ones whose signature fails: without the key, all are taken as stored."""
+    if key is None:
+        return checkpoints, []
+    valid, forged = [], []
+    for checkpoint in checkpoints:
+        signed = _signed(checkpoint_signature(key, checkpoint._asdict()), checkpoint.signature)
+        (valid if signed else forged).append(checkpoint)
+    return valid, forged
+
+
+def _missing_checkpoint(checkpoints: list, trusted: list, key: str | None) -> int | None:
+    """The first checkpoint number with no row at all: up to the latest trusted one with the key, else up to the
+    count of rows (a forged number far ahead is reported by its signature, not as thousands of gaps)."""
+    numbers = {checkpoint.id for checkpoint in checkpoints}
+    highest = (trusted[-1].id if trusted else 0) if key is not None else len(checkpoints)
+    return next((number for number in range(1, highest + 1) if number not in numbers), None)
+
+
 def verify_chain(bind: Engine | Connection, key: str | None = None) -> ChainCheck:
     """Walk the chain from the genesis or the latest anchor, check each checkpoint's row, and with the key every
     signature."""
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
         anchors = _anchor_records(connection)
         checkpoints = connection.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.id)).all()
+        # With the key, a checkpoint that fails its signature asserts nothing: it is reported, and neither the
+        # latest checkpoint nor the rows written since are judged by it (a forged number far ahead would hide them).
+        trusted, forged = _signed_checkpoints(checkpoints, key)
         start = anchors[-1] if anchors else None
         start_id, start_hash = (start.audit_last_id or 0, start.audit_anchor) if start else (0, GENESIS_HASH)
-        watched = {checkpoint.audit_id for checkpoint in checkpoints if checkpoint.audit_id > start_id}
-        walk = _walk(connection, start_hash, watched, checkpoints[-1].audit_id if checkpoints else -1)
+        watched = {checkpoint.audit_id for checkpoint in trusted if checkpoint.audit_id > start_id}
+        walk = _walk(connection, start_hash, watched, trusted[-1].audit_id if trusted else -1)
     problems: list[tuple[str, int, int | None]] = []
     if key is not None:
         problems += [("anchor", record.id, None) for record in anchors
                      if not _signed(destruction_signature(key, record._asdict()), record.signature)]
-        problems += [("checkpoint_signature", checkpoint.id, None) for checkpoint in checkpoints
-                     if not _signed(checkpoint_signature(key, checkpoint._asdict()), checkpoint.signature)]
-    problems += [("checkpoint_missing", number, None)
-                 for number in sorted(set(range(1, len(checkpoints) + 1)) - {c.id for c in checkpoints})[:1]]
+        problems += [("checkpoint_signature", checkpoint.id, None) for checkpoint in forged]
+    missing = _missing_checkpoint(checkpoints, trusted, key)
+    if missing is not None:
+        problems.append(("checkpoint_missing", missing, None))
     if walk.broken is not None:
         problems.append((*walk.broken, None))
     destroyed = {record.audit_last_id: record.audit_anchor for record in anchors if record.audit_last_id is not None}
-    problems += [("checkpoint_row", checkpoint.id, checkpoint.audit_id) for checkpoint in checkpoints
+    problems += [("checkpoint_row", checkpoint.id, checkpoint.audit_id) for checkpoint in trusted
                  if walk.broken is None and _checkpoint_problem(checkpoint, walk, start_id, start_hash, destroyed)]
-    latest = Checkpoint(**{name: getattr(checkpoints[-1], name) for name in CHECKPOINT_FIELDS}) if checkpoints else None
+    latest = Checkpoint(**{name: getattr(trusted[-1], name) for name in CHECKPOINT_FIELDS}) if trusted else None
     reason, broken_id, checkpoint_row = problems[0] if problems else (None, None, None)
     return ChainCheck(
         rows=walk.rows, broken_id=broken_id, reason=reason, last_id=walk.last_id,
         last_hash=walk.previous if walk.last_id is not None else None, start_record=start.id if start else None,
-        start_id=start_id, start_hash=start_hash, checkpoints=len(checkpoints), latest_checkpoint=latest,
+        start_id=start_id, start_hash=start_hash, checkpoints=len(trusted), latest_checkpoint=latest,
         rows_after_checkpoint=walk.after_checkpoint, signed_records=len(anchors) + len(checkpoints),
-        signatures_checked=key is not None, checkpoint_row=checkpoint_row)
+        signatures_checked=key is not None, checkpoint_row=checkpoint_row, problems=tuple(problems))
+
+
+def forged_checkpoints_only(check: ChainCheck) -> bool:
+    """Whether every problem is a checkpoint whose signature fails: the chain and every signed record hold."""
+    return bool(check.problems) and all(reason == "checkpoint_signature" for reason, _id, _row in check.problems)
+
+
+def may_write_checkpoints(connection: Connection) -> bool:
+    """Whether this connection's role may add a checkpoint (on PostgreSQL the owner's alone, not the app's)."""
+    if connection.dialect.name != "postgresql":
+        return True
+    return bool(connection.scalar(select(func.has_table_privilege(func.current_user(), "audit_checkpoint",
+                                                                  "INSERT"))))
 
 
 def write_checkpoint(connection: Connection, key: str, check: ChainCheck, now: datetime) -> Checkpoint:
-    """Sign the head of the chain `check` found intact, numbered after the last checkpoint."""
+    """Sign the head of the chain `check` found intact, numbered after its latest signed checkpoint (skipping any
+    number a forged row took, which stays reported)."""
     audit_id, row_hash = ((check.last_id, check.last_hash) if check.last_id is not None
                           else (check.start_id, check.start_hash))
-    number = (connection.scalar(select(func.max(audit_checkpoint.c.id))) or 0) + 1
+    after = check.latest_checkpoint.id if check.latest_checkpoint is not None else 0
+    taken = set(connection.scalars(select(audit_checkpoint.c.id).where(audit_checkpoint.c.id > after)))
+    number = next(candidate for candidate in range(after + 1, after + len(taken) + 2) if candidate not in taken)
     checkpoint = Checkpoint(number, now, audit_id, row_hash, check.rows)
     connection.execute(insert(audit_checkpoint).values(**asdict(checkpoint),
                                                        signature=checkpoint_signature(key, asdict(checkpoint))))

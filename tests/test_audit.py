@@ -339,7 +339,8 @@ def test_the_app_role_cannot_change_remove_or_forge_audit_rows(roles):
 
 def test_the_apps_normal_paths_work_as_its_role_and_change_no_evidence(roles):
     """An import (and a second one), demo data removed by a real import, a worker's attempt, its correction and
-    withdrawal, a closed case, a page view and a checkpoint, all as relais_app; then each forgery of the evidence."""
+    withdrawal, a closed case and a page view, all as relais_app (and a checkpoint, as the owner); then each
+    forgery of the evidence."""
     from dashboard.ingest.importer import import_file
     from dashboard.ingest.worker_log import close_case, correct_attempt, record_attempt, withdraw_attempt
     from tests.queue_data import NOW, load_queue_data
@@ -359,7 +360,7 @@ def test_the_apps_normal_paths_work_as_its_role_and_change_no_evidence(roles):
     withdraw_attempt(app, "RIPRSL", attempt, ANNE, NOW)
     close_case(app, "RIPRSL", "Q2", "offender", ANNE, NOW)
     record_event(app, subject="anne", roles=("worker",), services="RIPRSL", action="view", page="queue")
-    with app.begin() as connection:
+    with roles.owner.begin() as connection:
         write_checkpoint(connection, AUDIT_KEY, verify_chain(connection, AUDIT_KEY), datetime.now(UTC))
     with app.connect() as connection:
         batches = connection.execute(select(import_batch.c.file_name, import_batch.c.demo)
@@ -381,6 +382,7 @@ def test_the_apps_normal_paths_work_as_its_role_and_change_no_evidence(roles):
         " interventions, attempts, audit_rows, import_batches, audit_anchor)"
         " VALUES (now(), 'x', 'x', 'audit', 1, '2000-01-01', 0, 0, 0, 0, 'forged')",
         "UPDATE audit_checkpoint SET rows = 0", "DELETE FROM audit_checkpoint", "TRUNCATE audit_checkpoint",
+        FORGED_CHECKPOINT,
         "INSERT INTO retention_period (kind, years, set_at, set_by, os_user) VALUES ('audit', 1, now(), 'x', 'x')",
         "UPDATE retention_period SET years = 1", "DELETE FROM retention_period",
         "ALTER TABLE pseudonym_check DISABLE TRIGGER ALL",
@@ -395,6 +397,23 @@ def test_the_apps_normal_paths_work_as_its_role_and_change_no_evidence(roles):
     with roles.owner.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(pseudonym_check)) == 1
         assert connection.scalar(select(func.count()).select_from(import_batch)) == 4
+
+
+FORGED_CHECKPOINT = ("INSERT INTO audit_checkpoint (id, written_at, audit_id, row_hash, rows, signature)"
+                     " VALUES (2147483647, now(), 999999, 'forged', 0, 'forged')")
+
+
+def test_only_the_owner_adds_checkpoints_and_the_command_says_so(roles):
+    """A web replica could insert a forged checkpoint that stays for good: the app's role has no write on the table,
+    and `audit checkpoint` run as that role says to run it as the owner, without a traceback."""
+    _record(roles.app, 1)
+    _refused(roles.app, FORGED_CHECKPOINT)
+    as_app = _command(roles.app_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert as_app.returncode == 2 and "Traceback" not in as_app.stderr, as_app.stderr
+    assert "run `audit checkpoint` with relais_owner's URL" in as_app.stderr
+    owner_url = roles.owner.url.render_as_string(hide_password=False)
+    as_owner = _command(owner_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert as_owner.returncode == 0 and "Checkpoint 1 signed" in as_owner.stdout, as_owner.stderr
 
 
 def test_only_the_owner_records_a_retention_period(roles):
@@ -555,6 +574,38 @@ def test_a_forged_altered_or_removed_checkpoint_breaks_the_chain(engine):
     # Removed: the numbers have a gap.
     remove(first.id)
     assert problem() == ("checkpoint_missing", first.id)
+
+
+def _forge_checkpoint(engine, number: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(audit_checkpoint).values(id=number, written_at=datetime.now(UTC), audit_id=999999,
+                                                           row_hash="f" * 64, rows=0, signature="0" * 64))
+
+
+def test_a_forged_checkpoint_is_reported_but_judges_nothing_and_stops_no_signing(engine, database_url):
+    """A checkpoint row that fails its signature (whoever could insert it) is reported by every verify; the latest
+    checkpoint and the rows written since are the validly signed one's; `audit checkpoint` still signs, exit 1."""
+    _record(engine, 2)
+    _checkpoint(engine)
+    _record(engine, 1)
+    _forge_checkpoint(engine, 2147483647)
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.reason, check.broken_id, check.latest_checkpoint.id, check.rows_after_checkpoint) == (
+        "checkpoint_signature", 2147483647, 1, 1)
+    assert check.problems == (("checkpoint_signature", 2147483647, None),)
+    signed = _command(database_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert signed.returncode == 1 and "Checkpoint 2 signed" in signed.stdout, signed.stdout + signed.stderr
+    assert "Checkpoint 2147483647 forged or altered" in signed.stderr
+    # A forged row on the next number is skipped, and is no gap.
+    _forge_checkpoint(engine, 3)
+    assert _command(database_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY).returncode == 1
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.latest_checkpoint.id, check.rows_after_checkpoint, check.checkpoints) == (4, 1, 3)
+    assert check.problems == (("checkpoint_signature", 3, None), ("checkpoint_signature", 2147483647, None))
+    # A broken chain is still refused.
+    _without_triggers(engine, update(audit_event).where(audit_event.c.id == _rows(engine)[0].id).values(page="x"))
+    refused = _command(database_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert refused.returncode == 1 and "no checkpoint is signed" in refused.stderr
 
 
 def test_rows_removed_under_a_checkpoint_break_the_chain(engine, database_url):

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken "
                                              "link; with RELAIS_AUDIT_KEY, check its anchor and checkpoints")
     audit_commands.add_parser("checkpoint", help="verify the chain, then sign its head with RELAIS_AUDIT_KEY "
-                                                 "(nightly, by an operator who holds the key)")
+                                                 "(nightly, by an operator who holds the key; on PostgreSQL as "
+                                                 "relais_owner, the schema's owner, not relais_app)")
 
     retention = commands.add_parser("retention", help="destroy interventions (or audit rows) older than YEARS, or "
                                                       "record the organisation's retention period")

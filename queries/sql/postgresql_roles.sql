@@ -1,9 +1,10 @@
 -- Relais on PostgreSQL: who may do what.
 --
 --   relais_owner  owns the schema and runs the migrations (`python -m dashboard init-db` with its URL), `retention`
---                 (both kinds, and `--set-period`) and `rekey`: the operations that destroy or rewrite evidence.
+--                 (both kinds, and `--set-period`), `rekey` and `audit checkpoint`: the operations that destroy or
+--                 rewrite evidence, or vouch for it.
 --   relais_app    is what the app and the other commands connect as (`serve`, `import`, `demo-data`, `geo import`,
---                 `metrics`, `report`, `alerts`, `audit verify`, `audit checkpoint`). It reads everything and writes
+--                 `metrics`, `report`, `alerts`, `audit verify`). It reads everything and writes
 --                 only what those write: it appends audit rows through audit_append() alone (which sets the id, the
 --                 time and the chain), and it adds to the evidence tables without changing or removing what is
 --                 there. Not owning any table, it cannot drop or disable their triggers either.
@@ -49,8 +50,8 @@ GRANT UPDATE (finished_at) ON import_batch TO relais_app;
 -- The fingerprint of the first pseudonyms; once pseudonyms are stored, only the owner's `rekey` may change it (the
 -- pseudonym_check_guard trigger), and nobody but the owner may remove it.
 GRANT INSERT, UPDATE (fingerprint, set_at) ON pseudonym_check TO relais_app;
--- Signed checkpoints of the audit chain (`audit checkpoint`): a forged one fails its signature, and none is changed.
-GRANT INSERT ON audit_checkpoint TO relais_app;
+-- No write on audit_checkpoint: `audit checkpoint` runs as the owner. A checkpoint the app could insert would fail
+-- its signature, but stays for good (append-only), so any web replica could make `verify` fail for ever.
 -- The sequences of the rows it inserts; audit rows are numbered by audit_append, as the owner.
 GRANT USAGE, SELECT ON SEQUENCE import_batch_id_seq, intervention_id_seq, membership_id_seq,
     outreach_attempt_id_seq, attempt_revision_id_seq, case_closure_id_seq TO relais_app;
