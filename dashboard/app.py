@@ -6,8 +6,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from auth import session
-from auth.policy import COOKIE_SECRET_RECIPE
 from auth.viewer import Viewer, pages_for
+from dashboard.secret_strength import SECRET_RECIPE
 from dashboard.settings import PROJECT_ROOT
 from dashboard.web.language import language_switch, tr
 
@@ -61,7 +61,7 @@ def main() -> None:
         _centered(tr("app.unconfigured.title"), tr("app.unconfigured.body"))
         return
     if problem := session.cookie_problem():
-        _centered(tr("app.cookie_secret.title"), tr(f"app.cookie_secret.{problem}", recipe=COOKIE_SECRET_RECIPE))
+        _centered(tr("app.cookie_secret.title"), tr(f"app.cookie_secret.{problem}", recipe=SECRET_RECIPE))
         return
     viewer = session.current_viewer()
     if viewer is None:

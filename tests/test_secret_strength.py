@@ -12,7 +12,10 @@ from auth.policy import cookie_secret_problem
 from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.secret_strength import SECRET_RECIPE, entropy_bits, secret_problem
 from tests.test_app import AUTH, titles
-from tests.test_session import CAPTAIN, _actions, _app, _serve
+from tests.viewer_session import CAPTAIN
+from tests.viewer_session import app_as as _app
+from tests.viewer_session import audit_actions as _actions
+from tests.viewer_session import serve_with as _serve
 
 
 @pytest.mark.parametrize(

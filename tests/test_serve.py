@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import secrets
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.commands.serve import LOOPBACK, _wait_for, free_port
+from dashboard.commands.serve import LOOPBACK, free_port, wait_for
 from dashboard.settings import PROJECT_ROOT
 
 
@@ -42,7 +43,7 @@ def serving(tmp_path: Path, *options: str) -> Iterator[int]:
                                cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait_for(f"http://{LOOPBACK}:{port}/_stcore/health", process)
+        wait_for(f"http://{LOOPBACK}:{port}/_stcore/health", process)
         yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -82,3 +83,25 @@ def test_an_address_is_passed_to_streamlit_as_given(monkeypatch, address):
     (command,) = called
     assert command[command.index("--server.address") + 1] == address
     assert command[command.index("--server.port") + 1] == "8600"
+
+
+def test_the_cookie_secret_recipe_is_the_shared_rule_s_own_not_an_alias():
+    from dashboard import secret_strength
+    from dashboard.commands import serve
+
+    assert serve.SECRET_RECIPE is secret_strength.SECRET_RECIPE
+    for path in (PROJECT_ROOT / "dashboard" / "app.py", PROJECT_ROOT / "dashboard" / "commands" / "serve.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "COOKIE_SECRET_RECIPE" not in source and "from dashboard.secret_strength import SECRET_RECIPE" in source
+
+
+def test_these_tests_import_no_private_name_from_another_module():
+    wrong = []
+    for name in ("test_serve.py", "test_secret_strength.py", "viewer_session.py"):
+        path = PROJECT_ROOT / "tests" / name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in (
+                    "tests", "dashboard", "queries", "auth", "pages"):
+                wrong += [f"{name}: {node.module}.{alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert wrong == []

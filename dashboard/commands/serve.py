@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from auth.policy import COOKIE_SECRET_RECIPE, cookie_secret_problem
+from auth.policy import cookie_secret_problem
 from dashboard import settings
 from dashboard.commands.exits import EXIT_USAGE
 from dashboard.commands.printing import error
 from dashboard.demo.users import DEMO_USERS, DemoUser
 from dashboard.i18n import t
+from dashboard.secret_strength import SECRET_RECIPE
 
 PROJECT_ROOT = settings.PROJECT_ROOT
 APP_SCRIPT = PROJECT_ROOT / "dashboard" / "app.py"
@@ -36,7 +37,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = STARTUP_SECONDS) -> None:
+def wait_for(url: str, process: subprocess.Popen, seconds: float = STARTUP_SECONDS) -> None:
+    """Return once the url answers; raise if the process exits first or no answer comes in time."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -65,7 +67,7 @@ def running_process(command: list[str], ready_url: str, log: Path | None, **opti
     output = log.open("ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **options)
     try:
-        _wait_for(ready_url, process)
+        wait_for(ready_url, process)
         yield
     finally:
         _stop(process)
@@ -151,7 +153,7 @@ def configured_cookie_secret() -> object:
 def run_serve_command(port: int, address: str = LOOPBACK, upgrade: bool = True) -> int:
     """Serve the app on an address and port against DATABASE_URL and the configured provider, until interrupted."""
     if problem := cookie_secret_problem(configured_cookie_secret()):
-        error(t(f"serve.cookie_secret.{problem}", recipe=COOKIE_SECRET_RECIPE))
+        error(t(f"serve.cookie_secret.{problem}", recipe=SECRET_RECIPE))
         return EXIT_USAGE
     if upgrade:
         _upgrade_database()
