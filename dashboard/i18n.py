@@ -585,6 +585,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Chain broken at row {id} (after {rows} intact rows): its content no longer matches its hash; it was "
         "rewritten.",
     ),
+    "audit.verify.broken.time": (
+        "Chaîne rompue à la ligne {id} (après {rows} lignes intactes) : sa date n'en est pas une ; elle a été "
+        "écrite en contournant les déclencheurs.",
+        "Chain broken at row {id} (after {rows} intact rows): its time is not a time; it was written past the "
+        "triggers.",
+    ),
     "audit.verify.broken.anchor": (
         "Chaîne rompue à son début : l'ancre de la destruction n° {id} n'est pas signée avec la clé d'audit (ou sa "
         "signature ne tient plus) ; des lignes ont pu être retirées par quelqu'un d'autre que « retention ».",

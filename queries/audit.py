@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, Text, func, insert, literal, select
+from sqlalchemy import Connection, Engine, Select, Text, func, insert, literal, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from queries.filters import Scope
@@ -218,14 +218,32 @@ class _Walk:
     after_checkpoint: int = 0
 
 
+def _stored_time(text: str | None) -> datetime | None:
+    """A time as SQLite stores it (UTC, without its offset), or None if the text is no time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _walk(connection: Connection, start_hash: str, watched: set[int], checkpointed_id: int) -> _Walk:
     """Follow the rows in id order from the chain's start; stop at the first whose link or content does not match."""
+    # SQLite stores a time as text, which someone past the triggers may make anything: read it raw and parse it
+    # here, so that a row with no time breaks the chain instead of the walk.
+    raw_time = connection.dialect.name == "sqlite"
     columns = [audit_event.c.id, audit_event.c.previous_hash, audit_event.c.row_hash,
-               *(audit_event.c[name] for name in CHAINED_COLUMNS)]
+               *(type_coerce(audit_event.c[name], Text).label(name) if raw_time and name == "occurred_at"
+                 else audit_event.c[name] for name in CHAINED_COLUMNS)]
     statement = select(*columns).order_by(audit_event.c.id).execution_options(yield_per=VERIFY_CHUNK)
     walk = _Walk(previous=start_hash)
     for row in connection.execute(statement):
         values = row._asdict()
+        if raw_time:
+            values["occurred_at"] = _stored_time(values["occurred_at"])
+            if values["occurred_at"] is None:
+                walk.broken = ("time", values["id"])
+                break
         if values["previous_hash"] != walk.previous:
             walk.broken = ("link", values["id"])
             break

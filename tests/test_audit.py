@@ -476,6 +476,24 @@ def test_sqlite_refuses_a_row_that_does_not_follow_the_last_one_now(sqlite_engin
     assert verify_chain(sqlite_engine).rows == 3
 
 
+def test_sqlite_refuses_a_row_without_a_time_and_verify_reports_one(sqlite_engine, tmp_path):
+    """julianday() of a text that is no time is NULL, so the trigger's time check let it through; a row with such a
+    time, written past the triggers, is a broken chain for `verify`, not a traceback."""
+    _record(sqlite_engine, 2)
+    last = _rows(sqlite_engine)[-1]
+    garbage = text("INSERT INTO audit_event (id, occurred_at, subject, roles, action, previous_hash, row_hash)"
+                   " VALUES (:id, 'not a time', 'mallory', 'admin', 'view', :previous, :hash)")
+    arguments = {"id": last.id + 1, "previous": last.row_hash, "hash": "0" * 64}
+    with pytest.raises(exc.IntegrityError, match="append-only"), sqlite_engine.begin() as connection:
+        connection.execute(garbage, arguments)
+    _without_triggers(sqlite_engine, garbage.bindparams(**arguments))
+    check = verify_chain(sqlite_engine)
+    assert (check.reason, check.broken_id, check.rows) == ("time", last.id + 1, 2)
+    verified = _verify_command(str(sqlite_engine.url))
+    assert verified.returncode == 1 and "Traceback" not in verified.stderr, verified.stderr
+    assert f"Chain broken at row {last.id + 1} (after 2 intact rows): its time is not a time" in verified.stdout
+
+
 def _remove_oldest(engine, count: int) -> None:
     """The attack of issue 25: the oldest rows deleted past the guard, as the database's owner can."""
     with engine.begin() as connection:

@@ -32,6 +32,8 @@ SQLITE_CHAIN = (
     " OR NEW.previous_hash IS NOT coalesce((SELECT row_hash FROM audit_event ORDER BY id DESC LIMIT 1), ("
     + LATEST_ANCHOR.format(column="audit_anchor") + f"), '{GENESIS_HASH}')"
     " OR NEW.occurred_at IS NULL"
+    # julianday() of a text that is no time is NULL, and so would be the comparison below: refused outright.
+    " OR julianday(NEW.occurred_at) IS NULL"
     f" OR abs(julianday(NEW.occurred_at) - julianday('now')) * 86400 > {SQLITE_CLOCK_SLACK_SECONDS}"
     " BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: a new row takes the next id, follows the last row"
     " and is dated now'); END"
