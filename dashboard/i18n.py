@@ -109,12 +109,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "longer link. After a rekey, append the new key to the list",
     ),
     "import.file.pseudonym_key.weak": (
-        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) se devine (moins de 128 bits de hasard estimés, ou moins "
-        "de 16 caractères différents) : quiconque la devine retrouve les numéros derrière les pseudonymes. "
-        "Créez-en une avec {recipe}",
-        "a pseudonym key (RELAIS_PSEUDONYM_KEYS) can be guessed (fewer than 128 bits of randomness estimated, or "
-        "fewer than 16 different characters): whoever guesses it finds the record numbers behind the pseudonyms. "
-        "Make one with {recipe}",
+        "la clé de pseudonymisation la plus récente (la dernière de RELAIS_PSEUDONYM_KEYS) se devine (moins de 128 "
+        "bits de hasard estimés, ou moins de 16 caractères différents) : quiconque la devine retrouve les numéros "
+        "derrière les pseudonymes. Créez-en une avec {recipe}, passez-la à rekey (RELAIS_NEW_PSEUDONYM_KEY), puis "
+        "ajoutez-la à la fin de la liste",
+        "the newest pseudonym key (the last of RELAIS_PSEUDONYM_KEYS) can be guessed (fewer than 128 bits of "
+        "randomness estimated, or fewer than 16 different characters): whoever guesses it finds the record numbers "
+        "behind the pseudonyms. Make one with {recipe}, give it to rekey (RELAIS_NEW_PSEUDONYM_KEY), then append it "
+        "to the list",
     ),
     "import.file.pseudonym_key.public": (
         "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS) est une valeur publiée (la clé de la démo, un exemple), "
@@ -585,6 +587,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Chain broken at row {id} (after {rows} intact rows): its content no longer matches its hash; it was "
         "rewritten.",
     ),
+    "audit.verify.broken.expected": (
+        "La ligne {id} attendue (--expect) manque ou a changé, et aucune destruction signée ne la couvre : des "
+        "lignes ont été retirées ou réécrites, avec les points de contrôle qui les couvraient.",
+        "Row {id} expected (--expect) is missing or differs, and no signed destruction covers it: rows were "
+        "removed or rewritten, with the checkpoints that covered them.",
+    ),
+    "audit.verify.expect.invalid": (
+        "« {value} » n'est pas une ligne ID:EMPREINTE comme l'affiche « audit checkpoint » (un numéro, un "
+        "deux-points, 64 chiffres hexadécimaux)",
+        "'{value}' is not a row as `audit checkpoint` prints it, ID:HASH (a number, a colon, 64 hex digits)",
+    ),
     "audit.verify.broken.time": (
         "Chaîne rompue à la ligne {id} (après {rows} lignes intactes) : sa date n'en est pas une ; elle a été "
         "écrite en contournant les déclencheurs.",
@@ -668,9 +681,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "audit.checkpoint.done": (
         "Point de contrôle n° {id} signé : ligne {row}, empreinte {hash}, {rows} lignes. Gardez cette ligne hors "
-        "de la base (le journal du minuteur) : elle montre qu'un point de contrôle plus récent a existé.",
+        "de la base (le journal du minuteur) : elle montre qu'un point de contrôle plus récent a existé. Pour la "
+        "vérifier : audit verify --expect {row}:{hash}",
         "Checkpoint {id} signed: row {row}, hash {hash}, {rows} rows. Keep this line outside the database (the "
-        "timer's log): it shows that a later checkpoint existed.",
+        "timer's log): it shows that a later checkpoint existed. To check it: audit verify --expect {row}:{hash}",
     ),
     "audit.checkpoint.refused": (
         "le journal d'audit ne se vérifie pas : aucun point de contrôle n'est signé",

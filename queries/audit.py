@@ -288,9 +288,23 @@ def _missing_checkpoint(checkpoints: list, trusted: list, key: str | None) -> in
     return next((number for number in range(1, highest + 1) if number not in numbers), None)
 
 
-def verify_chain(bind: Engine | Connection, key: str | None = None) -> ChainCheck:
-    """Walk the chain from the genesis or the latest anchor, check each checkpoint's row, and with the key every
-    signature."""
+def _expected_problem(row_id: int, row_hash: str, walk: _Walk, start_id: int, start_hash: str,
+                      signed_ends: dict[int, str]) -> bool:
+    """Whether a row known from outside the database (a checkpoint's printed line) is missing or differs, and no
+    signed destruction covers it."""
+    if row_id > start_id:
+        return walk.seen.get(row_id) != row_hash
+    if row_id == start_id:
+        return row_hash != start_hash
+    if row_id in signed_ends:
+        return signed_ends[row_id] != row_hash
+    return not any(end > row_id for end in signed_ends)
+
+
+def verify_chain(bind: Engine | Connection, key: str | None = None,
+                 expected: tuple[tuple[int, str], ...] = ()) -> ChainCheck:
+    """Walk the chain from the genesis or the latest anchor, check each checkpoint's row and each expected row, and
+    with the key every signature."""
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
         anchors = _anchor_records(connection)
         checkpoints = connection.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.id)).all()
@@ -300,6 +314,7 @@ def verify_chain(bind: Engine | Connection, key: str | None = None) -> ChainChec
         start = anchors[-1] if anchors else None
         start_id, start_hash = (start.audit_last_id or 0, start.audit_anchor) if start else (0, GENESIS_HASH)
         watched = {checkpoint.audit_id for checkpoint in trusted if checkpoint.audit_id > start_id}
+        watched |= {row_id for row_id, _hash in expected}
         walk = _walk(connection, start_hash, watched, trusted[-1].audit_id if trusted else -1)
     problems: list[tuple[str, int, int | None]] = []
     if key is not None:
@@ -314,6 +329,15 @@ def verify_chain(bind: Engine | Connection, key: str | None = None) -> ChainChec
     destroyed = {record.audit_last_id: record.audit_anchor for record in anchors if record.audit_last_id is not None}
     problems += [("checkpoint_row", checkpoint.id, checkpoint.audit_id) for checkpoint in trusted
                  if walk.broken is None and _checkpoint_problem(checkpoint, walk, start_id, start_hash, destroyed)]
+    # Rows whose id and hash were kept outside (a checkpoint's line): the owner who removes the latest checkpoints
+    # and the rows they covered from the tail leaves a chain that holds, but not these rows. Only a destruction
+    # signed with the key may have removed them.
+    signed_ends = {record.audit_last_id: record.audit_anchor for record in anchors
+                   if key is not None and record.audit_last_id is not None
+                   and _signed(destruction_signature(key, record._asdict()), record.signature)}
+    problems += [("expected", row_id, None) for row_id, row_hash in expected
+                 if walk.broken is None and _expected_problem(row_id, row_hash, walk, start_id, start_hash,
+                                                              signed_ends)]
     latest = Checkpoint(**{name: getattr(trusted[-1], name) for name in CHECKPOINT_FIELDS}) if trusted else None
     reason, broken_id, checkpoint_row = problems[0] if problems else (None, None, None)
     return ChainCheck(

@@ -324,8 +324,10 @@ destruction_record = Table(
 )
 
 # The head of the audit chain as it was at a moment, signed with RELAIS_AUDIT_KEY by `audit checkpoint` (a nightly
-# timer): rows up to it cannot be removed or rewritten unseen, even by the database's owner. Numbered without gaps,
-# so that a checkpoint removed from the middle shows. Append-only, as the audit table.
+# timer, as the owner): a row it covers cannot be rewritten, nor removed from the middle, unseen. The owner can still
+# remove the latest checkpoints with the rows they cover from the tail; only the id and hash of a checkpoint's row
+# kept outside the database (its printed line, passed back to `audit verify --expect`) show that. Numbered without
+# gaps, so that a checkpoint removed from the middle shows. Append-only, as the audit table.
 audit_checkpoint = Table(
     "audit_checkpoint",
     metadata,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -641,6 +642,53 @@ def test_rows_removed_under_a_checkpoint_break_the_chain(engine, database_url):
     broken = _verify_command(database_url, RELAIS_AUDIT_KEY=AUDIT_KEY)
     assert broken.returncode == 1
     assert f"checkpoint 1 signed row {covered.audit_id}, which is missing or has changed since" in broken.stdout
+
+
+def _expect(done: subprocess.CompletedProcess) -> str:
+    """The ID:HASH that `audit checkpoint` printed, to pass back to `verify --expect`."""
+    assert done.returncode == 0, done.stderr
+    (found,) = re.findall(r"--expect ([0-9]+:[0-9a-f]{64})$", done.stdout, re.MULTILINE)
+    return found
+
+
+def test_the_latest_checkpoints_and_their_rows_removed_fail_an_expected_row(engine, database_url):
+    """The owner may remove the latest checkpoints and the rows they cover from the tail: the rest holds, but not the
+    row whose id and hash the checkpoint's printed line kept outside the database."""
+    variables = {"RELAIS_AUDIT_KEY": AUDIT_KEY}
+    _record(engine, 2)
+    first = _expect(_command(database_url, "audit", "checkpoint", **variables))
+    _record(engine, 2)
+    second = _expect(_command(database_url, "audit", "checkpoint", **variables))
+    rows = _rows(engine)
+    assert second == f"{rows[4].id}:{rows[4].row_hash}" and first == f"{rows[1].id}:{rows[1].row_hash}"
+    both = ("--expect", first, "--expect", second)
+    assert _command(database_url, "audit", "verify", *both, **variables).returncode == 0
+    _without_triggers(engine, delete(audit_checkpoint).where(audit_checkpoint.c.id == 2), table="audit_checkpoint")
+    _without_triggers(engine, delete(audit_event).where(audit_event.c.id > rows[2].id))
+    assert _verify_command(database_url, **variables).returncode == 0
+    removed = _command(database_url, "audit", "verify", *both, **variables)
+    assert removed.returncode == 1
+    assert f"Row {rows[4].id} expected (--expect) is missing or differs" in removed.stdout
+    wrong = _command(database_url, "audit", "verify", "--expect", f"{rows[1].id}:{'a' * 64}", **variables)
+    assert wrong.returncode == 1 and f"Row {rows[1].id} expected" in wrong.stdout
+    assert _command(database_url, "audit", "verify", "--expect", "2:nothex").returncode == 2
+
+
+def test_an_expected_row_destroyed_by_a_signed_retention_is_covered(engine, database_url):
+    long_ago = datetime.now(UTC) - timedelta(days=800)
+    _old_rows(engine, long_ago, long_ago + timedelta(hours=1))
+    variables = {"RELAIS_AUDIT_KEY": AUDIT_KEY, "RELAIS_USER": "dpo"}
+    checkpointed = _expect(_command(database_url, "audit", "checkpoint", **variables))
+    first = _rows(engine)[0]
+    for arguments in (("--set-period", "audit", "1"), ("--older-than", "1", "--audit")):
+        assert _command(database_url, "retention", *arguments, **variables).returncode == 0
+    covered = _command(database_url, "audit", "verify", "--expect", checkpointed, "--expect",
+                       f"{first.id}:{first.row_hash}", **variables)
+    assert covered.returncode == 0, covered.stdout
+    # The anchor kept the last destroyed row's hash: another hash for it is not covered.
+    wrong = _command(database_url, "audit", "verify", "--expect", f"{checkpointed.split(':')[0]}:{'a' * 64}",
+                     **variables)
+    assert wrong.returncode == 1 and "expected (--expect) is missing or differs" in wrong.stdout
 
 
 def test_rows_after_the_latest_checkpoint_can_still_go_unseen(engine):

@@ -72,13 +72,14 @@ def print_chain_check(check: ChainCheck) -> None:
                 after=number(check.rows_after_checkpoint)))
 
 
-def run_audit_verify_command(engine: Engine) -> int:
-    """Print whether the chain holds and its signatures with it; exit 1 if broken, 2 if signed records exist that
-    could not be checked without RELAIS_AUDIT_KEY."""
+def run_audit_verify_command(engine: Engine, expected: tuple[tuple[int, str], ...] = ()) -> int:
+    """Print whether the chain holds and its signatures with it, and that each expected row (ID:HASH, as `audit
+    checkpoint` printed it) is still there; exit 1 if broken, 2 if signed records exist that could not be checked
+    without RELAIS_AUDIT_KEY."""
     key = settings.audit_key()
     if key is not None and audit_key_problem():
         return EXIT_USAGE
-    check = verify_chain(engine, key)
+    check = verify_chain(engine, key, expected)
     print_chain_check(check)
     if check.reason is not None:
         return EXIT_INVALID

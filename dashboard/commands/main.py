@@ -30,6 +30,14 @@ def _date(value: str) -> date:
     return day
 
 
+def _expected_row(value: str) -> tuple[int, str]:
+    """An audit row as `audit checkpoint` printed it, ID:HASH: its id and its 64 hex digits."""
+    found = re.fullmatch(r"\s*([0-9]{1,10}):([0-9a-f]{64})\s*", value)
+    if found is None:
+        raise argparse.ArgumentTypeError(t("audit.verify.expect.invalid", value=value))
+    return int(found[1]), found[2]
+
+
 def _retention_years(value: str) -> int:
     from queries.retention import MOST_RETENTION_YEARS
 
@@ -92,8 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="check the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first broken "
-                                             "link; with RELAIS_AUDIT_KEY, check its anchor and checkpoints")
+    verify = audit_commands.add_parser("verify", help="walk the hash chain of the audit rows and report the first "
+                                                      "broken link; with RELAIS_AUDIT_KEY, check its anchor and "
+                                                      "checkpoints")
+    verify.add_argument("--expect", action="append", type=_expected_row, default=[], metavar="ID:HASH",
+                        help="a row as `audit checkpoint` printed it, kept outside the database: fail if it is "
+                             "missing or differs (unless a signed destruction covers it); repeatable")
     audit_commands.add_parser("checkpoint", help="verify the chain, then sign its head with RELAIS_AUDIT_KEY "
                                                  "(nightly, by an operator who holds the key; on PostgreSQL as "
                                                  "relais_owner, the schema's owner, not relais_app)")
@@ -211,7 +223,7 @@ def _audit(args) -> int:
 
     if args.audit_command == "checkpoint":
         return run_audit_checkpoint_command(default_engine())
-    return run_audit_verify_command(default_engine())
+    return run_audit_verify_command(default_engine(), tuple(args.expect))
 
 
 def _retention(args) -> int:
