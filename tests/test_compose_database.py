@@ -36,6 +36,7 @@ DOTENV = {
     "RELAIS_OWNER_PASSWORD": secrets.token_urlsafe(32),
     "RELAIS_APP_PASSWORD": secrets.token_urlsafe(32),
     "RELAIS_PSEUDONYM_KEYS": secrets.token_urlsafe(48),
+    "RELAIS_AUDIT_KEY": secrets.token_urlsafe(48),
 }
 
 
@@ -159,11 +160,12 @@ def test_each_service_logs_in_as_its_own_role_with_its_own_password(composed):
     assert (owner, public_connects) == ("relais_owner", False)
     logins = {service: (make_url(service_environment(service, composed).get("DATABASE_URL", "postgresql://x@y/z"))
                         .username, service_environment(service, composed)["PGPASSWORD"])
-              for service in ("migrate", "app", "cli")}
+              for service in ("migrate", "app", "cli", "owner")}
     logins["roles"] = (service_environment("roles", composed)["PGUSER"], service_environment("roles", composed)[
         "PGPASSWORD"])
     assert {service: role for service, (role, _password) in logins.items()} == {
-        "migrate": "relais_owner", "roles": "relais_owner", "app": "relais_app", "cli": "relais_app"}
+        "migrate": "relais_owner", "roles": "relais_owner", "app": "relais_app", "cli": "relais_app",
+        "owner": "relais_owner"}
     for service, (role, password) in logins.items():
         assert scram_matches(verifiers[role], password), service
         other = "relais_app" if role == "relais_owner" else "relais_owner"
@@ -214,6 +216,19 @@ def test_the_app_still_imports_records_and_reads_as_its_role(composed, app_engin
     assert check.broken_id is None and check.rows >= 4
 
 
+def test_the_owner_service_signs_a_checkpoint_the_replicas_could_not(composed):
+    assert "RELAIS_AUDIT_KEY" not in service_environment("app", composed)
+    assert "RELAIS_AUDIT_KEY" not in service_environment("cli", composed)
+    refused = run_app_image("app", composed, "audit", "checkpoint")
+    assert refused.returncode == 2 and "RELAIS_AUDIT_KEY" in refused.stderr
+    # `docker compose run --rm owner audit checkpoint`, as relais_owner with the key.
+    signed = run_app_image("owner", composed, "audit", "checkpoint")
+    assert signed.returncode == 0, signed.stderr
+    verified = run_app_image("owner", composed, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert service_environment("owner", composed)["RELAIS_AUDIT_KEY"] == DOTENV["RELAIS_AUDIT_KEY"]
+
+
 @pytest.mark.parametrize(
     ("owner", "app"),
     [("", "x"), ("short", secrets.token_urlsafe(32)), ("same-" + "0123456789abcdef" * 2,) * 2],
@@ -239,3 +254,101 @@ def test_compose_names_the_container_paths_this_replay_maps():
     assert mounts("db") == {INITDB: PROJECT_ROOT / "deploy" / "initdb"}
     roles_file = PurePosixPath(SERVICES["roles"]["entrypoint"][-1])
     assert mounts("roles") == {str(roles_file): PROJECT_ROOT / "queries" / "sql" / "postgresql_roles.sql"}
+
+
+# The README's upgrade of a volume made by the earlier compose, whose POSTGRES_USER `relais` was the cluster's bootstrap
+# superuser and owns every table. REASSIGN OWNED BY that role is refused ("required by the database system"), so each
+# object of the public schema is given to relais_owner by name, by the role that owns it.
+OWNERSHIP_TO_OWNER = """\
+SELECT format('ALTER TABLE %s OWNER TO relais_owner', c.oid::regclass) FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+   AND c.relowner = current_user::regrole \\gexec
+SELECT format('ALTER SEQUENCE %s OWNER TO relais_owner', c.oid::regclass) FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S' AND c.relowner = current_user::regrole \\gexec
+SELECT format('ALTER ROUTINE %s OWNER TO relais_owner', p.oid::regprocedure) FROM pg_proc p
+ WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = current_user::regrole \\gexec
+SELECT format('ALTER TYPE %s OWNER TO relais_owner', t.oid::regtype) FROM pg_type t
+ WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd')
+   AND t.typowner = current_user::regrole \\gexec
+"""
+
+
+def psql_as(role: str, database: str, script: Path, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """psql on the scratch database as this role, as `docker compose exec db psql -U role` runs it."""
+    return subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "--host", ADMIN.host, "--port", str(ADMIN.port),
+                           "--username", role, "--no-password", "--no-psqlrc", "--dbname", database, "-f",
+                           str(script)], env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_reassign_owned_by_the_bootstrap_superuser_is_refused():
+    # The earlier compose's `relais` was what `postgres` is here: the role initdb made.
+    admin = create_engine(ADMIN)
+    with admin.connect() as connection:
+        bootstrap = connection.execute(text("SELECT rolname FROM pg_roles WHERE oid = 10")).scalar_one()
+        with pytest.raises(exc.DBAPIError, match="required by the database system"):
+            connection.exec_driver_sql(f'REASSIGN OWNED BY "{bootstrap}" TO pg_monitor')
+    admin.dispose()
+
+
+def test_a_volume_of_the_earlier_compose_upgrades_to_the_owner_and_app_roles(tmp_path):
+    old = f"relais_earlier_{secrets.token_hex(4)}"  # the earlier compose's POSTGRES_USER, `relais`
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {old} LOGIN SUPERUSER")
+    try:
+        with scratch_postgres_url() as url:
+            database = make_url(url).database
+            with create_engine(ADMIN.set(database=database), isolation_level="AUTOCOMMIT").connect() as connection:
+                connection.exec_driver_sql(f'ALTER DATABASE "{database}" OWNER TO {old}')
+                connection.exec_driver_sql(f"ALTER SCHEMA public OWNER TO {old}")
+            # The earlier compose: init-db and an import as its superuser; the initdb scripts never ran.
+            earlier = {**service_environment("migrate", database), "DATABASE_URL": ADMIN.set(
+                username=old, password=None, database=database).render_as_string(hide_password=False),
+                       "RELAIS_PSEUDONYM_KEYS": DOTENV["RELAIS_PSEUDONYM_KEYS"]}
+            interventions = tmp_path / "interventions.csv"
+            interventions.write_bytes(csv_bytes([INTERVENTION]))
+            for command in (["init-db"], ["import", "interventions", str(interventions), "--service", "RIPRSL"]):
+                done = subprocess.run([sys.executable, "-m", "dashboard", *command], cwd=PROJECT_ROOT, env=earlier,
+                                      capture_output=True, text=True, timeout=300)
+                assert done.returncode == 0, done.stderr
+            # The upgrade, as the README says: the roles script, then the objects to relais_owner, both as `relais`.
+            roles_script = sorted(mounts("db")[INITDB].glob("*.sql"))[0]
+            done = psql_as(old, database, roles_script, service_environment("db", database))
+            assert done.returncode == 0, done.stderr
+            ownership = tmp_path / "ownership.sql"
+            ownership.write_text(OWNERSHIP_TO_OWNER, encoding="utf-8")
+            done = psql_as(old, database, ownership, service_environment("db", database))
+            assert done.returncode == 0, done.stderr
+            # Then `docker compose up`: migrate as the owner, the roles service, the replicas as relais_app.
+            migrated = run_app_image("migrate", database)
+            assert migrated.returncode == 0, migrated.stderr
+            run_roles(database)
+            with create_engine(ADMIN.set(database=database)).connect() as connection:
+                left = connection.execute(text(
+                    "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                    " AND pg_get_userbyid(relowner) <> 'relais_owner'")).scalar_one()
+                owned = connection.execute(text(
+                    "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                    " AND relkind = 'r' AND pg_get_userbyid(relowner) = 'relais_owner'")).scalar_one()
+                functions = connection.execute(text(
+                    "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+                    " AND pg_get_userbyid(proowner) <> 'relais_owner'")).scalar_one()
+            assert (left, functions) == (0, 0) and owned >= 10
+            app = build_engine(service_environment("app", database)["DATABASE_URL"])
+            try:
+                with pytest.raises(exc.DBAPIError, match="permission denied for table audit_event"), \
+                        app.begin() as connection:
+                    connection.exec_driver_sql("DELETE FROM audit_event")
+                record_event(app, subject="alice", roles=("captain",), services="RIPRSL", action="view",
+                             page="overview")
+                check = verify_chain(app)
+                assert check.broken_id is None and check.rows >= 4
+            finally:
+                app.dispose()
+            read = run_app_image("app", database, "metrics", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
+            assert read.returncode == 0, read.stderr
+            assert json.loads(read.stdout)["interventions"]["total"] == 1
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP ROLE IF EXISTS {old}")
+        admin.dispose()

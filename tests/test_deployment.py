@@ -137,8 +137,11 @@ def test_no_secret_like_file_reaches_the_image_and_everything_copied_does():
 
 def test_compose_runs_two_replicas_on_one_postgresql_after_one_migration_and_the_roles():
     services = COMPOSE["services"]
-    assert set(services) == {"db", "migrate", "roles", "app", "cli", "nginx"}
-    assert services["cli"]["profiles"] == ["cli"]  # run on demand only
+    assert set(services) == {"db", "migrate", "roles", "app", "cli", "owner", "nginx"}
+    assert services["cli"]["profiles"] == ["cli"] and services["owner"]["profiles"] == ["owner"]  # on demand only
+    # A command waits for the grants, not only for the server: relais_app may touch nothing before roles has run.
+    for name in ("app", "cli", "owner"):
+        assert services[name]["depends_on"] == {"roles": {"condition": "service_completed_successfully"}}, name
     assert services["app"]["deploy"]["replicas"] == 2
     assert services["app"]["depends_on"]["roles"]["condition"] == "service_completed_successfully"
     assert services["roles"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -153,7 +156,7 @@ def test_compose_runs_two_replicas_on_one_postgresql_after_one_migration_and_the
               if "environment" in service}
     assert {name: re.sub(r"^postgresql\+psycopg://([^@:]+)@db:5432/relais$", r"\1", url)
             for name, url in logins.items() if url} == {"migrate": "relais_owner", "app": "relais_app",
-                                                        "cli": "relais_app"}
+                                                        "cli": "relais_app", "owner": "relais_owner"}
     assert services["roles"]["environment"]["PGUSER"] == "relais_owner"
     assert HEALTH in " ".join(services["app"]["healthcheck"]["test"])
     assert services["nginx"]["depends_on"]["app"]["condition"] == "service_healthy"
@@ -175,11 +178,13 @@ def test_each_service_gets_only_the_secrets_it_needs():
         # The replicas never import: no pseudonym key.
         "app": {"RELAIS_APP_PASSWORD"},
         "cli": {"RELAIS_APP_PASSWORD", "RELAIS_PSEUDONYM_KEYS"},
+        # Retention, rekey and checkpoints: the owner's commands, the only ones that sign with the audit key.
+        "owner": {"RELAIS_OWNER_PASSWORD", "RELAIS_AUDIT_KEY", "RELAIS_PSEUDONYM_KEYS", "RELAIS_NEW_PSEUDONYM_KEY"},
         "nginx": {"RELAIS_TLS_CERTIFICATE", "RELAIS_TLS_KEY"},
     }
     # Passwords and keys come from the operator's .env, never from this file.
     assert all(value.startswith("${") for service in services.values()
-               for name, value in service.get("environment", {}).items() if "PASSWORD" in name or "KEYS" in name)
+               for name, value in service.get("environment", {}).items() if "PASSWORD" in name or "KEY" in name)
     assert {name: service.get("secrets") for name, service in services.items() if service.get("secrets")} == {
         "app": ["relais_secrets"]}
     assert COMPOSE["secrets"]["relais_secrets"]["file"] == "./secrets.toml"
