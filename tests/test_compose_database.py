@@ -248,6 +248,8 @@ def test_the_first_start_refuses_missing_weak_or_shared_passwords(owner, app):
         assert done.returncode == 3
         assert "two different passwords of 16 distinct characters" in done.stderr
         assert "secrets.token_urlsafe" in done.stderr
+        # The volume is initialised all the same: the refusal says that fixing .env is not enough.
+        assert "docker compose down -v" in done.stderr and "run this script by hand" in done.stderr
 
 
 def test_compose_names_the_container_paths_this_replay_maps():
