@@ -537,16 +537,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{recipe}",
     ),
     "rekey.error.weak": (
-        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS ou {variable}) se devine (moins de 128 bits de hasard "
-        "estimés, ou moins de 16 caractères différents). Créez-en une avec {recipe}",
-        "a pseudonym key (RELAIS_PSEUDONYM_KEYS or {variable}) can be guessed (fewer than 128 bits of randomness "
-        "estimated, or fewer than 16 different characters). Make one with {recipe}",
+        "la nouvelle clé ({variable}) se devine (moins de 128 bits de hasard estimés, ou moins de 16 caractères "
+        "différents) : c'est d'elle que dépend le secret des pseudonymes. Créez-en une avec {recipe}",
+        "the new key ({variable}) can be guessed (fewer than 128 bits of randomness estimated, or fewer than 16 "
+        "different characters): the pseudonyms' secrecy rests on it. Make one with {recipe}",
     ),
     "rekey.error.public": (
-        "une clé de pseudonymisation (RELAIS_PSEUDONYM_KEYS ou {variable}) est une valeur publiée (la clé de la démo, "
-        "un exemple), connue de tous. Créez-en une avec {recipe}",
-        "a pseudonym key (RELAIS_PSEUDONYM_KEYS or {variable}) is a published value (the demo's key, an example), "
-        "known to everyone. Make one with {recipe}",
+        "la nouvelle clé ({variable}) est une valeur publiée (la clé de la démo, un exemple), connue de tous. "
+        "Créez-en une avec {recipe}",
+        "the new key ({variable}) is a published value (the demo's key, an example), known to everyone. Make one "
+        "with {recipe}",
     ),
     "rekey.error.mismatch": (
         "RELAIS_PSEUDONYM_KEYS n'est pas la chaîne des pseudonymes enregistrés (un rekey a-t-il déjà été fait ? "

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.ingest.importer import import_file, write_rejects
 from dashboard.ingest.problems import InvalidValue
-from dashboard.ingest.pseudonyms import normalised_subject_key, pseudonym
+from dashboard.ingest.pseudonyms import PseudonymKeyError, checked_secrets, normalised_subject_key, pseudonym
 from dashboard.secret_strength import SECRET_RECIPE
 from dashboard.settings import PROJECT_ROOT
 from queries.filters import MetricFilter, Period, Scope
@@ -226,11 +226,43 @@ def test_a_rekey_run_twice_or_an_import_under_the_old_chain_is_refused(engine, d
     ("variables", "words"),
     [({"RELAIS_NEW_PSEUDONYM_KEY": "k" * 40}, "fewer than 128 bits"),
      ({"RELAIS_NEW_PSEUDONYM_KEY": DEMO_PSEUDONYM_KEYS[0]}, "published value"),
-     # The current chain is checked too: a weak old key must be rotated away, not kept at the head of the chain.
-     ({"RELAIS_NEW_PSEUDONYM_KEY": NEW_KEY, "RELAIS_PSEUDONYM_KEYS": "k" * 40}, "fewer than 128 bits")],
+     ({"RELAIS_NEW_PSEUDONYM_KEY": "Relais-SPVM-Quebec-2026!Relais-SPVM-Quebec-2026!!"}, "fewer than 128 bits")],
 )
 def test_rekey_refuses_a_key_that_can_be_guessed(engine, database_url, variables, words):
     import_file(engine, "interventions", csv_bytes([{**INTERVENTION, "event_id": "E1", "subject_key": "K1"}]), "a.csv")
     refused = _rekey(database_url, **variables)
     assert refused.returncode == 2 and words in refused.stderr and SECRET_RECIPE in refused.stderr
     assert keys_of(engine) == [by_hand("K1")]
+    assert "the new key (RELAIS_NEW_PSEUDONYM_KEY)" in refused.stderr
+    assert variables["RELAIS_NEW_PSEUDONYM_KEY"] not in refused.stderr
+
+
+def test_a_weak_older_key_is_rotated_out_of_and_imports_go_on_under_the_stronger_chain(engine, database_url,
+                                                                                       monkeypatch):
+    """The chain's secrecy rests on its newest key: a deployment whose older key is weak rotates out of it with
+    rekey (refused before, as the import was), and imports under the chain the rotation gives."""
+    weak = "k" * 40
+    done = _rekey(database_url, RELAIS_PSEUDONYM_KEYS=weak, RELAIS_NEW_PSEUDONYM_KEY=NEW_KEY)
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("RELAIS_PSEUDONYM_KEYS", f"{weak},{NEW_KEY}")
+    report = import_file(engine, "interventions", csv_bytes([{**INTERVENTION, "subject_key": "K1"}]), "a.csv")
+    assert (report.status, report.problems) == ("imported", [])
+    assert keys_of(engine) == [by_hand("K1", weak, NEW_KEY)]
+
+
+@pytest.mark.parametrize(
+    ("chain", "words"),
+    [((TEST_PSEUDONYM_KEY, "k" * 40), "the newest pseudonym key (the last of RELAIS_PSEUDONYM_KEYS)"),
+     # Public anywhere in a real chain, even under a strong newest key.
+     ((DEMO_PSEUDONYM_KEYS[0], TEST_PSEUDONYM_KEY), "published value"),
+     (("python -c 'import secrets; print(secrets.token_hex(32))'", TEST_PSEUDONYM_KEY), "published value")],
+)
+def test_the_newest_key_must_be_strong_and_no_key_public(engine, monkeypatch, chain, words):
+    monkeypatch.setenv("RELAIS_LANGUAGE", "en")
+    report = import_file(engine, "interventions", csv_bytes([INTERVENTION]), "a.csv", pseudonym_keys=chain)
+    assert (report.status, report.file_problem) == ("rejected", True)
+    reason = report.problems[0].reason
+    assert words in reason and SECRET_RECIPE in reason and not any(key in reason for key in chain)
+    with pytest.raises(PseudonymKeyError) as refused:
+        checked_secrets(chain)
+    assert refused.value.position == (2 if chain[1] == "k" * 40 else 1)

@@ -19,10 +19,11 @@ NEW_KEY_VARIABLE = "RELAIS_NEW_PSEUDONYM_KEY"
 
 def run_rekey_command(engine: Engine) -> int:
     """Apply the new secret on top of the stored pseudonyms in one transaction; say which setting to change."""
+    # The current chain is not judged: a weak or public key in it is what a rotation adds a strong one on top of.
+    current = settings.pseudonym_keys()
+    given = os.environ.get(NEW_KEY_VARIABLE, "").strip()
     try:
-        current = checked_secrets(settings.pseudonym_keys())
-        given = os.environ.get(NEW_KEY_VARIABLE, "").strip()
-        (new,) = checked_secrets((given,) if given else ())
+        (new,) = checked_secrets((given,) if given and current else ())
     except PseudonymKeyError as failure:
         error(t(f"rekey.error.{failure}", variable=NEW_KEY_VARIABLE, recipe=KEY_RECIPE))
         return EXIT_USAGE

@@ -22,6 +22,13 @@ KEY_RECIPE = SECRET_RECIPE
 class PseudonymKeyError(ValueError):
     """No pseudonym key, or one that can be guessed ('weak', 'public'); the reason is the catalogue key's suffix."""
 
+    def __init__(self, reason: str, position: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.position = reason, position
+
+    def __str__(self) -> str:
+        return self.reason
+
 
 def normalised_subject_key(value: str) -> str:
     """A subject key as compared: compatibility-normalised (NFKC), trimmed, upper case; InvalidValue if not one."""
@@ -51,16 +58,19 @@ def fingerprint(secrets: Sequence[str]) -> str:
 
 
 def checked_secrets(secrets: Sequence[str], *, demo: bool = False) -> tuple[str, ...]:
-    """The pseudonym secrets if there is at least one and none can be guessed; PseudonymKeyError otherwise.
+    """The pseudonym secrets if the newest cannot be guessed and none is public; PseudonymKeyError otherwise.
 
-    Only demo rows (`demo`) may use the demo's public key: with it, anyone can tell which record number is behind
-    a pseudonym by trying them all.
+    Each HMAC of the chain is applied to the one before: whoever lacks the newest secret cannot tell one record
+    number's pseudonym from another's, so an older, weaker secret is harmless and rekey is the way out of it. Only
+    demo rows (`demo`) may use the demo's public key: with it, anyone can tell which record number is behind a
+    pseudonym by trying them all.
     """
     if not secrets:
         raise PseudonymKeyError("missing")
-    for secret in secrets:
+    for position, secret in enumerate(secrets, start=1):
         if demo and secret in DEMO_PSEUDONYM_KEYS:
             continue
-        if problem := secret_problem(secret):
-            raise PseudonymKeyError(problem)
+        problem = secret_problem(secret)
+        if problem == "public" or (position == len(secrets) and problem):
+            raise PseudonymKeyError(problem, position)
     return tuple(secrets)
