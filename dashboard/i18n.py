@@ -587,6 +587,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Chain broken at row {id} (after {rows} intact rows): its content no longer matches its hash; it was "
         "rewritten.",
     ),
+    "audit.verify.broken.destruction_signature": (
+        "Destruction n° {id} falsifiée ou modifiée : elle n'est pas signée avec la clé d'audit, ou sa signature ne "
+        "tient plus (ce qu'elle dit avoir détruit, quand ou par qui a pu être changé).",
+        "Destruction record {id} forged or altered: it is not signed with the audit key, or its signature no longer "
+        "holds (what it says was destroyed, when or by whom may have been changed).",
+    ),
     "audit.verify.broken.expected": (
         "La ligne {id} attendue (--expect) manque ou a changé, et aucune destruction signée ne la couvre : des "
         "lignes ont été retirées ou réécrites, avec les points de contrôle qui les couvraient.",

@@ -301,12 +301,22 @@ def _expected_problem(row_id: int, row_hash: str, walk: _Walk, start_id: int, st
     return not any(end > row_id for end in signed_ends)
 
 
+def _unsigned_destructions(records: list, key: str) -> list[int]:
+    """Destruction records without an anchor whose signature fails: a signed one altered, or an unsigned one after
+    the first signed (the ones before it were written before the key signed every record)."""
+    first_signed = next((index for index, record in enumerate(records) if record.signature is not None), len(records))
+    return [record.id for record in records[first_signed:]
+            if not _signed(destruction_signature(key, record._asdict()), record.signature)]
+
+
 def verify_chain(bind: Engine | Connection, key: str | None = None,
                  expected: tuple[tuple[int, str], ...] = ()) -> ChainCheck:
     """Walk the chain from the genesis or the latest anchor, check each checkpoint's row and each expected row, and
     with the key every signature."""
     with bind.connect() if isinstance(bind, Engine) else nullcontext(bind) as connection:
         anchors = _anchor_records(connection)
+        records = connection.execute(select(destruction_record).where(destruction_record.c.audit_anchor.is_(None))
+                                     .order_by(destruction_record.c.id)).all() if key is not None else []
         checkpoints = connection.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.id)).all()
         # With the key, a checkpoint that fails its signature asserts nothing: it is reported, and neither the
         # latest checkpoint nor the rows written since are judged by it (a forged number far ahead would hide them).
@@ -320,6 +330,7 @@ def verify_chain(bind: Engine | Connection, key: str | None = None,
     if key is not None:
         problems += [("anchor", record.id, None) for record in anchors
                      if not _signed(destruction_signature(key, record._asdict()), record.signature)]
+        problems += [("destruction_signature", record_id, None) for record_id in _unsigned_destructions(records, key)]
         problems += [("checkpoint_signature", checkpoint.id, None) for checkpoint in forged]
     missing = _missing_checkpoint(checkpoints, trusted, key)
     if missing is not None:
@@ -344,7 +355,8 @@ def verify_chain(bind: Engine | Connection, key: str | None = None,
         rows=walk.rows, broken_id=broken_id, reason=reason, last_id=walk.last_id,
         last_hash=walk.previous if walk.last_id is not None else None, start_record=start.id if start else None,
         start_id=start_id, start_hash=start_hash, checkpoints=len(trusted), latest_checkpoint=latest,
-        rows_after_checkpoint=walk.after_checkpoint, signed_records=len(anchors) + len(checkpoints),
+        rows_after_checkpoint=walk.after_checkpoint,
+        signed_records=len(anchors) + len(checkpoints) + sum(record.signature is not None for record in records),
         signatures_checked=key is not None, checkpoint_row=checkpoint_row, problems=tuple(problems))
 
 

@@ -104,15 +104,16 @@ def destroy_audit(connection: Connection, cutoff: date) -> Destruction:
 
 def record_destruction(connection: Connection, destruction: Destruction, years: int, run_by: str,
                        os_user: str, audit_key: str | None = None) -> None:
-    """The destruction record: what period, how many rows of each kind, who, when; signed when it holds an anchor."""
+    """The destruction record: what period, how many rows of each kind, who, when; signed with the audit key when
+    given, and an anchor never without it."""
     values = {"run_at": datetime.now(UTC), "run_by": run_by, "os_user": os_user, "kind": destruction.kind,
               "older_than_years": years, "cutoff_date": destruction.cutoff, "interventions": destruction.interventions,
               "attempts": destruction.attempts, "audit_rows": destruction.audit_rows,
               "import_batches": destruction.import_batches, "audit_anchor": destruction.audit_anchor,
               "audit_last_id": destruction.audit_last_id}
-    if destruction.audit_anchor is not None:
-        if not audit_key:
-            raise ValueError("an audit anchor must be signed with the audit key")
+    if destruction.audit_anchor is not None and not audit_key:
+        raise ValueError("an audit anchor must be signed with the audit key")
+    if audit_key:
         values["signature"] = destruction_signature(audit_key, values)
     connection.execute(insert(destruction_record).values(**values))
 

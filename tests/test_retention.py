@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import exc, func, select, text
 
 from dashboard.settings import PROJECT_ROOT
-from queries.audit import record_event, verify_chain
+from queries.audit import destruction_signature, record_event, verify_chain
 from queries.localtime import LOCAL_TIMEZONE
 from queries.retention import destroy_audit, destroy_data, record_destruction, record_period, retention_cutoff
 from queries.schema import (
@@ -154,6 +154,56 @@ def test_a_dry_run_counts_and_destroys_nothing_then_the_run_is_recorded(engine, 
     assert record.cutoff_date == retention_cutoff(datetime.now(LOCAL_TIMEZONE).date(), years)
     assert (record.audit_anchor, record.signature) == (None, None)
     assert actions == ["retention", "retention"]
+
+
+def _past_the_triggers(engine, statement) -> None:
+    """What the owner or someone with the file can do: write to destruction_record past its append-only guard."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            connection.execute(statement)
+            return
+        triggers = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'destruction_record'").all()
+        for name, _sql in triggers:
+            connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        connection.execute(statement)
+        for _name, sql in triggers:
+            connection.exec_driver_sql(sql)
+
+
+def test_a_data_destruction_is_signed_with_the_key_and_verify_checks_it(engine, database_url):
+    """Law 25 evidence: with the key set, a data destruction is signed too, and an altered or unsigned one after it
+    is reported by `audit verify`."""
+    load_hand_made(engine)
+    years = datetime.now(LOCAL_TIMEZONE).year - 2023
+    _set_period(engine, "data", years)
+    done = _retention(database_url, "--older-than", str(years), RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as connection:
+        record = connection.execute(select(destruction_record)).one()
+    assert (record.kind, record.interventions) == ("data", 3)
+    assert record.signature == destruction_signature(AUDIT_KEY, record._asdict())
+    assert verify_chain(engine, AUDIT_KEY).reason is None
+    _past_the_triggers(engine, destruction_record.update().values(interventions=1))
+    check = verify_chain(engine, AUDIT_KEY)
+    assert (check.reason, check.broken_id) == ("destruction_signature", record.id)
+    verified = _audit_verify(database_url, RELAIS_AUDIT_KEY=AUDIT_KEY)
+    assert verified.returncode == 1
+    assert f"Destruction record {record.id} forged or altered" in verified.stdout
+    # Put back as signed, then a record without a signature after it: reported too.
+    _past_the_triggers(engine, destruction_record.update().values(interventions=3))
+    with engine.begin() as connection:
+        record_destruction(connection, destroy_data(connection, date(1999, 1, 1)), 30, "mallory", "root")
+        unsigned = connection.scalar(select(func.max(destruction_record.c.id)))
+    assert (verify_chain(engine, AUDIT_KEY).reason, verify_chain(engine, AUDIT_KEY).broken_id) == (
+        "destruction_signature", unsigned)
+
+
+def _audit_verify(database_url: str, **variables: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DATABASE_URL": database_url, "RELAIS_LANGUAGE": "en", **variables}
+    return subprocess.run([sys.executable, "-m", "dashboard", "audit", "verify"], cwd=PROJECT_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=120)
 
 
 def test_audit_retention_keeps_the_chain_verifiable(engine):

@@ -71,6 +71,11 @@ def run_retention_command(engine: Engine, older_than: int, dry_run: bool, audit:
             print_chain_check(check)
             error(t("retention.error.broken"))
             return EXIT_INVALID
+    elif settings.audit_key() is not None:
+        # A data destruction is evidence too (Law 25): signed whenever the key is at hand.
+        if audit_key_problem():
+            return EXIT_USAGE
+        key = settings.audit_key()
     cutoff = retention_cutoff(datetime.now(LOCAL_TIMEZONE).date(), older_than)
     destroy = destroy_audit if audit else destroy_data
     try:
