@@ -67,13 +67,14 @@ def shared_secret_problem(secret: str, others: Iterable[str]) -> str | None:
 def entropy_bits(secret: str) -> float:
     """A cautious estimate of a secret's entropy: its characters no pattern explains × bits per character.
 
-    A secret with no repeat, sequence or keyboard walk is credited its alphabet's bits per character (what a random
-    draw from it has); one that shows such a pattern was made by hand, and gets no more than its own spread of
-    characters.
+    A secret in a generator's alphabet (hex, base64) with no repeat, sequence or keyboard walk is credited its
+    alphabet's bits per character (what a random draw from it has); one with other punctuation or such a pattern
+    was likely made by hand, and gets no more than its own spread of characters.
     """
     unexplained, patterned = _unexplained_characters(secret)
     bits = math.log2(_alphabet_size(secret))
-    return unexplained * (min(bits, _spread_bits(secret)) if patterned else bits)
+    drawn = not patterned and set(secret) <= _BASE64_CHARACTERS
+    return unexplained * (bits if drawn else min(bits, _spread_bits(secret)))
 
 
 def _distinct_floor(secret: str) -> int:

@@ -36,6 +36,8 @@ from tests.viewer_session import serve_with as _serve
         # Repeated with one character more: the earlier copy explains the second half, the first is no random draw.
         ("Relais-SPVM-Quebec-2026!Relais-SPVM-Quebec-2026!!", "weak"),
         ("x" * 31 + "y", "weak"),
+        # Words and a year with punctuation no generator uses: judged by their spread of characters, not as a draw.
+        ("Relais-SPVM-Quebec-2026!", "weak"),
         # 22 random characters of token_urlsafe's alphabet (131 bits) and 32 random hex digits (128 bits).
         ("Xq3-vT9_LmZ2pW7eRk4sYb", None),
         ("pm9OrgcgycG5V59qcpPRyQ", None),
