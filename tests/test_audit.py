@@ -40,6 +40,7 @@ from queries.schema import (
     case_closure,
     destruction_record,
     import_batch,
+    intervention,
     pseudonym_check,
 )
 from tests.backends import empty_database
@@ -398,6 +399,37 @@ def test_the_apps_normal_paths_work_as_its_role_and_change_no_evidence(roles):
     with roles.owner.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(pseudonym_check)) == 1
         assert connection.scalar(select(func.count()).select_from(import_batch)) == 4
+
+
+def test_the_app_role_removes_demo_interventions_only_and_finishes_its_own_batches_only(roles):
+    """Row security on intervention: the app deleted real rows (their closures and revisions went by cascade); it
+    could flip `demo` to do so or to change the fingerprint of stored pseudonyms; and it rewrote any batch's end."""
+    from dashboard.ingest.importer import import_file
+    from tests.test_import import INTERVENTION, csv_bytes
+
+    app = roles.app
+    assert import_file(app, "interventions", csv_bytes([INTERVENTION]), "demo.csv", demo=True).written
+    _refused(app, "UPDATE intervention SET demo = false WHERE demo", "only the owner")
+    # The demo's removal by a real import still works under row security.
+    real = import_file(app, "interventions", csv_bytes([{**INTERVENTION, "event_id": "R1"}]), "real.csv",
+                       replace_demo=True)
+    assert real.written, real.problems
+    with app.begin() as connection:
+        assert connection.exec_driver_sql("DELETE FROM intervention WHERE NOT demo").rowcount == 0
+        assert connection.exec_driver_sql("UPDATE import_batch SET finished_at = now()").rowcount == 0
+    _refused(app, "UPDATE intervention SET demo = true WHERE NOT demo", "only the owner")
+    with app.begin() as connection:
+        # A batch this transaction writes may still get its end time, as the importer sets it.
+        batch = connection.execute(insert(import_batch).values(
+            demo=False, kind="interventions", file_name="x.csv", file_sha256="0" * 64, imported_by="anne",
+            started_at=datetime.now(UTC), finished_at=datetime.now(UTC), status="imported", rows_read=0,
+            rows_accepted=0, rows_rejected=0, problems="[]").returning(import_batch.c.id)).scalar_one()
+        assert connection.exec_driver_sql(
+            f"UPDATE import_batch SET finished_at = now() WHERE id = {batch}").rowcount == 1
+    with roles.owner.connect() as connection:
+        assert connection.execute(select(intervention.c.event_id, intervention.c.demo)).all() == [("R1", False)]
+    with roles.owner.begin() as connection:
+        assert connection.exec_driver_sql("UPDATE intervention SET demo = true").rowcount == 1
 
 
 FORGED_CHECKPOINT = ("INSERT INTO audit_checkpoint (id, written_at, audit_id, row_hash, rows, signature)"

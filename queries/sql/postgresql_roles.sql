@@ -68,5 +68,23 @@ DROP POLICY IF EXISTS relais_app_finishes ON import_batch;
 DROP POLICY IF EXISTS relais_app_removes_demo ON import_batch;
 CREATE POLICY relais_app_reads ON import_batch FOR SELECT TO relais_app USING (true);
 CREATE POLICY relais_app_adds ON import_batch FOR INSERT TO relais_app WITH CHECK (true);
-CREATE POLICY relais_app_finishes ON import_batch FOR UPDATE TO relais_app USING (true) WITH CHECK (true);
+-- The end time of a batch still being written only: a finished batch's time is evidence of when its rows came. The
+-- importer writes a batch with a time and sets the end one as its transaction ends (finished_at is never NULL), so
+-- "not finished" is "written by this very transaction": age(xmin) is 0 for a row this transaction inserted.
+CREATE POLICY relais_app_finishes ON import_batch FOR UPDATE TO relais_app USING (age(xmin) = 0)
+    WITH CHECK (true);
 CREATE POLICY relais_app_removes_demo ON import_batch FOR DELETE TO relais_app USING (demo);
+
+-- intervention: the app reads, adds and updates (imports upsert) every row, and removes demo rows only (the demo's
+-- removal); real rows go by `retention`, as the owner, whom row security does not bind (no FORCE). Deleting a real
+-- row would take its case closures and attempt revisions with it (ON DELETE CASCADE). Whether a row is demo data
+-- only the owner changes (the intervention_demo_guard trigger of migration 0013).
+ALTER TABLE intervention ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS relais_app_reads ON intervention;
+DROP POLICY IF EXISTS relais_app_adds ON intervention;
+DROP POLICY IF EXISTS relais_app_updates ON intervention;
+DROP POLICY IF EXISTS relais_app_removes_demo ON intervention;
+CREATE POLICY relais_app_reads ON intervention FOR SELECT TO relais_app USING (true);
+CREATE POLICY relais_app_adds ON intervention FOR INSERT TO relais_app WITH CHECK (true);
+CREATE POLICY relais_app_updates ON intervention FOR UPDATE TO relais_app USING (true) WITH CHECK (true);
+CREATE POLICY relais_app_removes_demo ON intervention FOR DELETE TO relais_app USING (demo);

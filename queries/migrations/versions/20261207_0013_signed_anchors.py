@@ -97,6 +97,20 @@ BEGIN
 END $$
 """
 
+# Whether a row is demo data is set when it is written: turning real rows into demo ones (and back) would let the
+# app's role remove them, or change the pseudonyms' fingerprint, whose guard looks at real rows only.
+POSTGRESQL_DEMO_GUARD = """
+CREATE FUNCTION intervention_demo_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, {schema}, pg_temp AS $$
+BEGIN
+    IF NEW.demo IS DISTINCT FROM OLD.demo
+       AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+        RAISE EXCEPTION 'intervention: only the owner changes whether a row is demo data';
+    END IF;
+    RETURN NEW;
+END $$
+"""
+
 
 def _append_only(table: str, dialect: str) -> list[str]:
     if dialect == "sqlite":
@@ -156,6 +170,9 @@ def upgrade() -> None:
         op.execute(POSTGRESQL_FINGERPRINT_GUARD.format(schema=schema))
         op.execute("CREATE TRIGGER pseudonym_check_guard BEFORE UPDATE ON pseudonym_check"
                    " FOR EACH ROW EXECUTE FUNCTION pseudonym_check_guard()")
+        op.execute(POSTGRESQL_DEMO_GUARD.format(schema=schema))
+        op.execute("CREATE TRIGGER intervention_demo_guard BEFORE UPDATE OF demo ON intervention"
+                   " FOR EACH ROW EXECUTE FUNCTION intervention_demo_guard()")
     elif dialect == "sqlite":
         op.execute(SQLITE_CHAIN)
     for table in APPEND_ONLY_TABLES:
@@ -168,6 +185,8 @@ def downgrade() -> None:
     for table in APPEND_ONLY_TABLES:
         op.drop_table(table)
     if dialect == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS intervention_demo_guard ON intervention")
+        op.execute("DROP FUNCTION IF EXISTS intervention_demo_guard()")
         op.execute("DROP TRIGGER IF EXISTS pseudonym_check_guard ON pseudonym_check")
         op.execute("DROP FUNCTION IF EXISTS pseudonym_check_guard()")
         op.execute(f"DROP FUNCTION IF EXISTS {APPEND_SIGNATURE}")
