@@ -61,16 +61,13 @@ def checked_secrets(secrets: Sequence[str], *, demo: bool = False) -> tuple[str,
     """The pseudonym secrets if the newest cannot be guessed and none is public; PseudonymKeyError otherwise.
 
     Each HMAC of the chain is applied to the one before: whoever lacks the newest secret cannot tell one record
-    number's pseudonym from another's, so an older, weaker secret is harmless and rekey is the way out of it. Only
-    demo rows (`demo`) may use the demo's public key: with it, anyone can tell which record number is behind a
-    pseudonym by trying them all.
+    number's pseudonym from another's, so an older secret, weak or even public, is harmless once a strong one
+    follows it, and rekey is the way out of it. Only demo rows (`demo`) may end the chain with the demo's public
+    key: with it alone, anyone can tell which record number is behind a pseudonym by trying them all.
     """
     if not secrets:
         raise PseudonymKeyError("missing")
-    for position, secret in enumerate(secrets, start=1):
-        if demo and secret in DEMO_PSEUDONYM_KEYS:
-            continue
-        problem = secret_problem(secret)
-        if problem == "public" or (position == len(secrets) and problem):
-            raise PseudonymKeyError(problem, position)
+    newest = secrets[-1]
+    if not (demo and newest in DEMO_PSEUDONYM_KEYS) and (problem := secret_problem(newest)):
+        raise PseudonymKeyError(problem, len(secrets))
     return tuple(secrets)
