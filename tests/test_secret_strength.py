@@ -13,10 +13,7 @@ from auth.policy import cookie_secret_problem
 from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.secret_strength import SECRET_RECIPE, entropy_bits, secret_problem, shared_secret_problem
 from tests.test_app import AUTH, titles
-from tests.viewer_session import CAPTAIN
-from tests.viewer_session import app_as as _app
-from tests.viewer_session import audit_actions as _actions
-from tests.viewer_session import serve_with as _serve
+from tests.viewer_session import CAPTAIN, app_as, audit_actions, serve_with
 
 
 @pytest.mark.parametrize(
@@ -135,15 +132,15 @@ def test_cookie_secret_problem(secret, problem):
 
 def test_a_cookie_secret_of_one_repeated_character_refuses_every_sign_in(engine, database_url, monkeypatch):
     forged = {**CAPTAIN, "roles": ["admin"], "police_services": ["*"], "iat": int(time.time())}
-    test = _app(database_url, monkeypatch, forged, auth={**AUTH, "cookie_secret": "x" * 32})
+    test = app_as(database_url, monkeypatch, forged, auth={**AUTH, "cookie_secret": "x" * 32})
     assert not test.exception and titles(test) == ["Configuration non sûre"]
     message = test.markdown[0].value
     assert "128 bits" in message and "16 caractères différents" in message and SECRET_RECIPE in message
-    assert not test.button and _actions(engine) == []
+    assert not test.button and audit_actions(engine) == []
 
 
 def test_serve_refuses_to_start_with_a_cookie_secret_of_one_repeated_character(tmp_path):
-    result = _serve(tmp_path, "x" * 32)
+    result = serve_with(tmp_path, "x" * 32)
     assert result.returncode == 2
     assert "128 bits" in result.stderr and "16 different characters" in result.stderr
     assert SECRET_RECIPE in result.stderr

@@ -15,21 +15,18 @@ from contextlib import nullcontext
 from datetime import date
 
 import pytest
-from sqlalchemy import select
 from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.testing.v1 import AppTest
 
 from auth import session
 from auth.policy import SessionPolicy, cookie_secret_problem, session_refusal
 from dashboard import settings
 from dashboard.web.sidebar import default_filter
-from queries.schema import audit_event
 from tests.hand_made import load_hand_made
-from tests.test_app import APP, AUTH, titles
+from tests.test_app import AUTH, titles
+from tests.viewer_session import CAPTAIN, app_as, audit_actions, serve_with
 
 NOW = 1_800_000_000.0
 POLICY = SessionPolicy(max_hours=12, idle_minutes=60)
-CAPTAIN = {"sub": "alice", "roles": ["captain"], "police_services": ["RIPRSL"]}
 
 
 @pytest.mark.parametrize(
@@ -79,43 +76,29 @@ def test_the_example_secret_of_the_repository_is_refused():
     assert cookie_secret_problem(example["auth"]["cookie_secret"]) == "public"
 
 
-def _app(database_url, monkeypatch, claims, auth=AUTH) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    test = AppTest.from_file(APP, default_timeout=60)
-    test.secrets["auth"] = auth
-    test.user = {"is_logged_in": True, **claims}
-    return test.run()
-
-
-def _actions(engine) -> list[tuple[str, str | None]]:
-    with engine.connect() as connection:
-        rows = connection.execute(select(audit_event.c.action, audit_event.c.detail).order_by(audit_event.c.id))
-        return [(row.action, row.detail) for row in rows]
-
-
 def test_a_fresh_sign_in_opens_the_home_page(engine, database_url, monkeypatch):
-    test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 60})
+    test = app_as(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 60})
     assert not test.exception and titles(test) == ["Vue d'ensemble"]
 
 
 def test_an_old_sign_in_is_sent_back_to_the_provider(engine, database_url, monkeypatch):
     monkeypatch.setenv("RELAIS_SESSION_HOURS", "2")
-    test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 2 * 3600 - 60})
+    test = app_as(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 2 * 3600 - 60})
     assert not test.exception and titles(test) == ["Relais"]
     assert "plus de 2 heures" in test.markdown[0].value
     assert [button.label for button in test.button] == ["Se connecter"]
-    assert _actions(engine) == [("session_refused", '{"reason": "expired"}')]
+    assert audit_actions(engine) == [("session_refused", '{"reason": "expired"}')]
 
 
 def test_a_token_without_issue_time_is_refused(engine, database_url, monkeypatch):
-    test = _app(database_url, monkeypatch, CAPTAIN)
+    test = app_as(database_url, monkeypatch, CAPTAIN)
     assert titles(test) == ["Relais"] and "`iat`" in test.markdown[0].value
 
 
 def test_an_idle_session_is_refused_and_a_reload_does_not_revive_it(engine, database_url, monkeypatch):
     issued = int(time.time()) - 3 * 3600
     claims = {**CAPTAIN, "iat": issued}
-    test = _app(database_url, monkeypatch, claims)
+    test = app_as(database_url, monkeypatch, claims)
     assert titles(test) == ["Vue d'ensemble"]
     # The last click was an hour and a minute ago: the next one is refused.
     an_hour_ago = time.time() - 61 * 60
@@ -124,20 +107,20 @@ def test_an_idle_session_is_refused_and_a_reload_does_not_revive_it(engine, data
     test.run()
     assert titles(test) == ["Relais"] and "60 minutes" in test.markdown[0].value
     # A new tab (a new session, no activity of its own) of the same sign-in is still refused.
-    reloaded = _app(database_url, monkeypatch, claims)
+    reloaded = app_as(database_url, monkeypatch, claims)
     assert titles(reloaded) == ["Relais"]
     # Signing in again issues a new token, and a new session.
-    again = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
+    again = app_as(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
     assert titles(again) == ["Vue d'ensemble"]
-    assert [action for action, _ in _actions(engine)].count("session_refused") == 2
+    assert [action for action, _ in audit_actions(engine)].count("session_refused") == 2
 
 
 def test_a_new_tab_of_the_same_sign_in_is_not_a_new_sign_in(engine, database_url, monkeypatch):
     claims = {**CAPTAIN, "iat": int(time.time()) - 60}
-    first, second = _app(database_url, monkeypatch, claims), _app(database_url, monkeypatch, claims)
-    again = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
+    first, second = app_as(database_url, monkeypatch, claims), app_as(database_url, monkeypatch, claims)
+    again = app_as(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time())})
     assert titles(first) == titles(second) == titles(again) == ["Vue d'ensemble"]
-    assert [action for action, _ in _actions(engine)] == ["sign_in", "view", "view", "sign_in", "view"]
+    assert [action for action, _ in audit_actions(engine)] == ["sign_in", "view", "view", "sign_in", "view"]
 
 
 @pytest.fixture
@@ -180,10 +163,10 @@ def _clicked(make: Callable) -> dict:
                                                          ("RELAIS_IDLE_MINUTES", "0.001", "idle")])
 def test_a_download_once_the_session_ended_makes_no_file(loaded, database_url, monkeypatch, download_makers,
                                                           limit, value, reason):
-    test = _app(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 3660})
+    test = app_as(database_url, monkeypatch, {**CAPTAIN, "iat": int(time.time()) - 3660})
     assert titles(test) == ["Vue d'ensemble"]
     make = download_makers["relais-municipalites.csv"]
-    assert "export" not in [action for action, _ in _actions(loaded)]  # offered, not yet made
+    assert "export" not in [action for action, _ in audit_actions(loaded)]  # offered, not yet made
     made = _clicked(make)
     assert made["file"].startswith("\ufeff".encode()) and b"Municipalit" in made["file"]
     # The limit passes while the page stays on screen: an hour-old sign-in, or a click 0.06 s ago.
@@ -191,11 +174,11 @@ def test_a_download_once_the_session_ended_makes_no_file(loaded, database_url, m
     time.sleep(0.1)
     refused = _clicked(make)
     assert "file" not in refused and isinstance(refused["error"], session.SessionEnded)
-    assert _actions(loaded)[-2:] == [("export", None), ("session_refused", f'{{"reason": "{reason}"}}')]
+    assert audit_actions(loaded)[-2:] == [("export", None), ("session_refused", f'{{"reason": "{reason}"}}')]
     # The page's next run says why, without auditing the refusal a second time.
     test.run()
     assert titles(test) == ["Relais"] and [button.label for button in test.button] == ["Se connecter"]
-    actions = [action for action, _ in _actions(loaded)]
+    actions = [action for action, _ in audit_actions(loaded)]
     assert actions.count("session_refused") == 1 and actions.count("export") == 1
 
 
@@ -245,19 +228,10 @@ def test_every_download_is_made_through_audited_file():
 )
 def test_a_guessable_cookie_secret_refuses_every_sign_in(engine, database_url, monkeypatch, secret, words):
     forged = {**CAPTAIN, "roles": ["admin"], "police_services": ["*"], "iat": int(time.time())}
-    test = _app(database_url, monkeypatch, forged, auth={**AUTH, "cookie_secret": secret})
+    test = app_as(database_url, monkeypatch, forged, auth={**AUTH, "cookie_secret": secret})
     assert not test.exception and titles(test) == ["Configuration non sûre"]
     assert words in test.markdown[0].value and "token_urlsafe(48)" in test.markdown[0].value
-    assert not test.button and _actions(engine) == []
-
-
-def _serve(tmp_path, secret: str) -> subprocess.CompletedProcess:
-    secrets_file = tmp_path / "secrets.toml"
-    secrets_file.write_text(f'[auth]\ncookie_secret = "{secret}"\n', encoding="utf-8")
-    environment = {**os.environ, "STREAMLIT_SECRETS_FILES": str(secrets_file), "RELAIS_LANGUAGE": "en",
-                   "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
-    return subprocess.run([sys.executable, "-m", "dashboard", "serve", "--port", "9"], cwd=settings.PROJECT_ROOT,
-                          env=environment, capture_output=True, text=True, timeout=60)
+    assert not test.button and audit_actions(engine) == []
 
 
 @pytest.mark.parametrize(
@@ -266,7 +240,7 @@ def _serve(tmp_path, secret: str) -> subprocess.CompletedProcess:
      ("REPLACE ME: python -c 'import secrets; print(secrets.token_urlsafe(48))'", "secrets.example.toml")],
 )
 def test_serve_refuses_to_start_with_a_guessable_cookie_secret(tmp_path, secret, words):
-    result = _serve(tmp_path, secret)
+    result = serve_with(tmp_path, secret)
     assert result.returncode == 2
     assert words in result.stderr and 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in result.stderr
     assert not (tmp_path / "never.db").exists()
