@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dashboard.secret_strength import SECRET_RECIPE, secret_problem
+from dashboard.secret_strength import secret_problem
 
-# The identity cookie is signed with this secret: anyone who knows it can sign a cookie claiming any role.
-COOKIE_SECRET_RECIPE = SECRET_RECIPE
 # Clocks of the provider and of this server may disagree by this much without the token looking forged.
 CLOCK_SKEW_SECONDS = 300
 
