@@ -685,6 +685,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{setting} is too easy to guess (under 128 bits estimated, or too few different characters). Make one "
         "with {recipe}",
     ),
+    "audit.key.shared": (
+        "{setting} est aussi une clé de pseudonymes : la fuite de l'une serait celle de l'autre, et les clés de "
+        "pseudonymes vont là où l'on importe. Créez-en une à part avec {recipe}",
+        "{setting} is also a pseudonym key: a leak of one would be a leak of both, and pseudonym keys go wherever "
+        "files are imported. Make a separate one with {recipe}",
+    ),
     "audit.checkpoint.done": (
         "Point de contrôle n° {id} signé : ligne {row}, empreinte {hash}, {rows} lignes. Gardez cette ligne hors "
         "de la base (le journal du minuteur) : elle montre qu'un point de contrôle plus récent a existé. Pour la "

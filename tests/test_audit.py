@@ -44,6 +44,7 @@ from queries.schema import (
     pseudonym_check,
 )
 from tests.backends import empty_database
+from tests.conftest import TEST_PSEUDONYM_KEY
 
 ROLES_SCRIPT = PROJECT_ROOT / "queries" / "sql" / "postgresql_roles.sql"
 # Test-only keys, strong enough for dashboard/secret_strength.py; the second plays a forger's key.
@@ -739,7 +740,8 @@ def test_the_checkpoint_command_needs_a_strong_key_and_an_intact_chain(engine, d
     _record(engine, 2)
     for variables, words in (({}, "RELAIS_AUDIT_KEY is not set"), ({"RELAIS_AUDIT_KEY": "x" * 40}, "too easy"),
                              ({"RELAIS_AUDIT_KEY": "REPLACE ME: python -c 'import secrets; print(secrets."
-                               "token_urlsafe(48))'"}, "published value")):
+                               "token_urlsafe(48))'"}, "published value"),
+                             ({"RELAIS_AUDIT_KEY": TEST_PSEUDONYM_KEY}, "also a pseudonym key")):
         refused = _command(database_url, "audit", "checkpoint", **variables)
         assert refused.returncode == 2 and words in refused.stderr and "token_urlsafe(48)" in refused.stderr
     done = _command(database_url, "audit", "checkpoint", RELAIS_AUDIT_KEY=AUDIT_KEY)

@@ -12,7 +12,7 @@ from dashboard import settings
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from dashboard.commands.printing import error
 from dashboard.i18n import number, t
-from dashboard.secret_strength import SECRET_RECIPE, secret_problem
+from dashboard.secret_strength import SECRET_RECIPE, secret_problem, shared_secret_problem
 from queries.audit import (
     ALL_SERVICES,
     ChainCheck,
@@ -36,8 +36,10 @@ def record_command(engine: Engine, action: str, filters: dict | None, detail: di
 
 
 def audit_key_problem() -> str | None:
-    """Why RELAIS_AUDIT_KEY cannot sign ('missing', 'public', 'weak'), printed as an error; None when it can."""
-    problem = secret_problem(settings.audit_key())
+    """Why RELAIS_AUDIT_KEY cannot sign ('missing', 'public', 'weak', 'shared'), printed as an error; None when it
+    can."""
+    key = settings.audit_key()
+    problem = secret_problem(key) or shared_secret_problem(key, settings.pseudonym_keys())
     if problem is not None:
         error(t(f"audit.key.{problem}", setting=KEY_SETTING, recipe=SECRET_RECIPE))
     return problem
