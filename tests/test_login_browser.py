@@ -7,7 +7,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -51,8 +51,9 @@ EXPECTED_PAGES = {
 
 
 @contextmanager
-def demo_app(directory: Path) -> Iterator[tuple[str, str]]:
-    """The app on a demo SQLite database, signed in through a local OIDC provider: (url, database url)."""
+def demo_app(directory: Path, settings: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """The app on a demo SQLite database, with these settings too, signed in through a local OIDC provider: (url,
+    database url)."""
     database_url = f"sqlite:///{directory / 'relais.db'}"
     engine = prepared_engine(database_url)
     assert run_demo_data_command(engine, 42, None) == 0
@@ -60,7 +61,7 @@ def demo_app(directory: Path) -> Iterator[tuple[str, str]]:
     app_port = free_port()
     with running_provider(free_port(), log=directory / "provider.log") as issuer:
         secrets_path = write_demo_secrets(directory, app_port, issuer)
-        environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url}
+        environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url, **(settings or {})}
         with running_app(app_port, environment, log=directory / "app.log") as url:
             yield url, database_url
 

@@ -6,21 +6,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from dashboard.commands.demo_data import run_demo_data_command
-from dashboard.commands.serve import free_port, running_app, running_provider, write_demo_secrets
 from dashboard.database import build_engine
 from dashboard.i18n import t
-from dashboard.scratch import prepared_engine
 from queries.schema import audit_event
-from tests.test_login_browser import TIMEOUT_MS, log_in, settle
+from tests.test_login_browser import TIMEOUT_MS, demo_app, log_in, settle
 
 IDLE_SECONDS = 9
 REFRESH_SECONDS = 2
@@ -28,25 +23,10 @@ LIMITS = {"RELAIS_IDLE_MINUTES": f"{IDLE_SECONDS / 60:g}", "RELAIS_QUEUE_REFRESH
 FILE_NUMBER = re.compile(r"DEMO-RIPRSL-\d{4}-\d{6}")
 
 
-@contextmanager
-def demo_app_with(directory: Path, environment: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """The demo app with these settings, signed in through a local OIDC provider: (url, database url)."""
-    database_url = f"sqlite:///{directory / 'relais.db'}"
-    engine = prepared_engine(database_url)
-    assert run_demo_data_command(engine, 42, None) == 0
-    engine.dispose()
-    app_port = free_port()
-    with running_provider(free_port(), log=directory / "provider.log") as issuer:
-        secrets_path = write_demo_secrets(directory, app_port, issuer)
-        settings = {"STREAMLIT_SECRETS_FILES": str(secrets_path), "DATABASE_URL": database_url, **environment}
-        with running_app(app_port, settings, log=directory / "app.log") as url:
-            yield url, database_url
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The demo app idle after 9 seconds, its queue read again every 2 seconds."""
-    with demo_app_with(tmp_path_factory.mktemp("idle"), LIMITS) as running:
+    with demo_app(tmp_path_factory.mktemp("idle"), LIMITS) as running:
         yield running
 
 
