@@ -425,8 +425,8 @@ def test_the_app_role_removes_demo_interventions_only_and_finishes_its_own_batch
             demo=False, kind="interventions", file_name="x.csv", file_sha256="0" * 64, imported_by="anne",
             started_at=datetime.now(UTC), finished_at=datetime.now(UTC), status="imported", rows_read=0,
             rows_accepted=0, rows_rejected=0, problems="[]").returning(import_batch.c.id)).scalar_one()
-        assert connection.exec_driver_sql(
-            f"UPDATE import_batch SET finished_at = now() WHERE id = {batch}").rowcount == 1
+        assert connection.execute(update(import_batch).where(import_batch.c.id == batch)
+                                  .values(finished_at=func.now())).rowcount == 1
     with roles.owner.connect() as connection:
         assert connection.execute(select(intervention.c.event_id, intervention.c.demo)).all() == [("R1", False)]
     with roles.owner.begin() as connection:
