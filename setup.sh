@@ -5,15 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser of its own), and
-# nginx, which `benchmark load --replicas` (and its test) puts in front of several app processes.
+# nginx, which `benchmark load --replicas` (and its test) puts in front of several app processes, and openssl, whose
+# command the TLS tests and deploy/self-signed-certificate.sh run.
 has_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
-if ! command -v chromium >/dev/null 2>&1 || ! has_nginx; then
+if ! command -v chromium >/dev/null 2>&1 || ! has_nginx || ! command -v openssl >/dev/null 2>&1; then
     sudo_if_needed=""
     [ "$(id -u)" -eq 0 ] || sudo_if_needed="sudo"
     $sudo_if_needed apt-get update -qq
     # The benchmark runs its own nginx on 127.0.0.1 with its own configuration; on a host with systemd, Debian also
     # starts its default site on port 80 (`systemctl disable --now nginx` if that is not wanted).
-    $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null
+    $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light openssl >/dev/null
 fi
 
 python3 -m venv .venv
