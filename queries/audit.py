@@ -34,8 +34,8 @@ APPENDED_COLUMNS = ("subject", "roles", "services", "action", "page", "filters",
 VERIFY_CHUNK = 10_000
 DESTRUCTION_SIGNED = ("run_at", "run_by", "os_user", "kind", "older_than_years", "cutoff_date", "interventions",
                       "attempts", "audit_rows", "import_batches", "audit_anchor", "audit_last_id")
+# A checkpoint's fields, every one of them signed.
 CHECKPOINT_FIELDS = ("id", "written_at", "audit_id", "row_hash", "rows")
-CHECKPOINT_SIGNED = CHECKPOINT_FIELDS
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
                  "import", "retention", "retention_period", "rekey", "checkpoint", "attempt", "attempt_corrected",
@@ -88,7 +88,7 @@ def destruction_signature(key: str, values: Mapping) -> str:
 
 def checkpoint_signature(key: str, values: Mapping) -> str:
     """The signature of a checkpoint: its number, when, the chain's last row, its hash and how many rows."""
-    return record_signature(key, "audit_checkpoint", values, CHECKPOINT_SIGNED)
+    return record_signature(key, "audit_checkpoint", values, CHECKPOINT_FIELDS)
 
 
 def _signed(expected: str, stored: str | None) -> bool:
