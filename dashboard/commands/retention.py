@@ -60,22 +60,20 @@ def run_retention_command(engine: Engine, older_than: int, dry_run: bool, audit:
     if older_than < period:
         error(t("retention.error.younger", years=older_than, period=period))
         return EXIT_USAGE
+    # An audit destruction's anchor must be signed; a data destruction is evidence too (Law 25), signed whenever
+    # the key is at hand.
     key = None
-    if audit:
+    if audit or settings.audit_key() is not None:
         if audit_key_problem():
             return EXIT_USAGE
         key = settings.audit_key()
+    if audit:
         # Destroying the oldest rows of a broken chain and signing a new anchor would hide the break for good.
         check = verify_chain(engine, key)
         if check.reason is not None:
             print_chain_check(check)
             error(t("retention.error.broken"))
             return EXIT_INVALID
-    elif settings.audit_key() is not None:
-        # A data destruction is evidence too (Law 25): signed whenever the key is at hand.
-        if audit_key_problem():
-            return EXIT_USAGE
-        key = settings.audit_key()
     cutoff = retention_cutoff(datetime.now(LOCAL_TIMEZONE).date(), older_than)
     destroy = destroy_audit if audit else destroy_data
     try:
