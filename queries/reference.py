@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, inspect, select
 
-from queries.schema import membership, municipality, police_service
+from queries.schema import membership, municipality, organisation, organisation_service, police_service
 from queries.writes import upsert
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference_data"
@@ -22,6 +22,7 @@ class ReferenceCounts:
     police_services: int
     municipalities: int
     memberships: int
+    organisations: int = 0
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -66,7 +67,37 @@ def load_reference(engine: Engine, directory: Path = REFERENCE_DIR) -> Reference
         codes = [row["code"] for row in municipalities]
         connection.execute(delete(membership).where(membership.c.municipality_code.in_(codes)))
         connection.execute(membership.insert(), memberships)
-    return ReferenceCounts(len(services), len(municipalities), len(memberships))
+        # A database at a revision before organisations (the migrations' tests load it there) takes the rest.
+        organisations = (load_organisations(connection, read_csv(directory / "organisations.csv"))
+                         if inspect(connection).has_table(organisation.name) else 0)
+    return ReferenceCounts(len(services), len(municipalities), len(memberships), organisations)
+
+
+def organisation_rows(rows: list[dict[str, str]]) -> tuple[list[dict], list[dict]]:
+    """The organisations and their (organisation, service, dates) links from the reference file's rows."""
+    organisations = [{"code": row["code"], "name_fr": row["name_fr"], "name_en": row["name_en"], "kind": row["kind"]}
+                     for row in rows]
+    links = [
+        {"organisation_code": row["code"], "police_service": service.strip(),
+         "member_from": optional_date(row.get("member_from") or ""),
+         "member_until": optional_date(row.get("member_until") or "")}
+        for row in rows
+        for service in row["police_services"].split(";")
+        if service.strip()
+    ]
+    return organisations, links
+
+
+def load_organisations(connection, rows: list[dict[str, str]]) -> int:
+    """Insert or update these organisations; the services they work with replace the stored ones."""
+    organisations, links = organisation_rows(rows)
+    if organisations:
+        upsert(connection, organisation, ("code",), organisations)
+        codes = [row["code"] for row in organisations]
+        connection.execute(delete(organisation_service).where(organisation_service.c.organisation_code.in_(codes)))
+    if links:
+        connection.execute(organisation_service.insert(), links)
+    return len(organisations)
 
 
 def known_services(connection) -> set[str]:

@@ -63,7 +63,14 @@ REACHED_OUTCOMES = ("accepted", "declined", "already_in_help")
 NOT_REACHED_OUTCOMES = ("no_answer", "wrong_number", "unsafe_to_leave_message")
 CHANNELS = ("phone", "in_person", "sms", "other")
 # "failed": the database refused the writes; the batch row is written on its own afterwards.
-BATCH_STATUSES = ("imported", "partial", "rejected", "failed")
+# "duplicate": a file with the SHA-256 of one already imported, recorded and not imported again (the drop folder).
+BATCH_STATUSES = ("imported", "partial", "rejected", "failed", "duplicate")
+# What a batch holds: the police's and the partners' files, then the reference data replaced from the Data page.
+BATCH_KINDS = ("interventions", "outreach", "referrals", "risk", "municipalities", "organisations")
+# How a file came: typed as a command, uploaded on the Data page, dropped in the watched folder, a worker's form (one
+# case entered by hand), the demo data.
+BATCH_CHANNELS = ("command", "upload", "drop_folder", "form", "demo")
+ORGANISATION_KINDS = ("men_program", "shelter", "victim_assistance", "therapy", "addiction", "legal", "other")
 CHANGES = ("correction", "withdrawal")
 REFERRALS = ("men_program", "therapy", "addiction", "shelter", "victim_assistance", "legal", "other")
 
@@ -121,9 +128,16 @@ import_batch = Table(
     Column("rows_rejected", Integer, nullable=False),
     Column("problems", Text, nullable=True, comment="JSON list of the first problems found"),
     Column("demo", Boolean, nullable=False, server_default=false(), comment="synthetic demo data"),
-    CheckConstraint(_one_of("kind", ("interventions", "outreach")), name="kind"),
+    Column("police_service", String(16), nullable=True,
+           comment="the service the file was confined to; NULL: reference"),
+    Column("channel", String(16), nullable=True, comment="command, upload, drop_folder, form or demo"),
+    CheckConstraint(_one_of("kind", BATCH_KINDS), name="kind"),
     CheckConstraint(_one_of("status", BATCH_STATUSES), name="status"),
+    CheckConstraint(_one_of("channel", BATCH_CHANNELS), name="channel"),
     Index("ix_import_batch_started_at", "started_at"),
+    # Each service's latest import (freshness), and a re-delivered file found by its hash (the drop folder).
+    Index("ix_import_batch_service_finished", "police_service", "finished_at"),
+    Index("ix_import_batch_sha256", "file_sha256"),
 )
 
 # Timestamps are stored twice: UTC for people, and as UTC microseconds since the epoch plus the
@@ -159,6 +173,11 @@ intervention = Table(
     Column("offender_reached", Boolean, nullable=False, server_default=false()),
     Column("offender_accepted", Boolean, nullable=False, server_default=false()),
     Column("offender_in_help", Boolean, nullable=False, server_default=false()),
+    # A case a worker entered by hand from the police report she read, until the police extract brings it.
+    Column("entered_by", Text, nullable=True, comment="the worker who entered it by hand; NULL: from a police file"),
+    Column("entered_at", UTCDateTime(), nullable=True),
+    Column("confirmed_at", UTCDateTime(), nullable=True,
+           comment="when a police file brought this hand entry (its values replaced the hand's); NULL: not yet"),
     UniqueConstraint("police_service", "event_id"),
     CheckConstraint(
         "(arrest AND arrested_us IS NOT NULL AND arrested_us >= occurred_us)"
@@ -170,6 +189,8 @@ intervention = Table(
     Index("ix_intervention_date", "occurred_date"),
     Index("ix_intervention_arrested_date", "arrested_date", "police_service"),
     Index("ix_intervention_subject", "police_service", "subject_key", "occurred_us"),
+    # Each service's latest intervention (freshness) without reading its rows.
+    Index("ix_intervention_service_occurred", "police_service", "occurred_us"),
 )
 
 # Interventions per police service, municipality and ISO week, with the usual range of the weeks that could be
@@ -354,6 +375,42 @@ retention_period = Table(
     CheckConstraint("years > 0", name="years"),
 )
 
+# Partner organisations (men's programs, shelters, victim assistance) and the police services each works with, since
+# when: reference data with dates, like the municipalities (queries/reference_data/organisations.csv).
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name_fr", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("kind", String(24), nullable=False),
+    CheckConstraint(_one_of("kind", ORGANISATION_KINDS), name="kind"),
+)
+
+organisation_service = Table(
+    "organisation_service",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("organisation_code", String(16), ForeignKey("organisation.code"), nullable=False),
+    Column("police_service", String(16), ForeignKey("police_service.code"), nullable=False),
+    Column("member_from", Date, nullable=True, comment="NULL: since before any record"),
+    Column("member_until", Date, nullable=True, comment="NULL: still working with it"),
+    Index("ix_organisation_service_service", "police_service", "organisation_code"),
+)
+
+# One e-mail per stale spell: a service's spell is named by its latest import's time (or 'never'), so a spell is
+# announced once, and a new import ends it.
+stale_notice = Table(
+    "stale_notice",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("police_service", String(16), ForeignKey("police_service.code"), nullable=False),
+    Column("spell", String(40), nullable=False, comment="the latest import's finished_at (ISO, UTC) or 'never'"),
+    Column("notified_at", UTCDateTime(), nullable=False),
+    Column("recipients", Integer, nullable=False),
+    UniqueConstraint("police_service", "spell"),
+)
+
 # Reference data from an official boundary file the users supply: `python -m dashboard geo import`.
 municipality_boundary = Table(
     "municipality_boundary",
@@ -366,4 +423,4 @@ municipality_boundary = Table(
 )
 
 DATA_TABLES = (attempt_revision, case_closure, outreach_attempt, weekly_count, intervention, import_batch, audit_event,
-               destruction_record, pseudonym_check, audit_checkpoint, retention_period)
+               destruction_record, pseudonym_check, audit_checkpoint, retention_period, stale_notice)

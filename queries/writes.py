@@ -180,6 +180,15 @@ def insert_import_batch(connection: Connection, values: dict[str, Any]) -> int:
     return connection.execute(import_batch.insert().returning(import_batch.c.id), values).scalar_one()
 
 
+def confirm_hand_entries(connection: Connection, batch_id: int, confirmed_at) -> int:
+    """Mark the hand-entered cases this batch brought as confirmed by a police file; how many."""
+    statement = (update(intervention)
+                 .where(intervention.c.batch_id == batch_id, intervention.c.entered_by.is_not(None),
+                        intervention.c.confirmed_at.is_(None))
+                 .values(confirmed_at=confirmed_at))
+    return connection.execute(statement).rowcount
+
+
 def finish_import_batch(connection: Connection, batch_id: int, finished_at) -> None:
     """Set the time an import's writes ended."""
     connection.execute(update(import_batch).where(import_batch.c.id == batch_id).values(finished_at=finished_at))

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from dashboard.database import build_engine
 from dashboard.scratch import BACKENDS, prepared_engine, scratch_postgres_url
 from queries.reference import load_reference
-from queries.schema import DATA_TABLES, membership, municipality_boundary
+from queries.schema import DATA_TABLES, membership, municipality_boundary, organisation, organisation_service
 
 # A test-only secret: the importer refuses interventions without one (subject keys are stored as its HMAC).
 TEST_PSEUDONYM_KEY = "tests-only pseudonym key (never a real one) 0123456789"
@@ -64,6 +64,8 @@ def _empty_postgres(engine) -> None:
         connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.exec_driver_sql("TRUNCATE " + names + " RESTART IDENTITY CASCADE")
         connection.execute(delete(membership))
+        connection.execute(delete(organisation_service))
+        connection.execute(delete(organisation))
     load_reference(engine)
 
 

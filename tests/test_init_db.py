@@ -22,7 +22,7 @@ from queries.schema import audit_event
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 REFERENCE_FILES = {name: hashlib.sha256((REFERENCE_DIR / name).read_bytes()).hexdigest()
-                   for name in ("municipalities.csv", "police_services.csv")}
+                   for name in ("municipalities.csv", "organisations.csv", "police_services.csv")}
 
 
 def init_db_rows(engine) -> list:
@@ -45,7 +45,8 @@ def test_a_new_database_is_created_and_its_creation_audited(tmp_path):
         detail = json.loads(row.detail)
         assert detail.pop("os_user")
         assert detail == {"relais_user": "admin@relais", "status": "done", "schema_from": None, "schema_to": HEAD,
-                          "police_services": 2, "municipalities": 18, "reference_files_sha256": REFERENCE_FILES}
+                          "police_services": 2, "municipalities": 18, "organisations": 6,
+                          "reference_files_sha256": REFERENCE_FILES}
         assert verify_chain(engine).rows == 1
     finally:
         engine.dispose()

@@ -42,6 +42,7 @@ def run_init_db_command(engine: Engine) -> int:
         raise
     audit_command(engine, "init_db", None, {"status": "done", "schema_from": before, "schema_to": after,
                      "police_services": counts.police_services, "municipalities": counts.municipalities,
+                     "organisations": counts.organisations,
                      "reference_files_sha256": _reference_files()})
     url = engine.url.render_as_string(hide_password=True)
     print(t("cli.init_db.done", url=url, services=counts.police_services, municipalities=counts.municipalities))

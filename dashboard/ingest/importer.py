@@ -468,10 +468,12 @@ def _importer_name(imported_by: str | None) -> str:
 
 
 def _batch_values(report: ImportReport, data: bytes, imported_by: str | None, started: datetime,
-                  demo: bool) -> dict[str, Any]:
+                  demo: bool, service: str | None = None, channel: str = "command") -> dict[str, Any]:
     problems = [asdict(problem) for problem in report.problems[:RECORDED_PROBLEMS]]
     return {
         "demo": demo,
+        "police_service": service,
+        "channel": "demo" if demo else channel,
         "kind": report.kind,
         "file_name": report.file_name,
         "file_sha256": hashlib.sha256(data).hexdigest(),
@@ -498,9 +500,17 @@ def _write(
             spec.upsert(connection, chunk)
             bar.update(len(chunk))
     spec.refresh(connection, touched)
+    if _confirms_hand_entries(spec, batch["channel"]):
+        # A police file bringing a case a worker entered by hand: its values replaced hers, her attempts stay attached.
+        writes.confirm_hand_entries(connection, batch_id, _now())
     writes.finish_import_batch(connection, batch_id, _now())
     bump_version(connection)
     return batch_id
+
+
+def _confirms_hand_entries(spec: ImportKind, channel: str) -> bool:
+    """Whether a batch of this kind and channel confirms the hand entries it brings (a police file of interventions)."""
+    return spec is KINDS["interventions"] and channel != "form"
 
 
 def _transaction(bind: Engine | Connection):
@@ -521,6 +531,7 @@ def import_file(
     demo: bool = False,
     replace_demo: bool = False,
     pseudonym_keys: Sequence[str] | None = None,
+    channel: str = "command",
 ) -> ImportReport:
     """Check a whole file, then write its valid rows in one transaction, or nothing if any row is invalid.
 
@@ -529,7 +540,8 @@ def import_file(
     `service` refuses rows of any other police service. Demo rows (`demo`) and real ones never share a database:
     real rows are refused while demo rows are stored, unless `replace_demo` removes those first. Subject keys are
     stored as keyed pseudonyms under `pseudonym_keys` (the settings' when not given); without one, an interventions
-    file is refused.
+    file is refused. `channel` says how the file came (queries.schema.BATCH_CHANNELS); the batch row keeps it, with
+    `service`.
     """
     started, clock = _now(), time.perf_counter()
     spec = KINDS[kind]
@@ -554,21 +566,22 @@ def import_file(
                 else:
                     _check_and_write(connection, spec, table.records, report, data, started, clock, progress,
                                      skip_invalid=skip_invalid, imported_by=imported_by, service=service,
-                                     demo=demo, replace_demo=replace_demo, secrets=secrets)
+                                     demo=demo, replace_demo=replace_demo, secrets=secrets, channel=channel)
         except Exception:
             report.status, report.written, report.accepted, report.replaced = "failed", False, 0, 0
             if isinstance(bind, Engine):
                 # The writes are rolled back; the batch row says the run happened and failed. A database that
                 # refuses this row too must not hide the first error behind its own.
                 with suppress(SQLAlchemyError), bind.begin() as connection:
-                    writes.insert_import_batch(connection, _batch_values(report, data, imported_by, started, demo))
+                    writes.insert_import_batch(connection, _batch_values(report, data, imported_by, started, demo,
+                                                                         service, channel))
             raise
         report.write_seconds = time.perf_counter() - clock - report.check_seconds
     if not report.written:
         # Its own transaction: the refused attempt stays visible to administrators, with none of its rows.
         with _transaction(bind) as connection:
-            report.batch_id = writes.insert_import_batch(connection,
-                                                         _batch_values(report, data, imported_by, started, demo))
+            report.batch_id = writes.insert_import_batch(
+                connection, _batch_values(report, data, imported_by, started, demo, service, channel))
     return report
 
 
@@ -597,7 +610,7 @@ def _mixing_problem(connection: Connection, demo: bool, replace_demo: bool) -> P
 def _check_and_write(connection: Connection, spec: ImportKind, records: list[CsvRecord], report: ImportReport,
                      data: bytes, started: datetime, clock: float, progress: Callable, *, skip_invalid: bool,
                      imported_by: str | None, service: str | None, demo: bool, replace_demo: bool,
-                     secrets: tuple[str, ...]) -> None:
+                     secrets: tuple[str, ...], channel: str = "command") -> None:
     reference = reference_for(connection, report.kind, records, secrets)
     checking = partial(progress, desc=t("import.progress.checking"))
     hidden = frozenset(index for index, name in enumerate(report.header) if column_name(name) in HIDDEN_COLUMNS)
@@ -608,7 +621,9 @@ def _check_and_write(connection: Connection, spec: ImportKind, records: list[Csv
             writes.delete_demo_rows(connection)
         report.status = "partial" if report.rejected else "imported"
         report.accepted, report.replaced = len(rows), spec.count_stored(connection, rows)
-        batch = _batch_values(report, data, imported_by, started, demo)
+        # A file of one service is that service's batch (freshness), whether or not the caller confined it.
+        named = service or (rows[0]["police_service"] if len({row["police_service"] for row in rows}) == 1 else None)
+        batch = _batch_values(report, data, imported_by, started, demo, named, channel)
         report.batch_id = _write(connection, spec, rows, batch, progress)
         report.written = True
 

@@ -37,7 +37,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM relais_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO relais_app;
 
 -- What the app and its commands write. Reference data: `serve` reloads it at start, `geo import` adds boundaries.
-GRANT INSERT, UPDATE, DELETE ON police_service, municipality, membership, municipality_boundary TO relais_app;
+GRANT INSERT, UPDATE, DELETE ON police_service, municipality, membership, municipality_boundary, organisation,
+    organisation_service TO relais_app;
+-- One row per stale spell announced to the administrators (the drop folder's watcher and `alerts` send them).
+GRANT INSERT ON stale_notice TO relais_app;
 -- Imports (and the removal of demo data), the worker's form, and what each write recomputes.
 GRANT INSERT, UPDATE, DELETE ON intervention, outreach_attempt, weekly_count TO relais_app;
 GRANT UPDATE ON data_version TO relais_app;
@@ -54,7 +57,8 @@ GRANT INSERT, UPDATE (fingerprint, set_at) ON pseudonym_check TO relais_app;
 -- its signature, but stays for good (append-only), so any web replica could make `verify` fail for ever.
 -- The sequences of the rows it inserts; audit rows are numbered by audit_append, as the owner.
 GRANT USAGE, SELECT ON SEQUENCE import_batch_id_seq, intervention_id_seq, membership_id_seq,
-    outreach_attempt_id_seq, attempt_revision_id_seq, case_closure_id_seq TO relais_app;
+    outreach_attempt_id_seq, attempt_revision_id_seq, case_closure_id_seq, organisation_service_id_seq,
+    stale_notice_id_seq TO relais_app;
 
 -- The one way the app writes audit rows: audit_append (migration 0013, SECURITY DEFINER, owned by the owner) sets
 -- the id, the time and the chain itself. The migration revoked it from PUBLIC.
