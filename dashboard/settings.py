@@ -77,6 +77,19 @@ SETTINGS = (
     Setting("RELAIS_FUNDER_PERIOD", "quarter",
             "The one kind of period funders' reports cover: quarter or year (mixing them would let a year be "
             "subtracted from its quarters)."),
+    Setting("RELAIS_ADMIN_EMAILS", "",
+            "Administrators' addresses, separated by commas: a file the drop folder could not import, and a police "
+            "service whose data stopped coming, are e-mailed to them through RELAIS_SMTP_URL."),
+    Setting("RELAIS_STALE_HOURS", "26",
+            "A police service with no import for this many hours is late: the queue, the Overview and the Data page "
+            "say so, and the administrators get one e-mail per late spell."),
+    Setting("RELAIS_UNCONFIRMED_DAYS", "7",
+            "A case a worker entered by hand that no police file has brought after this many days is listed on the "
+            "Data page."),
+    Setting("RELAIS_INGEST_SKIP_INVALID", "",
+            "yes: the drop folder imports a file's valid rows and sets the invalid ones aside (the file then goes to "
+            "done/ with its rejects); otherwise one invalid row fails the whole file, as `import` does."),
+    Setting("RELAIS_UPLOAD_MAX_MB", "200", "The largest file the Data page accepts, in megabytes."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -134,6 +147,31 @@ def queue_closing() -> tuple[int, int]:
 def queue_refresh_seconds() -> float:
     """Seconds between two readings of an open queue."""
     return _positive("RELAIS_QUEUE_REFRESH_SECONDS")
+
+
+def admin_emails() -> tuple[str, ...]:
+    """The administrators' addresses (none when unset)."""
+    return tuple(part.strip() for part in get("RELAIS_ADMIN_EMAILS").split(",") if part.strip())
+
+
+def stale_hours() -> float:
+    """Hours without an import after which a police service's data is late."""
+    return _positive("RELAIS_STALE_HOURS")
+
+
+def unconfirmed_days() -> int:
+    """Days after which a hand entry that no police file brought is listed for the administrators."""
+    return int(_positive("RELAIS_UNCONFIRMED_DAYS"))
+
+
+def ingest_skip_invalid() -> bool:
+    """Whether the drop folder imports the valid rows of a file that has invalid ones."""
+    return get("RELAIS_INGEST_SKIP_INVALID").strip().lower() in ("1", "yes", "true", "oui", "y", "o", "vrai")
+
+
+def upload_max_mb() -> int:
+    """The Data page's upload limit, in megabytes."""
+    return int(_positive("RELAIS_UPLOAD_MAX_MB"))
 
 
 def suppression_threshold() -> int:
