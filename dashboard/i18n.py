@@ -963,6 +963,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                              "init-db command (schema and reference data)"),
     "audit.action.geo_import": ("importation des contours municipaux", "municipal boundaries import"),
     "audit.action.demo_data": ("données de démonstration remplacées", "demo data replaced"),
+    "audit.action.ingest": ("fichier du dossier de dépôt", "drop folder file"),
+    "audit.action.admin_mail": ("courriel aux administrateurs", "e-mail to the administrators"),
+    "admin_mail.not_configured": (
+        "Aucun courriel envoyé (RELAIS_ADMIN_EMAILS ou RELAIS_SMTP_URL non défini) : {subject}",
+        "No e-mail sent (RELAIS_ADMIN_EMAILS or RELAIS_SMTP_URL not set): {subject}",
+    ),
     "alerts.subject": ("Relais · semaine {week} : {count} semaine(s) inhabituelle(s)",
                        "Relais · week {week}: {count} unusual municipality-week(s)"),
     "alerts.intro": ("Municipalités au-dessus de leur plage habituelle, semaine {week} :",
