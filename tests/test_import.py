@@ -411,6 +411,16 @@ def test_skip_invalid_writes_the_valid_rows_as_a_partial_batch(engine):
     assert counts(batch) == ("partial", 3, 2, 1)
 
 
+def test_each_batch_keeps_its_police_service_and_the_way_the_file_came(engine):
+    """The service a file was confined to (or the one its rows name) and its channel, refused files included."""
+    import_rows(engine, "interventions", [intervention_row(event_id="E1")], service="RIPRSL", channel="upload")
+    import_rows(engine, "interventions", [intervention_row(event_id="E2")])
+    import_rows(engine, "interventions", [intervention_row(event_id="E3", arrest="?")], service="RIPRSL",
+                channel="drop_folder")
+    assert [(batch["police_service"], batch["channel"], batch["status"]) for batch in batches(engine)] == [
+        ("RIPRSL", "upload", "imported"), ("RIPRSL", "command", "imported"), ("RIPRSL", "drop_folder", "rejected")]
+
+
 # --- re-imports and transactions -----------------------------------------------------------------
 
 

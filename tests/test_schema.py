@@ -78,3 +78,35 @@ def test_upgrading_a_database_with_attempts_keeps_every_row(backend, tmp_path):
 
     with empty_database(backend, tmp_path) as engine:
         check(engine)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrading_to_0014_names_each_earlier_batch_by_its_service_and_channel(backend, tmp_path):
+    """A batch imported before 0014 gets the service of the rows it brought, and the command (or demo) channel."""
+
+    def check(engine) -> None:
+        upgrade(engine, "0013")
+        load_reference(engine)
+        with engine.begin() as connection:
+            for batch_id, demo in ((1, False), (2, True), (3, False)):
+                connection.execute(text(
+                    "INSERT INTO import_batch (id, kind, file_name, file_sha256, imported_by, started_at, finished_at,"
+                    " status, rows_read, rows_accepted, rows_rejected, demo) VALUES (:id, 'interventions', 'f.csv',"
+                    " :sha, 'x', '2024-05-01 14:00:00+00:00', '2024-05-01 14:00:00+00:00', 'imported', 1, 1, 0,"
+                    " :demo)"), {"id": batch_id, "sha": str(batch_id) * 64, "demo": demo})
+            for batch_id, service, municipality_code in ((1, "SPS", "94068"), (2, "RIPRSL", "57040")):
+                connection.execute(text(
+                    "INSERT INTO intervention (police_service, event_id, municipality_code, occurred_at, occurred_us,"
+                    " occurred_date, occurred_week, arrest, subject_key, contact_ban, batch_id, demo) VALUES"
+                    " (:service, :event, :municipality, '2024-05-01 14:00:00+00:00', 1714572000000000, '2024-05-01',"
+                    " '2024-W18', :no, NULL, :no, :batch, :demo)"),
+                    {"service": service, "event": f"E{batch_id}", "municipality": municipality_code, "no": False,
+                     "batch": batch_id, "demo": batch_id == 2})
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, police_service, channel FROM import_batch ORDER BY id")).all()
+        # Batch 3 brought no row: its service is unknown, not guessed.
+        assert [tuple(row) for row in rows] == [(1, "SPS", "command"), (2, "RIPRSL", "demo"), (3, None, "command")]
+
+    with empty_database(backend, tmp_path) as engine:
+        check(engine)
