@@ -839,6 +839,51 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "queue.column.subject_role": ("Personne", "Person"),
     "queue.subject_role.offender": ("homme arrêté", "arrested man"),
     "queue.subject_role.victim": ("victime", "victim"),
+    "queue.column.source": ("Source", "Source"),
+    "queue.source.hand": ("saisi à la main", "entered by hand"),
+    "queue.source.police": ("extrait policier", "police extract"),
+    "intake.title": ("Nouveau dossier", "New file"),
+    "intake.intro": (
+        "Un dossier du rapport de police que vous venez de lire. Il entre dans la file tout de suite, marqué « saisi "
+        "à la main », jusqu'à ce que l'extrait policier apporte le même événement : ses valeurs remplacent alors les "
+        "vôtres, et vos tentatives restent attachées au dossier.",
+        "A file from the police report you have just read. It enters the queue at once, marked “entered by hand”, "
+        "until the police extract brings the same event: its values then replace yours, and your attempts stay "
+        "attached to the file.",
+    ),
+    "intake.event_id": ("Numéro d'événement", "Event number"),
+    "intake.municipality": ("Municipalité", "Municipality"),
+    "intake.municipality.placeholder": ("Choisissez une municipalité", "Choose a municipality"),
+    "intake.occurred_date": ("Date de l'intervention", "Date of the intervention"),
+    "intake.occurred_time": ("Heure de l'intervention", "Time of the intervention"),
+    "intake.arrest": ("Arrestation", "Arrest"),
+    "intake.arrested_date": ("Date de l'arrestation", "Date of the arrest"),
+    "intake.arrested_time": ("Heure de l'arrestation", "Time of the arrest"),
+    "intake.contact_ban": ("Interdit de contact déjà en vigueur", "No-contact order already in force"),
+    "intake.subject_key": ("Clé du sujet (numéro de fiche, jamais un nom)", "Subject key (record number, never a name)"),
+    "intake.subject_key.help": (
+        "Tapée une fois et remplacée aussitôt par son pseudonyme : elle n'est ni gardée, ni affichée, ni journalisée. "
+        "Facultative.",
+        "Typed once and replaced at once by its pseudonym: it is neither kept, nor shown, nor logged. Optional.",
+    ),
+    "intake.submit": ("Ajouter à la file", "Add to the queue"),
+    "intake.saved": ("Dossier {event_id} ajouté à la file, saisi à la main.",
+                     "File {event_id} added to the queue, entered by hand."),
+    "intake.refused": ("Le dossier n'est pas enregistré :", "The file is not saved:"),
+    "intake.problem": ("{field} : {reason}", "{field}: {reason}"),
+    "intake.no_place": ("Aucune municipalité n'est desservie aujourd'hui par vos services.",
+                        "No municipality is served today by your services."),
+    "intake.reason.exists": ("ce dossier existe déjà", "this file already exists"),
+    "intake.reason.future": ("dans le futur : un dossier suit un rapport déjà écrit",
+                             "in the future: a file follows a report already written"),
+    "intake.field.event_id": ("Numéro d'événement", "Event number"),
+    "intake.field.police_service": ("Service de police", "Police service"),
+    "intake.field.municipality_code": ("Municipalité", "Municipality"),
+    "intake.field.occurred_at": ("Intervention", "Intervention"),
+    "intake.field.arrest": ("Arrestation", "Arrest"),
+    "intake.field.arrested_at": ("Arrestation", "Arrest"),
+    "intake.field.subject_key": ("Clé du sujet", "Subject key"),
+    "intake.field.contact_ban": ("Interdit de contact", "No-contact order"),
     "outcome.no_answer": ("Pas de réponse", "No answer"),
     "outcome.wrong_number": ("Mauvais numéro", "Wrong number"),
     "outcome.unsafe_to_leave_message": ("Message non laissé (risque)", "No message left (unsafe)"),
@@ -956,6 +1001,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.attempt_corrected": ("tentative corrigée", "attempt corrected"),
     "audit.action.attempt_withdrawn": ("tentative retirée", "attempt withdrawn"),
     "audit.action.case_closed": ("dossier fermé sans joindre", "case closed, not reached"),
+    "audit.action.case_entered": ("dossier saisi à la main", "case entered by hand"),
     "audit.action.report": ("commande report", "report command"),
     "audit.action.alerts": ("commande alerts", "alerts command"),
     "audit.action.alert_sent": ("alerte envoyée", "alert sent"),
@@ -1047,6 +1093,79 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "demo.serve.stop": ("Ctrl-C pour tout arrêter.", "Ctrl-C stops everything."),
     "demo.serve.stopped": ("Arrêté.", "Stopped."),
+    "demo.serve.drop_folder": (
+        "Dossier de dépôt surveillé : {folder}\n"
+        "  Déposez-y un fichier, p. ex. : python -m dashboard demo-data --write-csv data/csv, puis copiez\n"
+        "  data/csv/{new_arrests} dans {example} : ses arrestations arrivent dans la file\n"
+        "  de l'intervenante (RIPRSL). Rapports dans done/ et failed/.",
+        "Watched drop folder: {folder}\n"
+        "  Drop a file in it, e.g.: python -m dashboard demo-data --write-csv data/csv, then copy\n"
+        "  data/csv/{new_arrests} into {example}: its arrests reach the worker's queue\n"
+        "  (RIPRSL). Reports in done/ and failed/.",
+    ),
+    "demo.new_arrests_written": (
+        "Nouvelles arrestations à déposer (non chargées) : {path}",
+        "New arrests to drop (not loaded): {path}",
+    ),
+    # the drop folder
+    "ingest.watching": ("Surveillance de {folder} ({mechanism}). Ctrl-C ou SIGTERM pour arrêter.",
+                        "Watching {folder} ({mechanism}). Ctrl-C or SIGTERM stops."),
+    "ingest.inotify": ("événements du système de fichiers, inotify", "file system events, inotify"),
+    "ingest.polling": ("lecture du dossier toutes les {seconds} s", "folder read every {seconds} s"),
+    "ingest.stopped": ("Surveillance arrêtée.", "Watching stopped."),
+    "ingest.error.poll": ("--poll attend un nombre de secondes entre 0,1 et 3600 : {value}",
+                          "--poll expects a number of seconds from 0.1 to 3600: {value}"),
+    "ingest.misplaced": (
+        "ignoré : {path} (déposer dans incoming/<SERVICE>/<type>/, p. ex. incoming/RIPRSL/interventions/)",
+        "ignored: {path} (drop into incoming/<SERVICE>/<kind>/, e.g. incoming/RIPRSL/interventions/)",
+    ),
+    "ingest.still_growing": (
+        "{count} fichier(s) encore en cours d'écriture, laissé(s) pour le prochain passage.",
+        "{count} file(s) still being written, left for the next run.",
+    ),
+    "ingest.error.database": (
+        "{file} : erreur de la base de données, le fichier reste dans incoming/ et sera repris : {error}",
+        "{file}: database error, the file stays in incoming/ and will be taken again: {error}",
+    ),
+    "ingest.reason.unknown_service": (
+        "Dossier de service inconnu : {folder} (services connus : {services}).",
+        "Unknown service folder: {folder} (known services: {services}).",
+    ),
+    "ingest.reason.unknown_kind": (
+        "Type de fichier inconnu : {folder} (attendu : {kinds}).",
+        "Unknown kind of file: {folder} (expected: {kinds}).",
+    ),
+    "ingest.reason.kind_not_yet": (
+        "Cette version de Relais ne sait pas encore importer les fichiers {kind}.",
+        "This version of Relais cannot import {kind} files yet.",
+    ),
+    "ingest.reason.unexpected": ("Erreur inattendue à l'importation ({error}).",
+                                 "Unexpected error during the import ({error})."),
+    "ingest.outcome.done": ("Importé : {file} (service {service}, {kind}).",
+                            "Imported: {file} (service {service}, {kind})."),
+    "ingest.outcome.failed": ("Refusé : {file} (service {service}, {kind}). Rien n'a été écrit.",
+                              "Refused: {file} (service {service}, {kind}). Nothing was written."),
+    "ingest.outcome.duplicate": ("Déjà importé : {file} (service {service}, {kind}). Rien n'a été réimporté.",
+                                 "Already imported: {file} (service {service}, {kind}). Nothing was imported again."),
+    "ingest.counts": (
+        "Lignes lues : {read} ; importées : {accepted} ({new} nouvelles, {replaced} remplacées) ; rejetées : {rejected}.",
+        "Rows read: {read}; imported: {accepted} ({new} new, {replaced} replaced); rejected: {rejected}.",
+    ),
+    "ingest.duplicate_of": ("Mêmes octets (SHA-256) que le lot {batch}.", "Same bytes (SHA-256) as batch {batch}."),
+    "ingest.received": ("Reçu le {when} (UTC) ; SHA-256 {sha256}.", "Received {when} (UTC); SHA-256 {sha256}."),
+    "ingest.mail.subject": ("Relais : fichier refusé ({service}, {file})", "Relais: file refused ({service}, {file})"),
+    "ingest.mail.problem": ("  ligne {line}, colonne {column} : {reason}", "  line {line}, column {column}: {reason}"),
+    "ingest.mail.more": ("  … et {count} autre(s) problème(s).", "  … and {count} more problem(s)."),
+    "ingest.mail.where": ("Le fichier et son rapport complet sont dans le dossier failed/ du dossier de dépôt.",
+                          "The file and its full report are in the drop folder's failed/ folder."),
+    "ingest.line.done": ("importé   {file} → {moved} : {accepted} ligne(s), {rejected} rejetée(s)",
+                         "imported  {file} → {moved}: {accepted} row(s), {rejected} rejected"),
+    "ingest.line.failed": ("refusé    {file} → {moved} : {rejected} ligne(s) rejetée(s) {reason}",
+                           "refused   {file} → {moved}: {rejected} row(s) rejected {reason}"),
+    "ingest.line.duplicate": ("en double {file} → {moved} : déjà importé, rien de réimporté",
+                              "duplicate {file} → {moved}: already imported, nothing imported again"),
+    "ingest.line.left": ("reporté   {file} : erreur de la base ({reason}), laissé dans incoming/",
+                         "postponed {file}: database error ({reason}), left in incoming/"),
     # metrics
     "metrics.error.from_after_to": (
         "la date de début ({start}) est postérieure à la date de fin ({end})",

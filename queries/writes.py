@@ -180,6 +180,22 @@ def insert_import_batch(connection: Connection, values: dict[str, Any]) -> int:
     return connection.execute(import_batch.insert().returning(import_batch.c.id), values).scalar_one()
 
 
+def imported_batch_by_hash(connection: Connection, file_sha256: str, kind: str, service: str) -> int | None:
+    """The first batch that wrote a file of these bytes, kind and police service (imported or partly), or None."""
+    statement = (select(import_batch.c.id)
+                 .where(import_batch.c.file_sha256 == file_sha256, import_batch.c.kind == kind,
+                        import_batch.c.police_service == service,
+                        import_batch.c.status.in_(("imported", "partial")))
+                 .order_by(import_batch.c.id).limit(1))
+    return connection.execute(statement).scalar_one_or_none()
+
+
+def insert_duplicate_batch(connection: Connection, values: dict[str, Any]) -> int:
+    """Record a re-delivered file, which writes nothing, as a 'duplicate' batch; its id."""
+    return insert_import_batch(connection, {**values, "status": "duplicate", "rows_read": 0, "rows_accepted": 0,
+                                            "rows_rejected": 0, "problems": "[]"})
+
+
 def confirm_hand_entries(connection: Connection, batch_id: int, confirmed_at) -> int:
     """Mark the hand-entered cases this batch brought as confirmed by a police file; how many."""
     statement = (update(intervention)

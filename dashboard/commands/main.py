@@ -47,6 +47,16 @@ def _retention_years(value: str) -> int:
     return years
 
 
+def _poll_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(t("ingest.error.poll", value=value))
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=t("cli.description"))
@@ -64,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(required when the database knows several services)")
     importing.add_argument("--replace-demo", action="store_true",
                            help="remove the demo data first (real data is refused beside it)")
+
+    ingest = commands.add_parser("ingest", help="import the files dropped in DIR/incoming/<SERVICE>/<kind>/, then "
+                                                "move each to DIR/done/ or DIR/failed/ with its report")
+    ingest.add_argument("folder", type=Path, metavar="DIR")
+    ingest.add_argument("--once", action="store_true", help="handle the files there now and exit (for cron)")
+    ingest.add_argument("--poll", type=_poll_seconds, metavar="SECONDS",
+                        help="read the folder every SECONDS instead of waiting for file system events (a network "
+                             "share that sends none)")
+    ingest.add_argument("--demo", action="store_true",
+                        help="import as demo data, with the demo's public pseudonym key (what `demo` runs)")
 
     metrics = commands.add_parser("metrics", help="print the metrics of a period")
     metrics.add_argument("--from", dest="start", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -183,6 +203,12 @@ def _import(args) -> int:
                               service=args.service, replace_demo=args.replace_demo)
 
 
+def _ingest(args) -> int:
+    from dashboard.commands.ingest import run_ingest_command
+
+    return run_ingest_command(default_engine(), args.folder, args.once, args.poll, demo=args.demo)
+
+
 def _metrics(args) -> int:
     from dashboard.commands.metrics import run_metrics_command
 
@@ -279,6 +305,7 @@ def _demo(args) -> int:
 HANDLERS = {
     "init-db": _init_db,
     "import": _import,
+    "ingest": _ingest,
     "metrics": _metrics,
     "demo-data": _demo_data,
     "benchmark": _benchmark,

@@ -1,0 +1,364 @@
+"""`python -m dashboard ingest DIR [--once] [--poll SECONDS]`: the drop folder. Files left in
+DIR/incoming/<SERVICE>/<kind>/ are imported as the import command would, oldest first, then moved to DIR/done/ or
+DIR/failed/ with a report (and their rejects) beside them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import settings
+from dashboard.commands.admin_mail import mail_admins
+from dashboard.commands.audit import audit_command, failure_detail
+from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
+from dashboard.commands.printing import error, problem_table
+from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
+from dashboard.i18n import LANGUAGES, number, t
+from dashboard.ingest.importer import KINDS, ImportReport, import_file, write_rejects
+from dashboard.private_files import owner_only_file
+from queries.reference import known_services
+from queries.writes import imported_batch_by_hash, insert_duplicate_batch
+
+DROP_KINDS = ("interventions", "outreach", "referrals", "risk")
+# Seconds between the two looks at a file in --once mode: a file still being copied changes size or time meanwhile.
+SETTLE_SECONDS = 1.0
+# Without an event, the folder is looked at again this often: a file that was still growing, or one left by a
+# database error, is taken up again.
+RESCAN_SECONDS = 5.0
+MAILED_PROBLEMS = 10
+CHANNEL = "drop_folder"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A file in incoming/<SERVICE>/<kind>/, as last seen: its size and modification time."""
+
+    path: Path
+    service_folder: str
+    kind: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def shown(self) -> str:
+        """Where it was dropped, from incoming/ on."""
+        return f"{self.service_folder}/{self.kind}/{self.path.name}"
+
+
+@dataclass
+class Outcome:
+    """What became of one file: done, failed, duplicate, or left (a database error: it stays in incoming/)."""
+
+    outcome: str
+    service: str | None = None
+    report: ImportReport | None = None
+    reason: str = ""
+    moved_to: Path | None = None
+    batch_id: int | None = None
+    duplicate_of: int | None = None
+
+
+def _skipped(name: str) -> bool:
+    """A file still being written by convention (.part) or hidden (.name): never taken."""
+    return name.startswith(".") or name.endswith(".part")
+
+
+@dataclass
+class DropFolder:
+    """The drop folder's state between looks: each file's size and time last seen, the misplaced files already
+    warned of, and the files a database error left behind (retried after RESCAN_SECONDS)."""
+
+    engine: Engine
+    root: Path
+    demo: bool = False
+    seen: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    warned: set[Path] = field(default_factory=set)
+    retry_at: dict[Path, float] = field(default_factory=dict)
+
+    @property
+    def incoming(self) -> Path:
+        """Where files are dropped."""
+        return self.root / "incoming"
+
+    def prepare(self) -> None:
+        """Create incoming/, done/ and failed/ if they are missing."""
+        for name in ("incoming", "done", "failed"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    def look(self) -> list[Arrival]:
+        """Every file waiting in incoming/<SERVICE>/<kind>/, oldest first; files elsewhere are warned of once."""
+        found = []
+        for path in sorted(self.incoming.rglob("*")):
+            relative = path.relative_to(self.incoming)
+            if any(_skipped(part) for part in relative.parts) or not path.is_file():
+                continue
+            if len(relative.parts) != 3:
+                if path not in self.warned:
+                    self.warned.add(path)
+                    print(t("ingest.misplaced", path=relative), file=sys.stderr, flush=True)
+                continue
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                continue
+            found.append(Arrival(path, relative.parts[0], relative.parts[1], status.st_size, status.st_mtime_ns))
+        return sorted(found, key=lambda arrival: (arrival.mtime_ns, arrival.path.name))
+
+    def ready(self) -> tuple[list[Arrival], int]:
+        """The files unchanged since the previous look (oldest first), and how many others wait for another look."""
+        arrivals = self.look()
+        previous, self.seen = self.seen, {arrival.path: (arrival.size, arrival.mtime_ns) for arrival in arrivals}
+        now = time.monotonic()
+        steady = [arrival for arrival in arrivals
+                  if previous.get(arrival.path) == (arrival.size, arrival.mtime_ns)
+                  and self.retry_at.get(arrival.path, 0.0) <= now]
+        return steady, sum(1 for arrival in arrivals if previous.get(arrival.path) != (arrival.size, arrival.mtime_ns))
+
+    def handle(self, arrival: Arrival) -> Outcome:
+        """Import one file, move it with its report, audit it, e-mail the administrators if it failed."""
+        try:
+            data = arrival.path.read_bytes()
+        except FileNotFoundError:
+            return Outcome("gone")
+        digest = hashlib.sha256(data).hexdigest()
+        received = datetime.now(UTC)
+        try:
+            outcome = self._imported(arrival, data, digest, received)
+        except SQLAlchemyError as failure:
+            # The database is down or refused the write: the file is not the problem; it waits to be taken again.
+            self.retry_at[arrival.path] = time.monotonic() + RESCAN_SECONDS
+            error(t("ingest.error.database", file=arrival.shown, error=str(failure).splitlines()[0]))
+            self._audit(arrival, digest, len(data), Outcome("left"), failure_detail(failure))
+            return Outcome("left", reason=type(failure).__name__)
+        except Exception as failure:
+            # An unexpected failure of the import on this file: set aside (never retried in a loop), said, mailed.
+            traceback.print_exc()
+            outcome = Outcome("failed", reason=t("ingest.reason.unexpected", error=type(failure).__name__))
+        self.retry_at.pop(arrival.path, None)
+        outcome.moved_to = self._move(arrival, outcome, digest, received)
+        self._audit(arrival, digest, len(data), outcome)
+        if outcome.outcome == "failed":
+            self._mail(arrival, outcome, digest)
+        return outcome
+
+    def _imported(self, arrival: Arrival, data: bytes, digest: str, received: datetime) -> Outcome:
+        with self.engine.connect() as connection:
+            services = {code.upper(): code for code in known_services(connection)}
+        service = services.get(arrival.service_folder.strip().upper())
+        if service is None:
+            return Outcome("failed", reason=t("ingest.reason.unknown_service", folder=arrival.service_folder,
+                                              services=", ".join(sorted(services.values()))))
+        kind = arrival.kind.strip().lower()
+        if kind not in DROP_KINDS:
+            return Outcome("failed", service, reason=t("ingest.reason.unknown_kind", folder=arrival.kind,
+                                                       kinds=", ".join(DROP_KINDS)))
+        if kind not in KINDS:
+            return Outcome("failed", service, reason=t("ingest.reason.kind_not_yet", kind=kind))
+        with self.engine.begin() as connection:
+            original = imported_batch_by_hash(connection, digest, kind, service)
+            if original is not None:
+                batch = insert_duplicate_batch(connection, {
+                    "demo": self.demo, "police_service": service, "channel": "demo" if self.demo else CHANNEL,
+                    "kind": kind, "file_name": arrival.path.name, "file_sha256": digest,
+                    "imported_by": settings.operator(), "started_at": received, "finished_at": datetime.now(UTC)})
+                return Outcome("duplicate", service, batch_id=batch, duplicate_of=original)
+        report = import_file(self.engine, kind, data, arrival.path.name, skip_invalid=settings.ingest_skip_invalid(),
+                             service=service, channel=CHANNEL, imported_by=settings.operator(), demo=self.demo,
+                             pseudonym_keys=DEMO_PSEUDONYM_KEYS if self.demo else None)
+        return Outcome("done" if report.written else "failed", service, report, batch_id=report.batch_id)
+
+    def _move(self, arrival: Arrival, outcome: Outcome, digest: str, received: datetime) -> Path:
+        """Move the file to done/ or failed/ under a name no other file has, its report (and rejects) beside it."""
+        folder = self.root / ("failed" if outcome.outcome == "failed" else "done")
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = received.strftime("%Y%m%dT%H%M%SZ")
+        for attempt in range(1, 10_000):
+            suffix = "" if attempt == 1 else f"-{attempt}"
+            target = folder / f"{stamp}{suffix}_{arrival.service_folder}_{arrival.kind}_{arrival.path.name}"
+            companions = (_beside(target, ".report.txt"), _beside(target, ".rejects.csv"))
+            if any(path.exists() for path in companions) or not _moved_without_overwriting(arrival.path, target):
+                continue
+            break
+        else:
+            raise FileExistsError(target)
+        report = outcome.report
+        with owner_only_file(companions[0], "w", encoding="utf-8") as handle:
+            handle.write(report_text(arrival, outcome, digest, received))
+        if report is not None and report.rejected and report.written:
+            write_rejects(report, companions[1])
+        return target
+
+    def _audit(self, arrival: Arrival, digest: str, size: int, outcome: Outcome, extra: dict | None = None) -> None:
+        report = outcome.report
+        detail = {"file_sha256": digest, "bytes": size, "outcome": outcome.outcome, "service": outcome.service,
+                  "kind": arrival.kind, "channel": CHANNEL, "demo": self.demo,
+                  "rows_read": report.rows_read if report else 0, "accepted": report.accepted if report else 0,
+                  "rejected": len(report.rejected) if report else 0, "batch_id": outcome.batch_id,
+                  **({"duplicate_of": outcome.duplicate_of} if outcome.duplicate_of else {}),
+                  **({"reason": outcome.reason} if outcome.reason else {}),
+                  **({"moved_to": outcome.moved_to.name} if outcome.moved_to else {}), **(extra or {})}
+        audit_command(self.engine, "ingest", {"file": arrival.path.name, "folder": arrival.service_folder,
+                                              "kind": arrival.kind}, detail)
+
+    def _mail(self, arrival: Arrival, outcome: Outcome, digest: str) -> None:
+        subject = " / ".join(t("ingest.mail.subject", language, file=arrival.path.name,
+                               service=outcome.service or arrival.service_folder) for language in LANGUAGES)
+        try:
+            mail_admins(self.engine, subject, mail_body(arrival, outcome),
+                        {"file": arrival.path.name, "service": outcome.service or arrival.service_folder,
+                         "kind": arrival.kind, "file_sha256": digest, "reason": "drop_folder_failed"})
+        except SQLAlchemyError as failure:
+            error(t("command.error.audit", error=str(failure).splitlines()[0]))
+
+
+def _beside(target: Path, suffix: str) -> Path:
+    return target.with_name(target.name + suffix)
+
+
+def _moved_without_overwriting(source: Path, target: Path) -> bool:
+    """Move source to target unless target exists (False then); a hard link is atomic about it where it works."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    except OSError:
+        # A share without hard links: the check and the rename are two steps, but only this process moves there.
+        if target.exists():
+            return False
+        os.rename(source, target)
+        return True
+    os.unlink(source)
+    return True
+
+
+def _counts(report: ImportReport | None, language: str) -> dict[str, str]:
+    if report is None:
+        return {name: number(0, language) for name in ("read", "accepted", "new", "replaced", "rejected")}
+    return {"read": number(report.rows_read, language), "accepted": number(report.accepted, language),
+            "new": number(report.new, language), "replaced": number(report.replaced, language),
+            "rejected": number(len(report.rejected), language)}
+
+
+def _summary(arrival: Arrival, outcome: Outcome, language: str) -> list[str]:
+    lines = [t(f"ingest.outcome.{outcome.outcome}", language, file=arrival.path.name,
+               service=outcome.service or arrival.service_folder, kind=arrival.kind),
+             t("ingest.counts", language, **_counts(outcome.report, language))]
+    if outcome.duplicate_of:
+        lines.append(t("ingest.duplicate_of", language, batch=outcome.duplicate_of))
+    if outcome.reason:
+        lines.append(outcome.reason)
+    return lines
+
+
+def report_text(arrival: Arrival, outcome: Outcome, digest: str, received: datetime) -> str:
+    """The report left beside a file: what became of it, French then English, then every problem (line, column,
+    value, reason) in the configured language."""
+    sections = []
+    for language in LANGUAGES:
+        sections.append("\n".join([*_summary(arrival, outcome, language),
+                                   t("ingest.received", language, when=received.isoformat(timespec="seconds"),
+                                     sha256=digest)]))
+    report = outcome.report
+    if report is not None and report.problems:
+        header = (t("import.table.line"), t("import.table.column"), t("import.table.value"), t("import.table.reason"))
+        sections.append(problem_table(header, [(str(p.line), p.column, p.value, p.reason) for p in report.problems]))
+    return "\n\n".join(sections) + "\n"
+
+
+def mail_body(arrival: Arrival, outcome: Outcome) -> str:
+    """The administrators' e-mail: file, service, kind, counts and the first problems' line, column and reason,
+    never a value (a row's values are personal data)."""
+    problems = outcome.report.problems[:MAILED_PROBLEMS] if outcome.report else []
+    sections = []
+    for language in LANGUAGES:
+        lines = _summary(arrival, outcome, language)
+        lines += [t("ingest.mail.problem", language, line=p.line, column=p.column or "—", reason=p.reason)
+                  for p in problems]
+        if outcome.report and len(outcome.report.problems) > len(problems):
+            lines.append(t("ingest.mail.more", language, count=number(len(outcome.report.problems) - len(problems),
+                                                                      language)))
+        lines.append(t("ingest.mail.where", language))
+        sections.append("\n".join(lines))
+    return "\n\n— — —\n\n".join(sections)
+
+
+def _printed(arrival: Arrival, outcome: Outcome) -> None:
+    """One line per file handled."""
+    counts = _counts(outcome.report, settings.language())
+    moved = outcome.moved_to.relative_to(outcome.moved_to.parent.parent) if outcome.moved_to else "incoming/"
+    print(t(f"ingest.line.{outcome.outcome}", file=arrival.shown, moved=moved, accepted=counts["accepted"],
+            rejected=counts["rejected"], reason=outcome.reason), flush=True)
+
+
+class Stopping:
+    """SIGTERM and SIGINT ask the watcher to stop once the current file is handled."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        """Catch both signals (the main thread only may)."""
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda _number, _frame: self.event.set())
+
+
+def process_ready(folder: DropFolder, stop: threading.Event, settle: float) -> tuple[int, int]:
+    """Look, let new files settle, look again, handle the steady ones oldest first; (failed or left, waiting)."""
+    steady, waiting = folder.ready()
+    if waiting and not stop.wait(settle):
+        steady, waiting = folder.ready()
+    troubled = 0
+    for arrival in steady:
+        if stop.is_set():
+            break
+        outcome = folder.handle(arrival)
+        if outcome.outcome != "gone":
+            _printed(arrival, outcome)
+        troubled += outcome.outcome in ("failed", "left")
+        folder.seen.pop(arrival.path, None)
+    return troubled, waiting
+
+
+def run_ingest_command(engine: Engine, root: Path, once: bool, poll: float | None = None, *, demo: bool = False,
+                       settle: float = SETTLE_SECONDS, stop: threading.Event | None = None) -> int:
+    """Handle the drop folder's files; with `once`, those there now, else until SIGTERM or SIGINT (exit 0)."""
+    folder = DropFolder(engine, root, demo)
+    folder.prepare()
+    if once:
+        troubled, waiting = process_ready(folder, threading.Event(), settle)
+        if waiting:
+            print(t("ingest.still_growing", count=number(waiting)), flush=True)
+        return EXIT_INVALID if troubled else EXIT_OK
+    if stop is None:
+        stopping = Stopping()
+        stopping.install()
+        stop = stopping.event
+    return watch(folder, stop, poll, settle)
+
+
+def watch(folder: DropFolder, stop: threading.Event, poll: float | None, settle: float) -> int:
+    """Handle files as they arrive (inotify through watchfiles, or polling every `poll` seconds) until stopped."""
+    from watchfiles import watch as watched
+
+    mechanism = t("ingest.polling", seconds=number(poll, digits=1)) if poll else t("ingest.inotify")
+    print(t("ingest.watching", folder=folder.incoming, mechanism=mechanism), flush=True)
+    process_ready(folder, stop, settle)
+    for _changes in watched(folder.incoming, stop_event=stop, force_polling=bool(poll),
+                            poll_delay_ms=int((poll or 1) * 1000), rust_timeout=int(RESCAN_SECONDS * 1000),
+                            yield_on_timeout=True, debounce=400, raise_interrupt=False):
+        if stop.is_set():
+            break
+        process_ready(folder, stop, settle)
+    print(t("ingest.stopped"), flush=True)
+    return EXIT_OK
