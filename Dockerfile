@@ -21,7 +21,9 @@ COPY pages pages
 
 # No secret is in the image: the [auth] section comes from a mounted file (STREAMLIT_SECRETS_FILES), the rest
 # (DATABASE_URL, RELAIS_PSEUDONYM_KEYS, ...) from the environment.
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin relais
+# The drop folder's mount point, the user's own, so that a named volume mounted there starts out writable by it.
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin relais \
+    && install -d -o relais -g relais -m 0750 /srv/relais/drop
 USER 10001
 
 EXPOSE 8501

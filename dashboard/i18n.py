@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import math
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, datetime
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import NumberPattern, format_percent, parse_pattern
 
 from dashboard import settings
@@ -31,6 +32,75 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cli.usage.skip_invalid_needs_rejects": (
         "--skip-invalid et --rejects vont ensemble : indiquez les deux, ou aucun.",
         "--skip-invalid and --rejects go together: give both, or neither.",
+    ),
+    # data freshness: each police service's latest import and intervention, late data said in words
+    "freshness.stale": (
+        "Dernières données du service {service} : il y a {elapsed} (attendues au moins toutes les {limit} h) ; "
+        "des arrestations récentes peuvent manquer.",
+        "Latest data from {service}: {elapsed} ago (expected at least every {limit} h); recent arrests may be "
+        "missing.",
+    ),
+    "freshness.never": (
+        "Aucune donnée reçue du service {service} : ses arrestations n'apparaissent pas encore ici.",
+        "No data received from {service}: its arrests do not appear here yet.",
+    ),
+    "freshness.elapsed.under_hour": ("moins d'une heure", "less than an hour"),
+    "freshness.elapsed.hours": ("{hours} h", "{hours} h"),
+    "freshness.elapsed.days": ("{days} jours", "{days} days"),
+    "freshness.title": ("Fraîcheur des données", "Data freshness"),
+    "freshness.caption": (
+        "Une importation compte quand un fichier d'interventions de la police a été écrit, en entier ou en partie "
+        "(commande, téléversement, dossier de dépôt ou démo) ; un dossier saisi à la main n'en est pas une. "
+        "Un service est en retard après {limit} h sans importation. Heures locales.",
+        "An import counts when a police file of interventions was written, whole or in part (command, upload, "
+        "drop folder or demo); a case entered by hand is not one. A service is late after {limit} h without an "
+        "import. Local times.",
+    ),
+    "freshness.column.service": ("Service de police", "Police service"),
+    "freshness.column.last_import": ("Dernière importation", "Latest import"),
+    "freshness.column.import_age": ("Depuis l'importation", "Since the import"),
+    "freshness.column.last_intervention": ("Dernière intervention", "Latest intervention"),
+    "freshness.column.intervention_age": ("Depuis l'intervention", "Since the intervention"),
+    "freshness.column.status": ("État", "Status"),
+    "freshness.status.fresh": ("À jour", "Up to date"),
+    "freshness.status.late": ("En retard : aucune importation depuis {elapsed}",
+                              "Late: no import for {elapsed}"),
+    "freshness.status.never": ("En retard : aucune donnée reçue", "Late: no data received"),
+    "freshness.never_at": ("jamais", "never"),
+    "freshness.cli.line": (
+        "{code} : dernière importation {imported} ({import_age}) · dernière intervention {intervened} "
+        "({intervention_age}) · {status}",
+        "{code}: latest import {imported} ({import_age}) · latest intervention {intervened} ({intervention_age}) "
+        "· {status}",
+    ),
+    "freshness.cli.ago": ("il y a {elapsed}", "{elapsed} ago"),
+    "freshness.cli.announced": ("Retards annoncés aux administrateurs : {count}.",
+                                "Late spells announced to the administrators: {count}."),
+    "freshness.cli.not_configured": (
+        "Aucun retard annoncé : RELAIS_ADMIN_EMAILS ou RELAIS_SMTP_URL n'est pas défini.",
+        "No late spell announced: RELAIS_ADMIN_EMAILS or RELAIS_SMTP_URL is not set.",
+    ),
+    "freshness.cli.failed": (
+        "Le courriel du retard de {code} n'a atteint aucun administrateur ; ce retard ne sera pas annoncé de nouveau.",
+        "The e-mail about {code}'s late data reached no administrator; this spell will not be announced again.",
+    ),
+    "freshness.mail.subject": ("Relais : données du service {code} en retard", "Relais: {code} data late"),
+    "freshness.mail.stale": (
+        "Le service {name} ({code}) n'a transmis aucune donnée depuis {elapsed} (dernière importation : {imported}, "
+        "heure locale). Les arrestations récentes peuvent manquer dans la file des intervenantes et intervenants. "
+        "Vérifiez l'exportation de ce service.",
+        "{name} ({code}) has sent no data for {elapsed} (latest import: {imported}, local time). Recent arrests "
+        "may be missing from the workers' queue. Check this service's export.",
+    ),
+    "freshness.mail.never": (
+        "Le service {name} ({code}) n'a encore transmis aucune donnée. Ses arrestations n'apparaissent pas dans la "
+        "file des intervenantes et intervenants.",
+        "{name} ({code}) has not sent any data yet. Its arrests do not appear in the workers' queue.",
+    ),
+    "freshness.mail.link": ("Fraîcheur des données : {link}", "Data freshness: {link}"),
+    "freshness.mail.footer": (
+        "Un seul courriel par période de retard : la prochaine importation de ce service y met fin.",
+        "One e-mail per late spell: this service's next import ends it.",
     ),
     # import: reasons a value, a row or a whole file is refused
     "import.reason.required": ("valeur obligatoire manquante", "required value missing"),
@@ -900,6 +970,108 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "page.report": ("Rapport", "Report"),
     "page.audit": ("Journal d'audit", "Audit log"),
     "page.definitions": ("Définitions", "Definitions"),
+    "page.data": ("Données", "Data"),
+    # the administrator's Data page: an upload checked before anything is written, and the history of imports
+    "data.upload.title": ("Téléverser un fichier", "Upload a file"),
+    "data.upload.intro": (
+        "Le fichier est vérifié en entier avant que quoi que ce soit ne soit écrit : chaque problème est listé avec sa "
+        "ligne, sa colonne et sa raison. Rien n'est enregistré avant votre clic, et le fichier n'est pas conservé.",
+        "The whole file is checked before anything is written: every problem is listed with its line, column and "
+        "reason. Nothing is stored before you click, and the file is not kept.",
+    ),
+    "data.upload.kind": ("Type de fichier", "Kind of file"),
+    "data.upload.service": ("Service de police", "Police service"),
+    "data.upload.file": ("Fichier CSV", "CSV file"),
+    "data.upload.file.help": (
+        "Séparateur , ou ; · UTF-8 · au plus {limit} Mo · colonnes décrites dans le contrat de données",
+        "Delimiter , or ; · UTF-8 · at most {limit} MB · columns as the data contract describes them",
+    ),
+    "data.upload.no_service": (
+        "Aucun service de police dans votre portée : rien à importer.",
+        "No police service in your scope: nothing to import.",
+    ),
+    "data.upload.checking": ("Vérification de {file}…", "Checking {file}…"),
+    "data.upload.writing": ("Importation de {file}…", "Importing {file}…"),
+    "data.upload.tile.read": ("Lignes lues", "Rows read"),
+    "data.upload.tile.valid": ("Lignes valides", "Valid rows"),
+    "data.upload.tile.rejected": ("Lignes refusées", "Rows refused"),
+    "data.upload.tile.problems": ("Problèmes", "Problems"),
+    "data.upload.checked": ("Vérifié en {seconds} s.", "Checked in {seconds} s."),
+    "data.upload.file_problem": (
+        "Le fichier entier est refusé : rien ne peut en être importé.",
+        "The whole file is refused: nothing of it can be imported.",
+    ),
+    "data.upload.no_problem": (
+        "Aucun problème : les {rows} lignes peuvent être importées.",
+        "No problem: all {rows} rows can be imported.",
+    ),
+    "data.upload.problems": (
+        "{problems} problèmes sur {rows} lignes : corrigez le fichier, ou importez seulement les {valid} lignes "
+        "valides.",
+        "{problems} problems on {rows} rows: correct the file, or import only the {valid} valid rows.",
+    ),
+    "data.upload.rejects": ("Lignes refusées (CSV)", "Refused rows (CSV)"),
+    "data.upload.import": ("Importer", "Import"),
+    "data.upload.import.help": (
+        "Tout le fichier ou rien : possible seulement quand la vérification n'a trouvé aucun problème.",
+        "All of the file or nothing: only when the check found no problem.",
+    ),
+    "data.upload.import_valid": ("Importer les lignes valides", "Import the valid rows"),
+    "data.upload.import_valid.help": (
+        "Les lignes valides sont écrites, les autres non : téléchargez les lignes refusées pour les corriger.",
+        "The valid rows are written, the others are not: download the refused rows to correct them.",
+    ),
+    "data.upload.done": (
+        "{file} importé : {accepted} lignes écrites ({new} nouvelles, {replaced} remplacées), {rejected} refusées.",
+        "{file} imported: {accepted} rows written ({new} new, {replaced} replaced), {rejected} refused.",
+    ),
+    "data.upload.refused": (
+        "{file} refusé : rien n'a été écrit. La base a changé depuis la vérification ; voici ce qu'elle refuse.",
+        "{file} refused: nothing was written. The database changed since the check; here is what it refuses.",
+    ),
+    "data.upload.failed": (
+        "L'importation a échoué : rien n'a été écrit. Le journal d'audit en garde la trace.",
+        "The import failed: nothing was written. The audit log keeps a trace of it.",
+    ),
+    "data.upload.forbidden": (
+        "Vous ne pouvez pas importer pour ce service de police.",
+        "You may not import for this police service.",
+    ),
+    "data.history.title": ("Historique des importations", "Import history"),
+    "data.history.caption": (
+        "Les {limit} plus récentes, de vos services de police, par tous les canaux.",
+        "The latest {limit}, of your police services, through every channel.",
+    ),
+    "data.history.empty": ("Aucune importation pour l'instant.", "No import yet."),
+    "data.history.no_service": ("— (référence)", "— (reference)"),
+    "data.history.column.started_at": ("Début", "Started"),
+    "data.history.column.finished_at": ("Fin", "Finished"),
+    "data.history.column.imported_by": ("Par", "By"),
+    "data.history.column.channel": ("Canal", "Channel"),
+    "data.history.column.kind": ("Type", "Kind"),
+    "data.history.column.police_service": ("Service", "Service"),
+    "data.history.column.status": ("Résultat", "Result"),
+    "data.history.column.rows_read": ("Lues", "Read"),
+    "data.history.column.rows_accepted": ("Acceptées", "Accepted"),
+    "data.history.column.rows_rejected": ("Refusées", "Refused"),
+    "data.history.column.file_name": ("Fichier", "File"),
+    "data.history.column.file_sha256": ("SHA-256", "SHA-256"),
+    "data.history.channel.command": ("Commande", "Command"),
+    "data.history.channel.upload": ("Téléversement", "Upload"),
+    "data.history.channel.drop_folder": ("Dossier de dépôt", "Drop folder"),
+    "data.history.channel.form": ("Formulaire", "Form"),
+    "data.history.channel.demo": ("Démonstration", "Demo"),
+    "data.history.status.imported": ("Importé", "Imported"),
+    "data.history.status.partial": ("Lignes valides importées", "Valid rows imported"),
+    "data.history.status.rejected": ("Refusé", "Refused"),
+    "data.history.status.failed": ("Échec", "Failed"),
+    "data.history.status.duplicate": ("Doublon", "Duplicate"),
+    "data.history.kind.interventions": ("Interventions", "Interventions"),
+    "data.history.kind.outreach": ("Tentatives de contact", "Outreach attempts"),
+    "data.history.kind.referrals": ("Références", "Referrals"),
+    "data.history.kind.risk": ("Évaluations du risque", "Risk assessments"),
+    "data.history.kind.municipalities": ("Municipalités", "Municipalities"),
+    "data.history.kind.organisations": ("Organismes partenaires", "Partner organisations"),
     "page.roles": ("Rôles : {roles}", "Roles: {roles}"),
     "page.services": ("Services de police : {services}", "Police services: {services}"),
     "page.services.all": ("tous", "all"),
@@ -1011,6 +1183,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.demo_data": ("données de démonstration remplacées", "demo data replaced"),
     "audit.action.ingest": ("fichier du dossier de dépôt", "drop folder file"),
     "audit.action.admin_mail": ("courriel aux administrateurs", "e-mail to the administrators"),
+    "audit.action.reference_replaced": ("données de référence remplacées", "reference data replaced"),
     "admin_mail.not_configured": (
         "Aucun courriel envoyé (RELAIS_ADMIN_EMAILS ou RELAIS_SMTP_URL non défini) : {subject}",
         "No e-mail sent (RELAIS_ADMIN_EMAILS or RELAIS_SMTP_URL not set): {subject}",
@@ -1731,3 +1904,25 @@ def percent(fraction: float, language: str | None = None, digits: int = 0) -> st
 def day(value: date, language: str | None = None) -> str:
     """A date in the language's medium format: 21 nov. 2026, Nov 21, 2026."""
     return format_date(value, format="medium", locale=LOCALES[language_or_default(language)])
+
+
+# Past two days, time since a moment reads better in days.
+HOURS_BEFORE_DAYS = 48
+
+
+def elapsed(hours: float, language: str | None = None) -> str:
+    """Time since a moment in words, whole units rounded down: less than an hour, 31 h, 3 days."""
+    language = language_or_default(language)
+    if hours < 1:
+        return t("freshness.elapsed.under_hour", language)
+    if hours < HOURS_BEFORE_DAYS:
+        return t("freshness.elapsed.hours", language, hours=number(math.floor(hours), language))
+    return t("freshness.elapsed.days", language, days=number(math.floor(hours / 24), language))
+
+
+def moment(value: datetime, language: str | None = None) -> str:
+    """A date and time as its own clock reads it, to the minute: 21 nov. 2026, 16 h 05; Nov 21, 2026, 4:05 p.m."""
+    locale = LOCALES[language_or_default(language)]
+    when = format_date(value.date(), format="medium", locale=locale)
+    return _locale(language_or_default(language)).datetime_formats["medium"].format(
+        format_time(value.timetz(), format="short", locale=locale), when)

@@ -137,10 +137,10 @@ def test_no_secret_like_file_reaches_the_image_and_everything_copied_does():
 
 def test_compose_runs_two_replicas_on_one_postgresql_after_one_migration_and_the_roles():
     services = COMPOSE["services"]
-    assert set(services) == {"db", "migrate", "roles", "app", "cli", "owner", "nginx"}
+    assert set(services) == {"db", "migrate", "roles", "app", "ingest", "cli", "owner", "nginx"}
     assert services["cli"]["profiles"] == ["cli"] and services["owner"]["profiles"] == ["owner"]  # on demand only
     # A command waits for the grants, not only for the server: relais_app may touch nothing before roles has run.
-    for name in ("app", "cli", "owner"):
+    for name in ("app", "ingest", "cli", "owner"):
         assert services[name]["depends_on"] == {"roles": {"condition": "service_completed_successfully"}}, name
     assert services["app"]["deploy"]["replicas"] == 2
     assert services["app"]["depends_on"]["roles"]["condition"] == "service_completed_successfully"
@@ -156,11 +156,36 @@ def test_compose_runs_two_replicas_on_one_postgresql_after_one_migration_and_the
               if "environment" in service}
     assert {name: re.sub(r"^postgresql\+psycopg://([^@:]+)@db:5432/relais$", r"\1", url)
             for name, url in logins.items() if url} == {"migrate": "relais_owner", "app": "relais_app",
-                                                        "cli": "relais_app", "owner": "relais_owner"}
+                                                        "ingest": "relais_app", "cli": "relais_app",
+                                                        "owner": "relais_owner"}
     assert services["roles"]["environment"]["PGUSER"] == "relais_owner"
     assert HEALTH in " ".join(services["app"]["healthcheck"]["test"])
     assert services["nginx"]["depends_on"]["app"]["condition"] == "service_healthy"
     assert "./deploy/nginx.conf" in services["nginx"]["volumes"][0]
+
+
+def test_compose_runs_the_drop_folder_watcher_on_its_volume_and_restarts_it():
+    ingest = COMPOSE["services"]["ingest"]
+    assert ingest["command"] == ["ingest", "/srv/relais/drop"]  # watching: no --once
+    assert "profiles" not in ingest  # started with the rest, not on demand
+    assert ingest["volumes"] == ["drop:/srv/relais/drop"] and "drop" in COMPOSE["volumes"]
+    assert ingest["restart"] == "unless-stopped"
+    # It finishes the file under way on SIGTERM: more time than compose's 10 s default before SIGKILL.
+    assert int(ingest["stop_grace_period"].removesuffix("s")) >= 30
+    # The image's health check asks the app's port, which the watcher never opens.
+    assert ingest["healthcheck"] == {"disable": True}
+    # The image's user owns the mount point, so that a fresh named volume is writable by it.
+    assert any("install -d -o relais" in line and "/srv/relais/drop" in line for line in _named("RUN"))
+
+
+def test_the_systemd_unit_runs_the_watcher_unprivileged_and_confined():
+    unit = (PROJECT_ROOT / "deploy" / "relais-ingest.service").read_text(encoding="utf-8")
+    settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["ExecStart"].endswith("-m dashboard ingest /srv/relais/drop")
+    assert settings["User"] == "relais" and settings["NoNewPrivileges"] == "yes"
+    assert settings["ProtectSystem"] == "strict" and settings["ReadWritePaths"] == "/srv/relais/drop"
+    assert settings["EnvironmentFile"].startswith("/etc/relais/") and settings["KillSignal"] == "SIGTERM"
+    assert settings["Restart"] == "on-failure" and settings["PrivateTmp"] == "yes"
 
 
 def _variables(value) -> set[str]:
@@ -178,6 +203,9 @@ def test_each_service_gets_only_the_secrets_it_needs():
         # The replicas never import: no pseudonym key.
         "app": {"RELAIS_APP_PASSWORD"},
         "cli": {"RELAIS_APP_PASSWORD", "RELAIS_PSEUDONYM_KEYS"},
+        # The drop folder imports (pseudonym keys) and e-mails the administrators a failed file (the SMTP relay).
+        "ingest": {"RELAIS_APP_PASSWORD", "RELAIS_PSEUDONYM_KEYS", "RELAIS_INGEST_SKIP_INVALID", "RELAIS_ADMIN_EMAILS",
+                   "RELAIS_SMTP_URL", "RELAIS_ALERT_FROM"},
         # Retention, rekey and checkpoints: the owner's commands, the only ones that sign with the audit key.
         "owner": {"RELAIS_OWNER_PASSWORD", "RELAIS_AUDIT_KEY", "RELAIS_PSEUDONYM_KEYS", "RELAIS_NEW_PSEUDONYM_KEY"},
         "nginx": {"RELAIS_TLS_CERTIFICATE", "RELAIS_TLS_KEY"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from contextlib import suppress
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,12 +17,14 @@ from dashboard.commands.imports import import_problem_table
 from dashboard.commands.printing import error
 from dashboard.demo.data import (
     COUNT_FIELDS,
+    NEW_ARRESTS_FILE,
     DemoFiles,
     DemoImportFailed,
     YearCounts,
     demo_counts,
     generate,
     load_demo_files,
+    new_arrests_file,
     schema_ready,
     until_now,
     write_files,
@@ -78,6 +80,9 @@ def run_demo_data_command(engine: Engine, seed: int, write_csv_dir: Path | None,
         if write_csv_dir is not None:
             interventions_path, outreach_path = write_files(files, write_csv_dir)
             print(t("demo.csv_written", interventions=interventions_path, outreach=outreach_path))
+            new_arrests = write_csv_dir / NEW_ARRESTS_FILE
+            new_arrests.write_bytes(new_arrests_file(datetime.now(UTC)))
+            print(t("demo.new_arrests_written", path=new_arrests))
         reports = load_demo_files(engine, files)
     except DemoImportFailed as failure:
         print(import_problem_table(failure.report.problems), file=sys.stderr)

@@ -20,6 +20,7 @@ from auth.policy import cookie_secret_problem
 from dashboard import settings
 from dashboard.commands.exits import EXIT_USAGE
 from dashboard.commands.printing import error
+from dashboard.demo.data import NEW_ARRESTS_FILE, NEW_ARRESTS_SERVICE
 from dashboard.demo.users import DEMO_USERS, DemoUser
 from dashboard.i18n import t
 from dashboard.secret_strength import SECRET_RECIPE
@@ -28,6 +29,7 @@ PROJECT_ROOT = settings.PROJECT_ROOT
 APP_SCRIPT = PROJECT_ROOT / "dashboard" / "app.py"
 LOOPBACK = "127.0.0.1"
 STARTUP_SECONDS = 60
+DEMO_DROP_FOLDER = PROJECT_ROOT / "data" / "drop"
 
 
 def free_port() -> int:
@@ -105,8 +107,10 @@ def write_demo_secrets(directory: Path, app_port: int, issuer: str) -> Path:
 def app_command(port: int, address: str | None = None) -> list[str]:
     """The command line that serves the app on a port (on every interface unless an address is given)."""
     bound = ["--server.address", address] if address else []
+    # The server's own limit: the Data page's uploader tells the browser the same, which a client may ignore.
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(port), *bound,
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.maxUploadSize", str(settings.upload_max_mb())]
 
 
 @contextmanager
@@ -117,6 +121,20 @@ def running_app(port: int, environment: dict[str, str], log: Path | None = None)
     with running_process(app_command(port, LOOPBACK), url + "/_stcore/health", log, cwd=PROJECT_ROOT,
                   env={**os.environ, **environment}):
         yield url
+
+
+@contextmanager
+def running_watcher(folder: Path) -> Iterator[Path]:
+    """The drop-folder watcher on a folder, importing as demo data, until the block ends; yields where to drop."""
+    example = folder / "incoming" / NEW_ARRESTS_SERVICE / "interventions"
+    example.mkdir(parents=True, exist_ok=True)
+    # Its lines (one per file handled) go to the demo's terminal; SIGTERM at the end lets it finish a file first.
+    process = subprocess.Popen([sys.executable, "-m", "dashboard", "ingest", str(folder), "--demo"],
+                               cwd=PROJECT_ROOT, env=dict(os.environ))
+    try:
+        yield example
+    finally:
+        _stop(process)
 
 
 def _upgrade_database():
@@ -187,12 +205,14 @@ def run_demo_command(port: int, provider_port: int) -> int:
             with running_provider(provider_port) as issuer:
                 secrets_path = write_demo_secrets(Path(directory), port, issuer)
                 environment = {"STREAMLIT_SECRETS_FILES": str(secrets_path)}
-                with running_app(port, environment) as url:
+                with running_app(port, environment) as url, running_watcher(DEMO_DROP_FOLDER) as example:
                     print(t("demo.serve.ready", url=url, issuer=issuer))
                     for user in DEMO_USERS:
                         roles = ", ".join(user.roles) or "—"
                         print(f"  {user.sub:<14} {roles:<10} {', '.join(user.police_services):<12} {user.name}")
-                    print(t("demo.serve.stop"))
+                    print(t("demo.serve.drop_folder", folder=DEMO_DROP_FOLDER, new_arrests=NEW_ARRESTS_FILE,
+                            example=example))
+                    print(t("demo.serve.stop"), flush=True)
                     while True:
                         time.sleep(3600)
         except KeyboardInterrupt:

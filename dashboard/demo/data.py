@@ -52,6 +52,11 @@ from queries.writes import delete_demo_rows
 DEMO_PREFIX = "DEMO-"
 IMPORTED_BY = "demo-data"
 FILE_NAMES = {"interventions": "interventions.csv", "outreach": "outreach.csv"}
+# A few arrests of the last hours, written beside the demo files but not loaded: dropped into the demo's drop folder
+# (incoming/RIPRSL/interventions/), they reach the RIPRSL worker's queue.
+NEW_ARRESTS_SERVICE = "RIPRSL"
+NEW_ARRESTS_FILE = f"new_arrests_{NEW_ARRESTS_SERVICE}.csv"
+NEW_ARRESTS = 3
 INTERVENTION_COLUMNS = (
     "event_id",
     "police_service",
@@ -486,6 +491,23 @@ def write_files(files: DemoFiles, directory: Path) -> list[Path]:
         path.write_bytes(data)
         paths.append(path)
     return paths
+
+
+def new_arrests_file(now: datetime, count: int = NEW_ARRESTS) -> bytes:
+    """`count` arrests of the RIPRSL made in the hours before `now`, under event numbers no demo file uses
+    (they carry the minute they were written), in municipalities the service serves today."""
+    rng = random.Random(int(now.timestamp()))
+    (service,) = [service for service in _services() if service.code == NEW_ARRESTS_SERVICE]
+    places = service.municipalities_on(now.astimezone(LOCAL_TIMEZONE).date())
+    written = now.astimezone(LOCAL_TIMEZONE).strftime("%Y%m%d%H%M")
+    rows = []
+    for number in range(1, count + 1):
+        arrested = now - timedelta(hours=number, minutes=rng.randrange(0, 50))
+        occurred = arrested - timedelta(minutes=rng.randrange(10, 90))
+        rows.append((f"{DEMO_PREFIX}{NEW_ARRESTS_SERVICE}-NEW-{written}-{number}", NEW_ARRESTS_SERVICE,
+                     places.pick(rng), _local_text(occurred), _boolean(True), _local_text(arrested),
+                     f"S-{rng.getrandbits(40):010x}", _boolean(False)))
+    return _csv_bytes(INTERVENTION_COLUMNS, rows)
 
 
 # --- The database ----------------------------------------------------------------------------------
