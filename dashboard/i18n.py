@@ -68,12 +68,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "freshness.status.never": ("En retard : aucune donnée reçue", "Late: no data received"),
     "freshness.never_at": ("jamais", "never"),
     "freshness.cli.line": (
-        "{code} : dernière importation {imported} ({import_age}) · dernière intervention {intervened} "
-        "({intervention_age}) · {status}",
-        "{code}: latest import {imported} ({import_age}) · latest intervention {intervened} ({intervention_age}) "
-        "· {status}",
+        "{code} : dernière importation {imported} · dernière intervention {intervened} · {status}",
+        "{code}: latest import {imported} · latest intervention {intervened} · {status}",
     ),
-    "freshness.cli.ago": ("il y a {elapsed}", "{elapsed} ago"),
+    "freshness.cli.when": ("{when} (il y a {elapsed})", "{when} ({elapsed} ago)"),
     "freshness.cli.announced": ("Retards annoncés aux administrateurs : {count}.",
                                 "Late spells announced to the administrators: {count}."),
     "freshness.cli.not_configured": (
@@ -1129,6 +1127,57 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "victims.reached": ("Victimes jointes", "Victims reached"),
     "victims.attempts": ("Tentatives auprès des victimes", "Attempts with victims"),
     "victims.share": ("{share} des interventions", "{share} of interventions"),
+    # reference data replaced from the Data page: municipalities and partner organisations
+    "reference.reason.census_code": (
+        "code de recensement invalide (7 chiffres : 24, puis le code de la municipalité)",
+        "invalid census code (7 digits: 24, then the municipality code)",
+    ),
+    "reference.reason.population": (
+        "population invalide (nombre entier, 0 ou plus)",
+        "invalid population (a whole number, 0 or more)",
+    ),
+    "reference.reason.latitude": (
+        "latitude invalide (nombre entre {low} et {high} : au Québec)",
+        "invalid latitude (a number between {low} and {high}: in Quebec)",
+    ),
+    "reference.reason.longitude": (
+        "longitude invalide (nombre entre {low} et {high} : au Québec)",
+        "invalid longitude (a number between {low} and {high}: in Quebec)",
+    ),
+    "reference.reason.date": ("date invalide (AAAA-MM-JJ attendu)", "invalid date (YYYY-MM-DD expected)"),
+    "reference.reason.until_before_from": ("antérieure à member_from", "earlier than member_from"),
+    "reference.reason.differs": (
+        "diffère de la ligne {line} pour la même municipalité",
+        "differs from line {line} for the same municipality",
+    ),
+    "reference.reason.overlap": (
+        "période qui chevauche celle de la ligne {line} (même municipalité, même service)",
+        "period overlapping the one on line {line} (same municipality, same service)",
+    ),
+    "reference.reason.organisation_code": (
+        "code invalide (1 à 16 caractères parmi A-Z, 0-9 et -)",
+        "invalid code (1 to 16 characters among A-Z, 0-9 and -)",
+    ),
+    "reference.reason.unknown_services": ("service de police inconnu : {codes}", "unknown police service: {codes}"),
+    "reference.reason.repeated_service": ("service nommé deux fois : {codes}", "service named twice: {codes}"),
+    "reference.file.empty": (
+        "le fichier n'a aucune ligne de données : il retirerait tout",
+        "the file has no data rows: it would remove everything",
+    ),
+    "reference.refused.removed_interventions": (
+        "absente du fichier, mais {count} interventions enregistrées y ont eu lieu : elle ne peut pas être retirée",
+        "missing from the file, but {count} stored interventions took place there: it cannot be removed",
+    ),
+    "reference.refused.removed_rows": (
+        "absent du fichier, mais des données enregistrées y renvoient ({tables}) : il ne peut pas être retiré",
+        "missing from the file, but stored data refer to it ({tables}): it cannot be removed",
+    ),
+    "reference.refused.unserved": (
+        "{count} interventions enregistrées du {service} ici, du {first} au {last}, ne seraient plus dans une "
+        "période où ce service dessert la municipalité",
+        "{count} stored interventions of {service} here, from {first} to {last}, would fall outside every period "
+        "in which this service serves the municipality",
+    ),
     "download.csv": ("Télécharger (CSV)", "Download (CSV)"),
     "filter.title": ("Filtres", "Filters"),
     "filter.period": ("Période", "Period"),

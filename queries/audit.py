@@ -39,8 +39,8 @@ CHECKPOINT_FIELDS = ("id", "written_at", "audit_id", "row_hash", "rows")
 # Every kind of row the trail holds, in the order the audit page offers them.
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
                  "import", "retention", "retention_period", "rekey", "checkpoint", "attempt", "attempt_corrected",
-                 "attempt_withdrawn", "case_closed", "report", "alerts", "alert_sent", "init_db", "geo_import",
-                 "demo_data", "ingest", "admin_mail")
+                 "attempt_withdrawn", "case_closed", "case_entered", "report", "alerts", "alert_sent", "init_db",
+                 "geo_import", "demo_data", "ingest", "admin_mail", "reference_replaced")
 
 
 @dataclass(frozen=True)

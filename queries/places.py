@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
 from queries.filters import MetricFilter, Period, Scope
 from queries.runner import fetch_frame
@@ -57,4 +57,18 @@ def services_in_scope(bind: Engine | Connection, scope: Scope) -> pd.DataFrame:
     statement = select(police_service).where(
         *service_conditions(police_service.c.code, MetricFilter(Period(date.min, date.max)), scope)
     ).order_by(police_service.c.code)
+    return fetch_frame(bind, statement)
+
+
+def members_on(bind: Engine | Connection, flt: MetricFilter, scope: Scope, day: date) -> pd.DataFrame:
+    """The municipalities the scope's services (those the filter chose) serve on a day: code, name, police service."""
+    statement = (
+        select(municipality.c.code, municipality.c.name, membership.c.police_service)
+        .join(membership, membership.c.municipality_code == municipality.c.code)
+        .where(*service_conditions(membership.c.police_service, flt, scope),
+               or_(membership.c.member_from.is_(None), membership.c.member_from <= day),
+               or_(membership.c.member_until.is_(None), membership.c.member_until >= day))
+        .distinct()
+        .order_by(municipality.c.name, membership.c.police_service)
+    )
     return fetch_frame(bind, statement)

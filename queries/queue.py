@@ -81,7 +81,8 @@ def _queue_conditions(flt: MetricFilter, scope: Scope, role: str, now_us: int, r
 
 
 def queue_statement(flt: MetricFilter, scope: Scope, role: str, now_us: int, rules: QueueRules) -> Select:
-    """One row per waiting case, oldest first: file number, place, when, contact ban, repeats, attempts so far."""
+    """One row per waiting case, oldest first: file number, place, when, contact ban, repeats, attempts so far, and
+    who entered it by hand (None: a police file) and when a police file confirmed that entry."""
     scope.require_role("worker")
     attempts = outreach_attempt.alias("attempt_so_far")
     earlier = intervention.alias("earlier")
@@ -115,6 +116,8 @@ def queue_statement(flt: MetricFilter, scope: Scope, role: str, now_us: int, rul
             intervention.c.contact_ban,
             case((intervention.c.subject_key.is_(None), 0), else_=repeats).label("previous_12_months"),
             tried.label("attempts"),
+            intervention.c.entered_by,
+            intervention.c.confirmed_at,
         )
         .where(*_queue_conditions(flt, scope, role, now_us, rules))
         .order_by(anchor, intervention.c.id)
@@ -127,6 +130,8 @@ def waiting_cases(bind: Engine | Connection, flt: MetricFilter, scope: Scope, ro
     frame = fetch_frame(bind, queue_statement(flt, scope, role, now_us, rules))
     frame["hours_waiting"] = frame["hours_waiting"].astype(float)
     frame["clock"] = [clock(hours, rules) for hours in frame["hours_waiting"]]
+    # Entered by a worker from the police report, and not yet brought by a police file.
+    frame["by_hand"] = frame["entered_by"].notna() & frame["confirmed_at"].isna()
     return frame
 
 
