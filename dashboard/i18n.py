@@ -1128,6 +1128,75 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "victims.attempts": ("Tentatives auprès des victimes", "Attempts with victims"),
     "victims.share": ("{share} des interventions", "{share} of interventions"),
     # reference data replaced from the Data page: municipalities and partner organisations
+    "reference.title": ("Données de référence", "Reference data"),
+    "reference.intro": (
+        "Les municipalités avec leurs périodes de desserte et les organismes partenaires. Pour les modifier, "
+        "téléchargez le fichier, corrigez-le, puis téléversez-le : il est vérifié en entier, et rien n'est écrit "
+        "avant votre confirmation.",
+        "The municipalities with the periods each service serves them, and the partner organisations. To change "
+        "them, download the file, edit it, then upload it: it is checked whole, and nothing is written before you "
+        "confirm.",
+    ),
+    "reference.tab.municipalities": ("Municipalités", "Municipalities"),
+    "reference.tab.organisations": ("Organismes partenaires", "Partner organisations"),
+    "reference.column.code": ("Code", "Code"),
+    "reference.column.name": ("Nom", "Name"),
+    "reference.column.police_service": ("Service de police", "Police service"),
+    "reference.column.population": ("Population (2021)", "Population (2021)"),
+    "reference.column.member_from": ("Depuis le", "Since"),
+    "reference.column.member_until": ("Jusqu'au", "Until"),
+    "reference.column.kind": ("Type", "Kind"),
+    "reference.column.police_services": ("Services de police", "Police services"),
+    "reference.no_date": ("—", "—"),
+    "reference.empty": ("Aucune ligne.", "No rows."),
+    "reference.download": ("Télécharger le fichier (CSV)", "Download the file (CSV)"),
+    "reference.upload.municipalities": (
+        "Remplacer par un fichier de municipalités (CSV)",
+        "Replace with a municipalities file (CSV)",
+    ),
+    "reference.upload.organisations": (
+        "Remplacer par un fichier d'organismes partenaires (CSV)",
+        "Replace with a partner organisations file (CSV)",
+    ),
+    "reference.upload.help": (
+        "Les colonnes du fichier téléchargé, séparées par , ou ; (UTF-8), au plus {limit} Mo. Le fichier remplace "
+        "toute la liste : une ligne absente est retirée.",
+        "The downloaded file's columns, separated by , or ; (UTF-8), at most {limit} MB. The file replaces the "
+        "whole list: a row left out is removed.",
+    ),
+    "reference.problems": (
+        "Problèmes : {problems}. Ce fichier ne peut pas remplacer les données actuelles ; rien n'a été écrit.",
+        "Problems: {problems}. This file cannot replace the current data; nothing was written.",
+    ),
+    "reference.summary": (
+        "{rows} lignes vérifiées, aucun problème. Le remplacement ajouterait {added}, modifierait {changed} et "
+        "retirerait {removed} ; {unchanged} restent inchangés.",
+        "{rows} rows checked, no problem. The replacement would add {added}, change {changed} and remove "
+        "{removed}; {unchanged} stay as they are.",
+    ),
+    "reference.codes.added": ("Ajoutés : {codes}", "Added: {codes}"),
+    "reference.codes.changed": ("Modifiés : {codes}", "Changed: {codes}"),
+    "reference.codes.removed": ("Retirés : {codes}", "Removed: {codes}"),
+    "reference.confirm": ("Remplacer les données de référence", "Replace the reference data"),
+    "reference.done": (
+        "Données de référence remplacées : {added} ajoutés, {changed} modifiés, {removed} retirés.",
+        "Reference data replaced: {added} added, {changed} changed, {removed} removed.",
+    ),
+    "reference.refused": (
+        "Refusé au moment d'écrire (les données ont changé depuis la vérification) : rien n'a été écrit.",
+        "Refused when writing (the data changed since the check): nothing was written.",
+    ),
+    "reference.forbidden": (
+        "Seul un administrateur de tous les services de police peut remplacer les données de référence.",
+        "Only an administrator of every police service can replace the reference data.",
+    ),
+    "organisation.kind.men_program": ("Programme pour hommes", "Men's program"),
+    "organisation.kind.shelter": ("Maison d'hébergement", "Shelter"),
+    "organisation.kind.victim_assistance": ("Aide aux victimes", "Victim assistance"),
+    "organisation.kind.therapy": ("Thérapie", "Therapy"),
+    "organisation.kind.addiction": ("Dépendances", "Addiction services"),
+    "organisation.kind.legal": ("Aide juridique", "Legal aid"),
+    "organisation.kind.other": ("Autre", "Other"),
     "reference.reason.census_code": (
         "code de recensement invalide (7 chiffres : 24, puis le code de la municipalité)",
         "invalid census code (7 digits: 24, then the municipality code)",
@@ -1361,6 +1430,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Cette version de Relais ne sait pas encore importer les fichiers {kind}.",
         "This version of Relais cannot import {kind} files yet.",
     ),
+    "ingest.reason.database": ("erreur de la base de données ({error})", "database error ({error})"),
     "ingest.reason.unexpected": ("Erreur inattendue à l'importation ({error}).",
                                  "Unexpected error during the import ({error})."),
     "ingest.outcome.done": ("Importé : {file} (service {service}, {kind}).",
@@ -1386,8 +1456,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "refused   {file} → {moved}: {rejected} row(s) rejected {reason}"),
     "ingest.line.duplicate": ("en double {file} → {moved} : déjà importé, rien de réimporté",
                               "duplicate {file} → {moved}: already imported, nothing imported again"),
-    "ingest.line.left": ("reporté   {file} : erreur de la base ({reason}), laissé dans incoming/",
-                         "postponed {file}: database error ({reason}), left in incoming/"),
+    "ingest.line.left": ("reporté   {file} : {reason}, laissé dans incoming/",
+                         "postponed {file}: {reason}, left in incoming/"),
     # metrics
     "metrics.error.from_after_to": (
         "la date de début ({start}) est postérieure à la date de fin ({end})",

@@ -63,10 +63,15 @@ class Outcome:
     outcome: str
     service: str | None = None
     report: ImportReport | None = None
-    reason: str = ""
+    why: str = ""
+    why_values: dict = field(default_factory=dict)
     moved_to: Path | None = None
     batch_id: int | None = None
     duplicate_of: int | None = None
+
+    def reason(self, language: str | None = None) -> str:
+        """Why the file failed without a report of rows, in a language; empty otherwise."""
+        return t(self.why, language, **self.why_values) if self.why else ""
 
 
 def _skipped(name: str) -> bool:
@@ -140,11 +145,11 @@ class DropFolder:
             self.retry_at[arrival.path] = time.monotonic() + RESCAN_SECONDS
             error(t("ingest.error.database", file=arrival.shown, error=str(failure).splitlines()[0]))
             self._audit(arrival, digest, len(data), Outcome("left"), failure_detail(failure))
-            return Outcome("left", reason=type(failure).__name__)
+            return Outcome("left", why="ingest.reason.database", why_values={"error": type(failure).__name__})
         except Exception as failure:
             # An unexpected failure of the import on this file: set aside (never retried in a loop), said, mailed.
             traceback.print_exc()
-            outcome = Outcome("failed", reason=t("ingest.reason.unexpected", error=type(failure).__name__))
+            outcome = Outcome("failed", why="ingest.reason.unexpected", why_values={"error": type(failure).__name__})
         self.retry_at.pop(arrival.path, None)
         outcome.moved_to = self._move(arrival, outcome, digest, received)
         self._audit(arrival, digest, len(data), outcome)
@@ -157,14 +162,15 @@ class DropFolder:
             services = {code.upper(): code for code in known_services(connection)}
         service = services.get(arrival.service_folder.strip().upper())
         if service is None:
-            return Outcome("failed", reason=t("ingest.reason.unknown_service", folder=arrival.service_folder,
-                                              services=", ".join(sorted(services.values()))))
+            known = ", ".join(sorted(services.values()))
+            return Outcome("failed", why="ingest.reason.unknown_service",
+                           why_values={"folder": arrival.service_folder, "services": known})
         kind = arrival.kind.strip().lower()
         if kind not in DROP_KINDS:
-            return Outcome("failed", service, reason=t("ingest.reason.unknown_kind", folder=arrival.kind,
-                                                       kinds=", ".join(DROP_KINDS)))
+            return Outcome("failed", service, why="ingest.reason.unknown_kind",
+                           why_values={"folder": arrival.kind, "kinds": ", ".join(DROP_KINDS)})
         if kind not in KINDS:
-            return Outcome("failed", service, reason=t("ingest.reason.kind_not_yet", kind=kind))
+            return Outcome("failed", service, why="ingest.reason.kind_not_yet", why_values={"kind": kind})
         with self.engine.begin() as connection:
             original = imported_batch_by_hash(connection, digest, kind, service)
             if original is not None:
@@ -206,7 +212,7 @@ class DropFolder:
                   "rows_read": report.rows_read if report else 0, "accepted": report.accepted if report else 0,
                   "rejected": len(report.rejected) if report else 0, "batch_id": outcome.batch_id,
                   **({"duplicate_of": outcome.duplicate_of} if outcome.duplicate_of else {}),
-                  **({"reason": outcome.reason} if outcome.reason else {}),
+                  **({"reason": outcome.why.removeprefix("ingest.reason.")} if outcome.why else {}),
                   **({"moved_to": outcome.moved_to.name} if outcome.moved_to else {}), **(extra or {})}
         audit_command(self.engine, "ingest", {"file": arrival.path.name, "folder": arrival.service_folder,
                                               "kind": arrival.kind}, detail)
@@ -256,8 +262,8 @@ def _summary(arrival: Arrival, outcome: Outcome, language: str) -> list[str]:
              t("ingest.counts", language, **_counts(outcome.report, language))]
     if outcome.duplicate_of:
         lines.append(t("ingest.duplicate_of", language, batch=outcome.duplicate_of))
-    if outcome.reason:
-        lines.append(outcome.reason)
+    if outcome.why:
+        lines.append(outcome.reason(language))
     return lines
 
 
@@ -298,7 +304,7 @@ def _printed(arrival: Arrival, outcome: Outcome) -> None:
     counts = _counts(outcome.report, settings.language())
     moved = outcome.moved_to.relative_to(outcome.moved_to.parent.parent) if outcome.moved_to else "incoming/"
     print(t(f"ingest.line.{outcome.outcome}", file=arrival.shown, moved=moved, accepted=counts["accepted"],
-            rejected=counts["rejected"], reason=outcome.reason), flush=True)
+            rejected=counts["rejected"], reason=outcome.reason()), flush=True)
 
 
 class Stopping:
