@@ -5,7 +5,7 @@ import streamlit as st
 from auth.session import viewer_for_page
 from dashboard.i18n import number
 from dashboard.render import charts
-from dashboard.web import cache, widgets
+from dashboard.web import cache, freshness_view, widgets
 from dashboard.web.audit import filter_description, record_view
 from dashboard.web.language import labels, language, tr
 from dashboard.web.sidebar import sidebar_filter
@@ -17,6 +17,7 @@ record_view(viewer, "overview", filter_description(flt))
 scope = viewer.scope
 
 st.title(tr("page.overview"))
+freshness_view.stale_warning(viewer)
 widgets.identity(viewer, flt)
 headline = cache.query(trends.headline, flt, scope)
 widgets.headline_tiles(headline)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from auth.session import fragment, viewer_for_page
-from dashboard.web import queue_view, widgets
+from dashboard.web import freshness_view, queue_view, widgets
 from dashboard.web.audit import filter_description, record_view
 from dashboard.web.language import tr
 from dashboard.web.sidebar import queue_filter
@@ -15,6 +15,7 @@ places = {key: value for key, value in filter_description(flt).items() if key in
 record_view(viewer, "queue", places)
 
 st.title(tr("page.queue"))
+freshness_view.stale_warning(viewer)
 widgets.identity(viewer)
 for role, tab in zip(QUEUES, st.tabs([tr(f"queue.tab.{role}") for role in QUEUES])):
     with tab:

@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--week", metavar="YYYY-Www", help="the ISO week (the last complete one by default)")
     alerts.add_argument("--send", action="store_true", help="e-mail each subscriber (RELAIS_ALERT_SUBSCRIPTIONS)")
 
+    fresh = commands.add_parser("freshness", help="each police service's latest import and intervention; exit 1 when "
+                                                  "one is late (RELAIS_STALE_HOURS)")
+    fresh.add_argument("--send", action="store_true",
+                       help="e-mail the administrators (RELAIS_ADMIN_EMAILS) once per late spell")
+
     report = commands.add_parser("report", help="write the suppressed report of a period to a file (for cron)")
     report.add_argument("--period", choices=("quarter", "year", "custom"), required=True)
     report.add_argument("--from", dest="start", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -277,6 +282,12 @@ def _alerts(args) -> int:
     return run_alerts_command(default_engine(), args.week, args.send)
 
 
+def _freshness(args) -> int:
+    from dashboard.commands.freshness import run_freshness_command
+
+    return run_freshness_command(default_engine(), args.send)
+
+
 def _report(args) -> int:
     from dashboard.commands.report import run_report_command
 
@@ -314,6 +325,7 @@ HANDLERS = {
     "rekey": _rekey,
     "report": _report,
     "alerts": _alerts,
+    "freshness": _freshness,
     "retention": _retention,
     "serve": _serve,
     "demo": _demo,
