@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import codecs
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import day, t
@@ -27,6 +27,7 @@ from queries.schema import (
     import_batch,
     membership,
     municipality,
+    municipality_boundary,
     organisation,
     organisation_service,
 )
@@ -110,6 +111,11 @@ def test_a_good_municipalities_file_replaces_the_stored_ones(with_interventions)
         "57005,": "57005,2457005,Chambly,RIPRSL,31444,45.4311,-73.2874,,2014-12-31\n"
                   "57005,2457005,Chambly,RIPRSL,31444,45.4311,-73.2874,2016-01-01,",
     }, added="57999,2457999,Essai-sur-Richelieu,RIPRSL,1000,45.6,-73.2,2026-01-01,\n")
+    with engine.begin() as connection:
+        # A boundary is the removed municipality's own reference data: it goes with it.
+        connection.execute(insert(municipality_boundary).values(
+            municipality_code="59030", geometry='{"type": "Polygon", "coordinates": []}', source_file="b.geojson",
+            source_sha256="0" * 64, imported_at=datetime(2026, 1, 1, tzinfo=UTC)))
     before, version = counts(engine), current_version(engine)
     report = check_reference_file(engine, "municipalities", data, "municipalities.csv", ADMIN)
     # 18 rows, Calixa-Lavallée out, Chambly on two rows, Essai added: 19 rows; 15 of the 18 untouched.
@@ -124,6 +130,7 @@ def test_a_good_municipalities_file_replaces_the_stored_ones(with_interventions)
     with engine.connect() as connection:
         assert connection.scalar(select(municipality.c.population_2021).where(municipality.c.code == "57040")) == 24500
         assert connection.scalar(select(municipality.c.code).where(municipality.c.code == "59030")) is None
+        assert connection.scalar(select(func.count()).select_from(municipality_boundary)) == 0
         chambly = connection.execute(select(membership.c.police_service, membership.c.member_from,
                                             membership.c.member_until)
                                      .where(membership.c.municipality_code == "57005")
@@ -361,3 +368,24 @@ def test_the_reference_section_shows_checks_and_replaces(database, database_url,
         assert connection.scalar(select(municipality.c.population_2021).where(municipality.c.code == "57040")) == 24500
     # The uploader comes back empty.
     assert app.file_uploader(key="reference_upload_municipalities_1").value is None
+
+
+CHOICES_SCRIPT = """
+import streamlit as st
+
+from dashboard.web import cache
+from queries.filters import Scope
+
+st.markdown(str(len(cache.choices(Scope(all_services=True, roles=frozenset({"captain"})))[1])))
+"""
+
+
+def test_the_sidebar_offers_a_new_municipality_at_once(database, database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    script = tmp_path / "choices.py"
+    script.write_text(CHOICES_SCRIPT, encoding="utf-8")
+    app = AppTest.from_file(str(script), default_timeout=60).run()
+    assert [text.value for text in app.markdown] == ["18"]
+    added = SHIPPED_MUNICIPALITIES + "57999,2457999,Essai-sur-Richelieu,RIPRSL,1000,45.6,-73.2,,\n"
+    assert replace_reference(database, "municipalities", added.encode(), "m.csv", subject="root", scope=ADMIN).written
+    assert [text.value for text in app.run().markdown] == ["19"]

@@ -223,8 +223,10 @@ def in_words(summary: str, table: pa.Table | pd.DataFrame, caption: str | None =
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _choices(url: str, scope: Scope, language_code: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    bind = _engine_for(url)
+def _choices(data_source: tuple[str, int], scope: Scope,
+             language_code: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    # Keyed by the data version: municipalities and their services are replaced from the Data page.
+    bind = _engine_for(data_source[0])
     services = services_in_scope(bind, scope)
     places = municipalities_in_scope(bind, scope)
     return (
@@ -235,4 +237,4 @@ def _choices(url: str, scope: Scope, language_code: str) -> tuple[dict[str, str]
 
 def choices(scope: Scope) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """The police services (code → name) and municipalities (code → name, service) a scope may choose from."""
-    return _choices(settings.database_url(), scope, language())
+    return _choices(source(), scope, language())
