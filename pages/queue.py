@@ -17,6 +17,8 @@ record_view(viewer, "queue", places)
 st.title(tr("page.queue"))
 freshness_view.stale_warning(viewer)
 widgets.identity(viewer)
+if "worker" in viewer.roles:
+    queue_view.intake_form(viewer)
 for role, tab in zip(QUEUES, st.tabs([tr(f"queue.tab.{role}") for role in QUEUES])):
     with tab:
         fragment(queue_view.waiting_list, run_every=queue_view.refresh_seconds())(viewer, flt, role)

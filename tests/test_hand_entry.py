@@ -20,6 +20,7 @@ from queries.audit import audit_events, without_case_identifiers
 from queries.filters import MetricFilter, Period, Scope
 from queries.freshness import current_version
 from queries.intake import unconfirmed_entries
+from queries.localtime import LOCAL_TIMEZONE
 from queries.queue import waiting_cases
 from queries.schema import DATA_TABLES, audit_event, import_batch, intervention, outreach_attempt, weekly_count
 from tests.conftest import TEST_PSEUDONYM_KEY
@@ -308,3 +309,92 @@ def test_the_administrators_audit_page_masks_the_entered_event(queued):
     assert "H1" not in detail and json.loads(detail)["event_id"] == "•••"
     with queued.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(audit_event)) == 1
+
+
+def _page_worker(*services: str) -> dict:
+    return {"sub": "anne", "roles": ["worker"], "police_services": list(services)}
+
+
+def _field(widgets, label: str):
+    (widget,) = [widget for widget in widgets if widget.label == label]
+    return widget
+
+
+def _fill_new_case(test, event_id: str, place: str, arrested: datetime, subject_key: str = RAW_KEY):
+    """Fill "Nouveau dossier" as she would: the event, the place, when, and the subject key typed once."""
+    local = arrested.astimezone(LOCAL_TIMEZONE)
+    _field(test.text_input, t("intake.event_id", "fr")).input(event_id)
+    _field(test.selectbox, t("intake.municipality", "fr")).select(place)
+    for label in ("occurred", "arrested"):
+        _field(test.date_input, t(f"intake.{label}_date", "fr")).set_value(local.date())
+        _field(test.time_input, t(f"intake.{label}_time", "fr")).set_value(local.time())
+    _field(test.text_input, t("intake.subject_key", "fr")).input(subject_key)
+    (button,) = [button for button in test.button if button.label == t("intake.submit", "fr")]
+    return button
+
+
+def test_the_queue_pages_form_adds_a_case_marked_as_entered_by_hand(engine, database_url, monkeypatch):
+    from dashboard.web import queue_view
+    from tests.test_app import app_for
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    monkeypatch.setattr(queue_view, "_now", lambda: now)
+    load_queue_data(engine, now)
+    test = app_for(_page_worker("RIPRSL"), database_url, monkeypatch)
+    assert not test.exception
+    assert [expander.label for expander in test.expander][0] == t("intake.title", "fr")
+    places = _field(test.selectbox, t("intake.municipality", "fr")).options
+    assert places and all(" · " not in place for place in places)  # one service: no service named
+    arrested = now - timedelta(hours=1)
+    _fill_new_case(test, "H-PAGE", ("RIPRSL", "57040"), arrested).click().run()
+    assert not test.exception and not test.error
+    shown = test.dataframe[0].value.set_index("Dossier")
+    assert list(shown.index) == ["Q3", "Q4", "Q2", "Q1", "H-PAGE"]  # arrested an hour ago, after Q1 (two)
+    assert shown.loc["H-PAGE", "Source"] == "saisi à la main"
+    assert shown.loc["Q1", "Source"] == "extrait policier"
+    assert shown.loc["H-PAGE", "Délai"] == "1 h 00 · à temps"
+    # The key was typed once: no field of the session holds it any more, and the next form is empty.
+    assert RAW_KEY not in repr(test.session_state)
+    assert _field(test.text_input, t("intake.event_id", "fr")).value == ""
+    assert RAW_KEY not in every_stored_text(engine).upper()
+    assert stored(engine, "H-PAGE").entered_by == "anne"
+    assert [row.subject for row in actions(engine)] == ["anne"]
+
+
+def test_the_queue_pages_form_says_each_problem_and_keeps_nothing(engine, database_url, monkeypatch):
+    from dashboard.web import queue_view
+    from tests.test_app import app_for
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    monkeypatch.setattr(queue_view, "_now", lambda: now)
+    load_queue_data(engine, now)
+    test = app_for(_page_worker("RIPRSL", "SPS"), database_url, monkeypatch)
+    # Two services: each municipality names its own; the Saguenay's one is there.
+    labels = _field(test.selectbox, t("intake.municipality", "fr")).options
+    assert all(label.endswith((" · RIPRSL", " · SPS")) for label in labels)
+    assert {label.rsplit(" · ", 1)[1] for label in labels} == {"RIPRSL", "SPS"}
+    _fill_new_case(test, "Q1", ("RIPRSL", "57040"), now + timedelta(hours=2), "Jean Tremblay").click().run()
+    assert not test.exception
+    (error,) = test.error
+    assert error.value.splitlines() == [
+        t("intake.refused", "fr"),
+        "- Clé du sujet : " + t("import.reason.subject_key_characters", "fr"),
+        "- Numéro d'événement : " + t("intake.reason.exists", "fr"),
+        "- Intervention : " + t("intake.reason.future", "fr"),
+        "- Arrestation : " + t("intake.reason.future", "fr"),
+    ]
+    assert "Tremblay" not in repr(test.session_state)
+    assert _field(test.text_input, t("intake.subject_key", "fr")).value == ""
+    assert _field(test.text_input, t("intake.event_id", "fr")).value == "Q1"  # the rest stays, to correct
+    assert "Tremblay" not in every_stored_text(engine) and actions(engine) == []
+
+
+def test_only_a_worker_sees_the_new_case_form(engine, database_url, monkeypatch):
+    from tests.test_app import PAGES_DIR, app_for
+
+    load_queue_data(engine)
+    director = {"sub": "dora", "roles": ["director"], "police_services": ["RIPRSL"]}
+    test = app_for(director, database_url, monkeypatch)
+    test.switch_page(str(PAGES_DIR / "queue.py")).run()
+    assert not test.exception
+    assert t("intake.title", "fr") not in [expander.label for expander in test.expander]

@@ -10,15 +10,21 @@ import streamlit as st
 from auth.viewer import Viewer
 from dashboard import settings
 from dashboard.i18n import number
-from dashboard.ingest import worker_log
+from dashboard.ingest import hand_entry, worker_log
 from dashboard.web import cache
 from dashboard.web.language import labels, language, tr
 from dashboard.web.widgets import local_time
-from queries import queue
-from queries.filters import MetricFilter
+from queries import places, queue
+from queries.filters import MetricFilter, Period
 from queries.localtime import LOCAL_TIMEZONE, epoch_microseconds
 from queries.schema import CHANNELS, OUTCOMES
 
+# The drawn intake form's token until its case is saved, and how many times it was submitted (the subject key's
+# field is a new one after each submission, so that the browser does not send the typed key again).
+INTAKE_TOKEN_KEY = "intake_form_token"
+INTAKE_SUBMISSIONS_KEY = "intake_submissions"
+# What refused the last submission, in words (never the values), shown once the form is drawn again.
+INTAKE_PROBLEMS_KEY = "intake_problems"
 # The drawn attempt forms' tokens, by (police service, event, role), until each one's attempt is saved.
 FORM_TOKENS_KEY = "attempt_form_tokens"
 REFERRALS_BY_ROLE = {
@@ -64,11 +70,13 @@ def queue_table(frame: pd.DataFrame, role: str) -> pd.DataFrame:
     # Each text looked up once: a province-wide queue has thousands of rows.
     clocks = {state: tr(f"queue.clock.{state}", hours="{hours}") for state in queue.CLOCKS}
     answers = {True: tr("yes"), False: tr("no")}
+    sources = {True: tr("queue.source.hand"), False: tr("queue.source.police")}
     since = pd.to_datetime(frame["arrested_at"] if role == "offender" else frame["occurred_at"], utc=True)
     return pd.DataFrame({
         tr("queue.column.clock"): [clocks[state].format(hours=waiting_time(hours))
                                    for state, hours in zip(frame["clock"], frame["hours_waiting"])],
         tr("queue.column.event_id"): frame["event_id"],
+        tr("queue.column.source"): [sources[bool(by_hand)] for by_hand in frame["by_hand"]],
         tr("queue.column.municipality"): frame["municipality"],
         tr(f"queue.column.since.{role}"): since.dt.tz_convert(LOCAL_TIMEZONE).dt.strftime("%Y-%m-%d %H:%M"),
         tr("queue.column.contact_ban"): [answers[bool(ban)] for ban in frame["contact_ban"]],
@@ -262,4 +270,76 @@ def _correction_form(viewer: Viewer, attempt: pd.Series) -> None:
         _show_refusal(refusal)
         return
     st.toast(tr("queue.recent.corrected" if corrected else "queue.recent.withdrawn"), icon=":material/check:")
+    st.rerun()
+
+
+def _intake_places(viewer: Viewer) -> dict[tuple[str, str], str]:
+    """(police service, municipality code) → the name offered: the municipalities her services serve today."""
+    today = datetime.now(LOCAL_TIMEZONE).date()
+    members = cache.query(places.members_on, MetricFilter(Period(today, today)), viewer.scope, today)
+    several = members["police_service"].nunique() > 1
+    return {(service, code): f"{name} · {service}" if several else name
+            for code, name, service in members.itertuples(index=False)}
+
+
+def _moment(label: str, key: str, now: datetime) -> str:
+    """A local date and time, to the minute, as the importer reads it."""
+    day_column, time_column = st.columns(2)
+    day = day_column.date_input(tr(f"intake.{label}_date"), value=now.date(), max_value=now.date(),
+                                key=f"{key}_date", format="YYYY-MM-DD")
+    moment = time_column.time_input(tr(f"intake.{label}_time"), value=now.time().replace(second=0, microsecond=0),
+                                    key=f"{key}_time", step=timedelta(minutes=1))
+    return f"{day.isoformat()} {moment.strftime('%H:%M')}"
+
+
+def intake_form(viewer: Viewer) -> None:
+    """"Nouveau dossier": a case from the police report she has just read, through the importer's checks."""
+    if "worker" not in viewer.roles:
+        return
+    with st.expander(tr("intake.title"), icon=":material/add:"):
+        st.caption(tr("intake.intro"))
+        names = _intake_places(viewer)
+        if not names:
+            st.info(tr("intake.no_place"))
+            return
+        if problems := st.session_state.pop(INTAKE_PROBLEMS_KEY, None):
+            st.error("\n".join(problems))
+        token = st.session_state.setdefault(INTAKE_TOKEN_KEY, hand_entry.new_form_token())
+        submissions = st.session_state.setdefault(INTAKE_SUBMISSIONS_KEY, 0)
+        # Every field keyed by the form's token: once its case is saved, the next form starts empty.
+        key = f"new_case_{token}"
+        now = datetime.now(LOCAL_TIMEZONE)
+        with st.form(f"new_case_{token}", border=False):
+            event_id = st.text_input(tr("intake.event_id"), key=f"{key}_event_id", max_chars=64)
+            place = st.selectbox(tr("intake.municipality"), list(names), index=None, key=f"{key}_place",
+                                 format_func=names.get, placeholder=tr("intake.municipality.placeholder"))
+            occurred_at = _moment("occurred", f"{key}_occurred", now)
+            arrest = st.toggle(tr("intake.arrest"), value=True, key=f"{key}_arrest")
+            arrested_at = _moment("arrested", f"{key}_arrested", now)
+            contact_ban = st.checkbox(tr("intake.contact_ban"), key=f"{key}_contact_ban")
+            subject_field = f"{key}_subject_key_{submissions}"
+            subject_key = st.text_input(tr("intake.subject_key"), type="password", key=subject_field,
+                                        help=tr("intake.subject_key.help"), autocomplete="off", max_chars=64)
+            submitted = st.form_submit_button(tr("intake.submit"), type="primary", key=f"new_case_submit_{token}")
+    if not submitted:
+        return
+    # The typed key lives only in this run: its field is gone from the session and the next form draws a new one.
+    st.session_state.pop(subject_field, None)
+    st.session_state[INTAKE_SUBMISSIONS_KEY] = submissions + 1
+    service, code = place if place is not None else (next(iter(names))[0], "")
+    entry = hand_entry.CaseEntry(police_service=service, event_id=event_id, municipality_code=code,
+                                 occurred_at=occurred_at, arrest=arrest, arrested_at=arrested_at if arrest else "",
+                                 contact_ban=contact_ban, subject_key=subject_key)
+    try:
+        saved = hand_entry.enter_case(cache.engine(), entry, _recorder(viewer), datetime.now(UTC), form_token=token)
+    except hand_entry.CaseRefused as refusal:
+        st.session_state[INTAKE_PROBLEMS_KEY] = [tr("intake.refused"), *(
+            "- " + tr("intake.problem", field=tr(f"intake.field.{name}"), reason=reason)
+            for name, reason in refusal.problems)]
+    except PermissionError:
+        st.session_state[INTAKE_PROBLEMS_KEY] = [tr("queue.form.forbidden")]
+    else:
+        del st.session_state[INTAKE_TOKEN_KEY]
+        st.toast(tr("intake.saved", event_id=saved), icon=":material/check:")
+    # Drawn again at once, so that the field that held the key is replaced by an empty one on screen too.
     st.rerun()
