@@ -15,9 +15,8 @@ logger = logging.getLogger(__name__)
 ROLES = ("captain", "director", "worker", "funder", "admin")
 ALL_SERVICES = "*"
 
-# Also the order of the navigation: a role's first page is its home page. Each is a script of pages/; the admin's
-# data page joins this list with its script.
-PAGES = ("queue", "overview", "outreach", "report", "audit", "definitions")
+# Also the order of the navigation: a role's first page is its home page. Each is a script of pages/.
+PAGES = ("queue", "overview", "outreach", "report", "data", "audit", "definitions")
 
 PAGES_BY_ROLE: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -27,7 +26,8 @@ PAGES_BY_ROLE: Mapping[str, frozenset[str]] = MappingProxyType(
         "worker": frozenset({"queue", "overview", "outreach", "definitions"}),
         # Suppressed figures only: the report is the one query a funder's scope may run (queries.report).
         "funder": frozenset({"report", "definitions"}),
-        "admin": frozenset({"audit", "definitions"}),
+        # Imports, their history and the audit log; no case-level data (Data comes first: the admin's home page).
+        "admin": frozenset({"data", "audit", "definitions"}),
     }
 )
 # The queue is the worker's home page; to anyone else it comes after the pages they come for.

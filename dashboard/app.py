@@ -18,6 +18,7 @@ PAGE_ICONS = {
     "overview": ":material/monitoring:",
     "outreach": ":material/call:",
     "report": ":material/summarize:",
+    "data": ":material/database:",
     "audit": ":material/policy:",
     "definitions": ":material/menu_book:",
 }

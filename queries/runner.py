@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Executable, Row
@@ -15,6 +16,26 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     """Consecutive slices of at most size items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@contextmanager
+def read_only(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection whose work is never kept: a read-only transaction on PostgreSQL, rolled back on both."""
+    if isinstance(bind, Connection):
+        savepoint = bind.begin_nested()
+        try:
+            yield bind
+        finally:
+            savepoint.rollback()
+        return
+    with bind.connect() as connection, connection.begin() as transaction:
+        if connection.dialect.name == "postgresql":
+            # A check that wrote by mistake fails here rather than leave a trace.
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
 
 
 def _run(bind: Engine | Connection, statement: Executable):

@@ -32,7 +32,7 @@ from tests.hand_made import load_hand_made
 APP = str(settings.PROJECT_ROOT / "dashboard" / "app.py")
 PAGES_DIR = settings.PROJECT_ROOT / "pages"
 PAGE_TITLES = {key: t(f"page.{key}", "fr")
-               for key in ("queue", "overview", "outreach", "report", "audit", "definitions")}
+               for key in ("queue", "overview", "outreach", "report", "data", "audit", "definitions")}
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
     "cookie_secret": "test-only, never served: 0123456789abcdef",
@@ -73,8 +73,9 @@ def titles(test: AppTest) -> list[str]:
         ({"roles": ["director"], "police_services": ["*"]}, ("overview", "outreach", "report", "queue", "definitions")),
         ({"roles": ["worker"], "police_services": ["RIPRSL"]}, ("queue", "overview", "outreach", "definitions")),
         ({"roles": ["funder"], "police_services": ["*"]}, ("report", "definitions")),
-        ({"roles": ["admin"], "police_services": ["*"]}, ("audit", "definitions")),
-        ({"roles": ["captain", "admin"], "police_services": ["SPS"]}, ("overview", "outreach", "audit", "definitions")),
+        ({"roles": ["admin"], "police_services": ["*"]}, ("data", "audit", "definitions")),
+        ({"roles": ["captain", "admin"], "police_services": ["SPS"]},
+         ("overview", "outreach", "data", "audit", "definitions")),
         ({"roles": " Funder ", "police_services": "sps"}, ("report", "definitions")),
         ({"roles": ["CAPTAIN", "janitor"], "police_services": [" riprsl "]}, ("overview", "outreach", "definitions")),
         ({"roles": ["janitor"], "police_services": ["RIPRSL"]}, ()),
@@ -200,13 +201,16 @@ def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
     app_for(bob, database_url, monkeypatch, script=str(PAGES_DIR / "audit.py"))
     record_event(engine, subject="alice", roles=("captain",), services="RIPRSL", action="refused", page="wp-admin")
     test = app_for({"sub": "root", "roles": ["admin"], "police_services": ["*"]}, database_url, monkeypatch)
+    assert not test.exception and titles(test) == ["Données"]  # the administrator's home page
+    test.switch_page(str(PAGES_DIR / "audit.py")).run()
     assert not test.exception and titles(test) == ["Journal d'audit"]
     shown = test.dataframe[0].value
-    # Newest first: the administrator's own search of the trail, view and sign-in; a page refused to alice, asked for
+    # Newest first: the administrator's own search of the trail, views and sign-in; a page refused to alice, asked for
     # by a URL that is no page of Relais's (shown as typed); bob's refused page and sign-in; a command's run; alice.
     assert list(zip(shown["Personne"], shown["Action"], shown["Page"], shown["Services"])) == [
         ("root", "recherche dans le journal", "Journal d'audit", "tous"),
         ("root", "consultation", "Journal d'audit", "tous"),
+        ("root", "consultation", "Données", "tous"),
         ("root", "connexion", "", "tous"),
         ("alice", "page refusée", "wp-admin", "RIPRSL"),
         ("bob", "page refusée", "Journal d'audit", "RIPRSL"),
@@ -215,9 +219,9 @@ def test_admin_lists_the_audit_trail(engine, database_url, monkeypatch):
         ("alice", "consultation", "Vue d'ensemble", "RIPRSL"),
         ("alice", "connexion", "", "RIPRSL"),
     ]
-    assert list(shown["Rôles"]) == ["administration"] * 3 + ["capitaine"] * 3 + ["ligne de commande"] + [
+    assert list(shown["Rôles"]) == ["administration"] * 4 + ["capitaine"] * 3 + ["ligne de commande"] + [
         "capitaine"] * 2
-    assert list(shown["Filtres"])[5:7] == ["", '{"to": "x"}']
+    assert list(shown["Filtres"])[6:8] == ["", '{"to": "x"}']
     test.selectbox[0].set_value("alice").run()
     assert list(test.dataframe[0].value["Personne"]) == ["alice"] * 3
     searches = [json.loads(row.filters) for row in _audit_rows(engine) if row.action == "search"]

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 20_000
 PAGE_TITLES = {key: t(f"page.{key}", "fr")
-               for key in ("queue", "overview", "outreach", "report", "audit", "definitions")}
+               for key in ("queue", "overview", "outreach", "report", "data", "audit", "definitions")}
 EXPECTED_PAGES = {
     "capitaine": ("overview", "outreach", "definitions"),
     "capitaine-sps": ("overview", "outreach", "definitions"),
@@ -45,7 +45,7 @@ EXPECTED_PAGES = {
     "intervenante": ("queue", "overview", "outreach", "definitions"),
     "intervenante-sps": ("queue", "overview", "outreach", "definitions"),
     "bailleur": ("report", "definitions"),
-    "admin": ("audit", "definitions"),
+    "admin": ("data", "audit", "definitions"),
     "sans-role": (),
 }
 

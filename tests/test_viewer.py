@@ -178,13 +178,13 @@ def test_claims_become_roles_and_services(token, settings, roles, services, all_
         (["director"], ("overview", "outreach", "report", "queue", "definitions")),
         (["worker"], ("queue", "overview", "outreach", "definitions")),
         (["funder"], ("report", "definitions")),
-        (["admin"], ("audit", "definitions")),
+        (["admin"], ("data", "audit", "definitions")),
         (["captain", "director"], ("overview", "outreach", "report", "queue", "definitions")),
-        (["worker", "admin"], ("queue", "overview", "outreach", "audit", "definitions")),
+        (["worker", "admin"], ("queue", "overview", "outreach", "data", "audit", "definitions")),
         (["funder", "captain"], ("overview", "outreach", "report", "definitions")),
         (list(ROLES), PAGES),
         ("Worker, FUNDER", ("queue", "overview", "outreach", "report", "definitions")),
-        ([" ADMIN "], ("audit", "definitions")),
+        ([" ADMIN "], ("data", "audit", "definitions")),
     ],
 )
 def test_pages_by_role(roles, pages):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import time
 import unicodedata
@@ -31,7 +32,7 @@ from dashboard.ingest.pseudonyms import (
     normalised_subject_key,
     pseudonym,
 )
-from dashboard.private_files import owner_only_file
+from dashboard.private_files import write_owner_only
 from queries import precomputed, weekly, writes
 from queries.freshness import bump_version
 from queries.localtime import (
@@ -44,7 +45,7 @@ from queries.localtime import (
     parse_timestamp,
 )
 from queries.reference import known_services
-from queries.runner import chunks
+from queries.runner import chunks, read_only
 from queries.schema import CHANNELS, OUTCOMES, REFERRALS, SUBJECT_ROLES
 
 IDENTIFIER_MAX_LENGTH = 64
@@ -116,6 +117,11 @@ class ImportReport:
     def new(self) -> int:
         """Rows written that were not stored before."""
         return self.accepted - self.replaced
+
+    @property
+    def valid(self) -> int:
+        """Rows that passed every check (those an import of the valid rows writes)."""
+        return 0 if self.file_problem else self.rows_read - len(self.rejected)
 
 
 @dataclass(frozen=True)
@@ -546,19 +552,8 @@ def import_file(
     started, clock = _now(), time.perf_counter()
     spec = KINDS[kind]
     report = ImportReport(kind, file_name)
-    secrets: tuple[str, ...] = ()
-    try:
-        if kind == "interventions":
-            secrets = checked_secrets(settings.pseudonym_keys() if pseudonym_keys is None else pseudonym_keys,
-                                      demo=demo)
-        table = read_table(data, spec.columns, spec.required)
-    except PseudonymKeyError as error:
-        report.file_problem = True
-        report.problems = [Problem(1, "", "", t(f"import.file.pseudonym_key.{error}", recipe=KEY_RECIPE))]
-    except CsvFileError as error:
-        report.file_problem, report.problems = True, _file_problems(error)
-    else:
-        report.delimiter, report.header, report.rows_read = table.delimiter, table.header, len(table.records)
+    table, secrets = _opened(spec, data, report, pseudonym_keys, demo)
+    if table is not None:
         try:
             with _transaction(bind) as connection:
                 if mixed := _mixing_problem(connection, demo, replace_demo) or _key_problem(connection, secrets, demo):
@@ -585,14 +580,72 @@ def import_file(
     return report
 
 
-def _key_problem(connection: Connection, secrets: tuple[str, ...], demo: bool) -> Problem | None:
-    """Why these secrets may not pseudonymise this file (they are not those of the stored pseudonyms), or None."""
+def _opened(spec: ImportKind, data: bytes, report: ImportReport, pseudonym_keys: Sequence[str] | None,
+            demo: bool):
+    """The file's table and the pseudonym secrets, or (None, ()) with the file's problem in the report."""
+    secrets: tuple[str, ...] = ()
+    try:
+        if spec is KINDS["interventions"]:
+            secrets = checked_secrets(settings.pseudonym_keys() if pseudonym_keys is None else pseudonym_keys,
+                                      demo=demo)
+        table = read_table(data, spec.columns, spec.required)
+    except PseudonymKeyError as error:
+        report.file_problem = True
+        report.problems = [Problem(1, "", "", t(f"import.file.pseudonym_key.{error}", recipe=KEY_RECIPE))]
+        return None, ()
+    except CsvFileError as error:
+        report.file_problem, report.problems = True, _file_problems(error)
+        return None, ()
+    report.delimiter, report.header, report.rows_read = table.delimiter, table.header, len(table.records)
+    return table, secrets
+
+
+def check_file(
+    bind: Engine | Connection,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    *,
+    service: str | None = None,
+    progress: Callable[..., tqdm] = SILENT,
+    pseudonym_keys: Sequence[str] | None = None,
+) -> ImportReport:
+    """Every check import_file makes, in a transaction that writes nothing (not even a batch row): its report.
+
+    Its status is "checked"; `valid` says how many rows an import of the valid rows would write, unless the database
+    changes in between (import_file checks the file again).
+    """
+    clock = time.perf_counter()
+    spec = KINDS[kind]
+    report = ImportReport(kind, file_name, status="checked")
+    table, secrets = _opened(spec, data, report, pseudonym_keys, demo=False)
+    if table is not None:
+        with read_only(bind) as connection:
+            if mixed := _mixing_problem(connection, False, False) or _key_problem(connection, secrets, False,
+                                                                                 record=False):
+                report.file_problem, report.problems = True, [mixed]
+            else:
+                reference = reference_for(connection, kind, table.records, secrets)
+                check_records(spec, table.records, reference, report,
+                              partial(progress, desc=t("import.progress.checking")), only_service=service,
+                              hidden=_hidden_fields(report))
+    report.check_seconds = time.perf_counter() - clock
+    return report
+
+
+def _hidden_fields(report: ImportReport) -> frozenset[int]:
+    return frozenset(index for index, name in enumerate(report.header) if column_name(name) in HIDDEN_COLUMNS)
+
+
+def _key_problem(connection: Connection, secrets: tuple[str, ...], demo: bool, record: bool = True) -> Problem | None:
+    """Why these secrets may not pseudonymise this file (they are not those of the stored pseudonyms), or None;
+    unless `record` is false, the first file's secrets are recorded as those later files must use."""
     if not secrets or demo:
         return None
     stored, current = writes.stored_fingerprint(connection), fingerprint(secrets)
     if stored is not None and stored != current:
         return Problem(1, "", "", t("import.file.pseudonym_key.mismatch"))
-    if stored is None:
+    if stored is None and record:
         # The first pseudonyms (or the first since none is stored) fix the chain later files must use.
         writes.set_fingerprint(connection, current)
     return None
@@ -613,8 +666,8 @@ def _check_and_write(connection: Connection, spec: ImportKind, records: list[Csv
                      secrets: tuple[str, ...], channel: str = "command") -> None:
     reference = reference_for(connection, report.kind, records, secrets)
     checking = partial(progress, desc=t("import.progress.checking"))
-    hidden = frozenset(index for index, name in enumerate(report.header) if column_name(name) in HIDDEN_COLUMNS)
-    rows = check_records(spec, records, reference, report, checking, only_service=service, hidden=hidden)
+    rows = check_records(spec, records, reference, report, checking, only_service=service,
+                         hidden=_hidden_fields(report))
     report.check_seconds = time.perf_counter() - clock
     if skip_invalid or not report.rejected:
         if replace_demo:
@@ -628,14 +681,20 @@ def _check_and_write(connection: Connection, spec: ImportKind, records: list[Csv
         report.written = True
 
 
-def write_rejects(report: ImportReport, path: Path) -> None:
+def rejects_csv(report: ImportReport) -> bytes:
     """The refused rows as the file had them, plus line and reason; same delimiter, UTF-8 with BOM for spreadsheets."""
     width = len(report.header)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, delimiter=report.delimiter)
+    writer.writerow([*report.header, "line", "reason"])
+    for row in report.rejected:
+        fields = list(row.raw[:width]) + [""] * (width - len(row.raw))
+        # Values beyond the header's columns go last so that none is lost.
+        writer.writerow([*fields, row.line, row.reason, *row.raw[width:]])
+    return text.getvalue().encode("utf-8-sig")
+
+
+def write_rejects(report: ImportReport, path: Path) -> None:
+    """The rejects file (rejects_csv) at path."""
     # Refused rows are personal data: the file is its owner's alone (0600) from the start.
-    with owner_only_file(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=report.delimiter)
-        writer.writerow([*report.header, "line", "reason"])
-        for row in report.rejected:
-            fields = list(row.raw[:width]) + [""] * (width - len(row.raw))
-            # Values beyond the header's columns go last so that none is lost.
-            writer.writerow([*fields, row.line, row.reason, *row.raw[width:]])
+    write_owner_only(path, rejects_csv(report))

@@ -1,0 +1,99 @@
+"""Files an administrator uploads on the Data page: the importer's checks with nothing written, then, on her click,
+its one transaction, audited as any import is."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from dashboard.ingest.importer import SILENT, ImportReport, check_file, import_file
+from queries.audit import audit_services, record_event
+from queries.filters import Scope
+
+CHANNEL = "upload"
+PAGE = "data"
+TOKEN = re.compile(r"[0-9a-f]{32}")
+# The imports this process made, by token, so that a second click on the same checked file writes nothing more.
+REMEMBERED_TOKENS = 1000
+_done: OrderedDict[str, ImportReport] = OrderedDict()
+_done_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Who uploads: the signed-in administrator's subject, roles and police services."""
+
+    subject: str
+    scope: Scope
+
+
+def _allowed(uploader: Uploader, service: str) -> None:
+    """Deny by default: only an administrator, and only for a police service of her scope."""
+    uploader.scope.require_role("admin")
+    if not uploader.scope.allows(service):
+        raise PermissionError(f"{service} is not among this administrator's police services")
+
+
+def new_token() -> str:
+    """A token for one checked file: its import is made once, however many times the button is clicked."""
+    return uuid.uuid4().hex
+
+
+def _audit(engine: Engine, uploader: Uploader, detail: dict) -> None:
+    record_event(engine, subject=uploader.subject, roles=uploader.scope.roles, services=audit_services(uploader.scope),
+                 action="import", page=PAGE, detail={"channel": CHANNEL, **detail})
+
+
+def _file_detail(kind: str, data: bytes, file_name: str, service: str) -> dict:
+    return {"kind": kind, "file": file_name, "file_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "service": service}
+
+
+def _counts(report: ImportReport) -> dict:
+    return {"status": report.status, "rows_read": report.rows_read, "valid": report.valid,
+            "accepted": report.accepted, "replaced": report.replaced, "rejected": len(report.rejected),
+            "problems": len(report.problems)}
+
+
+def check_upload(engine: Engine, kind: str, data: bytes, file_name: str, uploader: Uploader, service: str,
+                 progress: Callable = SILENT) -> ImportReport:
+    """The importer's every check of an uploaded file, nothing written but the audit row of the check."""
+    _allowed(uploader, service)
+    report = check_file(engine, kind, data, file_name, service=service, progress=progress)
+    # Its problems quote the file's values and, for attempts, which events the database holds.
+    _audit(engine, uploader, {**_file_detail(kind, data, file_name, service), **_counts(report)})
+    return report
+
+
+def import_upload(engine: Engine, kind: str, data: bytes, file_name: str, uploader: Uploader, service: str, *,
+                  skip_invalid: bool, token: str, progress: Callable = SILENT) -> ImportReport:
+    """Import an uploaded file (all of it, or its valid rows) on the channel "upload", audited; the same token again
+    imports nothing and returns the first report."""
+    _allowed(uploader, service)
+    if not TOKEN.fullmatch(token):
+        raise ValueError("an upload token is 32 lowercase hexadecimal digits, made by new_token")
+    with _done_lock:
+        if token in _done:
+            return _done[token]
+    detail = {**_file_detail(kind, data, file_name, service), "skip_invalid": skip_invalid, "token": token}
+    try:
+        report = import_file(engine, kind, data, file_name, skip_invalid=skip_invalid, imported_by=uploader.subject,
+                             progress=progress, service=service, channel=CHANNEL)
+    except BaseException as failure:
+        # An error, or the page's run stopped midway (another click): the transaction is rolled back, and said.
+        status = "failed" if isinstance(failure, Exception) else "interrupted"
+        _audit(engine, uploader, {**detail, "status": status, "error": type(failure).__name__})
+        raise
+    _audit(engine, uploader, {**detail, **_counts(report), "batch_id": report.batch_id})
+    with _done_lock:
+        _done[token] = report
+        while len(_done) > REMEMBERED_TOKENS:
+            _done.popitem(last=False)
+    return report

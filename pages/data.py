@@ -1,0 +1,17 @@
+"""Données: the administrator's uploads, checked whole before anything is written, and the history of imports."""
+
+import streamlit as st
+
+from auth.session import viewer_for_page
+from dashboard.web import data_view
+from dashboard.web.audit import record_view
+from dashboard.web.language import tr
+from dashboard.web.widgets import identity
+
+viewer = viewer_for_page("data")
+record_view(viewer, "data")
+
+st.title(tr("page.data"))
+identity(viewer)
+data_view.upload_section(viewer)
+data_view.history_section(viewer)
