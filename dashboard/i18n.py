@@ -1000,13 +1000,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The whole file is refused: nothing of it can be imported.",
     ),
     "data.upload.no_problem": (
-        "Aucun problème : les {rows} lignes peuvent être importées.",
-        "No problem: all {rows} rows can be imported.",
+        "Aucun problème. Lignes à importer : {rows}.",
+        "No problem. Rows to import: {rows}.",
     ),
     "data.upload.problems": (
-        "{problems} problèmes sur {rows} lignes : corrigez le fichier, ou importez seulement les {valid} lignes "
-        "valides.",
-        "{problems} problems on {rows} rows: correct the file, or import only the {valid} valid rows.",
+        "Problèmes trouvés : {problems} (lignes lues : {rows}, valides : {valid}). Corrigez le fichier, ou importez "
+        "seulement les lignes valides.",
+        "Problems found: {problems} (rows read: {rows}, valid: {valid}). Correct the file, or import only the valid "
+        "rows.",
     ),
     "data.upload.rejects": ("Lignes refusées (CSV)", "Refused rows (CSV)"),
     "data.upload.import": ("Importer", "Import"),
@@ -1020,8 +1021,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The valid rows are written, the others are not: download the refused rows to correct them.",
     ),
     "data.upload.done": (
-        "{file} importé : {accepted} lignes écrites ({new} nouvelles, {replaced} remplacées), {rejected} refusées.",
-        "{file} imported: {accepted} rows written ({new} new, {replaced} replaced), {rejected} refused.",
+        "{file} importé. Lignes écrites : {accepted} (nouvelles : {new}, remplacées : {replaced}) ; refusées : "
+        "{rejected}.",
+        "{file} imported. Rows written: {accepted} (new: {new}, replaced: {replaced}); refused: {rejected}.",
     ),
     "data.upload.refused": (
         "{file} refusé : rien n'a été écrit. La base a changé depuis la vérification ; voici ce qu'elle refuse.",
@@ -1043,7 +1045,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "data.history.empty": ("Aucune importation pour l'instant.", "No import yet."),
     "data.history.no_service": ("— (référence)", "— (reference)"),
     "data.history.column.started_at": ("Début", "Started"),
-    "data.history.column.finished_at": ("Fin", "Finished"),
     "data.history.column.imported_by": ("Par", "By"),
     "data.history.column.channel": ("Canal", "Channel"),
     "data.history.column.kind": ("Type", "Kind"),
@@ -1060,7 +1061,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "data.history.channel.form": ("Formulaire", "Form"),
     "data.history.channel.demo": ("Démonstration", "Demo"),
     "data.history.status.imported": ("Importé", "Imported"),
-    "data.history.status.partial": ("Lignes valides importées", "Valid rows imported"),
+    "data.history.status.partial": ("Partielle", "Partial"),
     "data.history.status.rejected": ("Refusé", "Refused"),
     "data.history.status.failed": ("Échec", "Failed"),
     "data.history.status.duplicate": ("Doublon", "Duplicate"),

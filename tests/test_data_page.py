@@ -104,8 +104,8 @@ def test_a_file_with_an_invalid_row_is_checked_and_nothing_is_written_before_the
     (history,) = test.dataframe
     row = history.value.iloc[0]
     assert (row["Canal"], row["Service"], row["Résultat"], row["Acceptées"], row["Refusées"]) == (
-        "Téléversement", "RIPRSL", "Lignes valides importées", 3, 1)
-    assert row["SHA-256"] == batch.file_sha256[:12] + "…"
+        "Téléversement", "RIPRSL", "Partielle", 3, 1)
+    assert row["SHA-256"] == batch.file_sha256[:8] + "…"
 
 
 def test_a_clean_file_is_imported_whole(engine, admin_page):

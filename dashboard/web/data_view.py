@@ -27,7 +27,11 @@ CHECK_KEY = "data_checked_upload"
 RESULT_KEY = "data_last_import"
 # Bumped after an import: the uploader gets a new key, and Streamlit drops the file it held in memory.
 GENERATION_KEY = "data_upload_generation"
-SHORT_HASH = 12
+SHORT_HASH = 8
+# The history's columns as shown (its finish time is the batch's, not shown: imports take seconds) and their pixels.
+COLUMN_WIDTHS = {"started_at": 118, "imported_by": 80, "channel": 112, "kind": 100, "police_service": 66,
+                 "status": 110, "rows_read": 52, "rows_accepted": 78, "rows_rejected": 72, "file_name": 110,
+                 "file_sha256": 80}
 # At most about this many redraws of a progress bar, whatever the file's length.
 PROGRESS_STEPS = 100
 
@@ -229,9 +233,8 @@ def upload_section(viewer: Viewer) -> None:
 
 def history_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The batches as shown: local times, channel, kind and status in words, the hash shortened."""
-    shown = frame.assign(
+    shown = frame[list(COLUMN_WIDTHS)].assign(
         started_at=[local_time(moment)[:16] for moment in frame["started_at"]],
-        finished_at=[local_time(moment)[11:] for moment in frame["finished_at"]],
         channel=[tr(f"data.history.channel.{value}") if isinstance(value, str) else "" for value in frame["channel"]],
         kind=[tr(f"data.history.kind.{value}") for value in frame["kind"]],
         police_service=[value if isinstance(value, str) else tr("data.history.no_service")
@@ -239,7 +242,7 @@ def history_table(frame: pd.DataFrame) -> pd.DataFrame:
         status=[tr(f"data.history.status.{value}") for value in frame["status"]],
         file_sha256=[value[:SHORT_HASH] + "…" for value in frame["file_sha256"]],
     )
-    shown.columns = [tr(f"data.history.column.{name}") for name in frame.columns]
+    shown.columns = [tr(f"data.history.column.{name}") for name in shown.columns]
     return shown
 
 
@@ -253,4 +256,7 @@ def history_section(viewer: Viewer) -> None:
     if frame.empty:
         st.info(tr("data.history.empty"))
         return
-    st.dataframe(history_table(frame), hide_index=True, width="stretch")
+    # Widths to the values: at 1440 px the whole row fits, the file's name and hash included.
+    widths = {tr(f"data.history.column.{name}"): st.column_config.Column(width=width)
+              for name, width in COLUMN_WIDTHS.items()}
+    st.dataframe(history_table(frame), hide_index=True, width="stretch", column_config=widths)
