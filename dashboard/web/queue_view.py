@@ -296,7 +296,9 @@ def intake_form(viewer: Viewer) -> None:
     """"Nouveau dossier": a case from the police report she has just read, through the importer's checks."""
     if "worker" not in viewer.roles:
         return
-    with st.expander(tr("intake.title"), icon=":material/add:"):
+    token = st.session_state.setdefault(INTAKE_TOKEN_KEY, hand_entry.new_form_token())
+    # Keyed by the form's token too: once its case is saved, the box closes on the queue that now holds it.
+    with st.expander(tr("intake.title"), icon=":material/add:", key=f"new_case_box_{token}"):
         st.caption(tr("intake.intro"))
         names = _intake_places(viewer)
         if not names:
@@ -304,7 +306,6 @@ def intake_form(viewer: Viewer) -> None:
             return
         if problems := st.session_state.pop(INTAKE_PROBLEMS_KEY, None):
             st.error("\n".join(problems))
-        token = st.session_state.setdefault(INTAKE_TOKEN_KEY, hand_entry.new_form_token())
         submissions = st.session_state.setdefault(INTAKE_SUBMISSIONS_KEY, 0)
         # Every field keyed by the form's token: once its case is saved, the next form starts empty.
         key = f"new_case_{token}"
