@@ -320,6 +320,14 @@ def _field(widgets, label: str):
     return widget
 
 
+def _open_new_case(test):
+    """Open "Nouveau dossier" (its form is drawn only while it is open), as a click on it does."""
+    from dashboard.web import queue_view
+
+    test.session_state[f"new_case_box_{test.session_state[queue_view.INTAKE_TOKEN_KEY]}"] = True
+    return test.run()
+
+
 def _fill_new_case(test, event_id: str, place: str, arrested: datetime, subject_key: str = RAW_KEY):
     """Fill "Nouveau dossier" as she would: the event, the place, when, and the subject key typed once."""
     local = arrested.astimezone(LOCAL_TIMEZONE)
@@ -343,6 +351,8 @@ def test_the_queue_pages_form_adds_a_case_marked_as_entered_by_hand(engine, data
     test = app_for(_page_worker("RIPRSL"), database_url, monkeypatch)
     assert not test.exception
     assert [expander.label for expander in test.expander][0] == t("intake.title", "fr")
+    assert not test.text_input  # closed, the box draws no form
+    _open_new_case(test)
     places = _field(test.selectbox, t("intake.municipality", "fr")).options
     assert places and all(" · " not in place for place in places)  # one service: no service named
     arrested = now - timedelta(hours=1)
@@ -355,6 +365,9 @@ def test_the_queue_pages_form_adds_a_case_marked_as_entered_by_hand(engine, data
     assert shown.loc["H-PAGE", "Délai"] == "1 h 00 · à temps"
     # The key was typed once: no field of the session holds it any more, and the next form is empty.
     assert RAW_KEY not in repr(test.session_state)
+    # The box closed on the queue that holds the case; opened again, its form is a new one, empty.
+    assert not test.text_input
+    _open_new_case(test)
     assert _field(test.text_input, t("intake.event_id", "fr")).value == ""
     assert RAW_KEY not in every_stored_text(engine).upper()
     assert stored(engine, "H-PAGE").entered_by == "anne"
@@ -368,7 +381,7 @@ def test_the_queue_pages_form_says_each_problem_and_keeps_nothing(engine, databa
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     monkeypatch.setattr(queue_view, "_now", lambda: now)
     load_queue_data(engine, now)
-    test = app_for(_page_worker("RIPRSL", "SPS"), database_url, monkeypatch)
+    test = _open_new_case(app_for(_page_worker("RIPRSL", "SPS"), database_url, monkeypatch))
     # Two services: each municipality names its own; the Saguenay's one is there.
     labels = _field(test.selectbox, t("intake.municipality", "fr")).options
     assert all(label.endswith((" · RIPRSL", " · SPS")) for label in labels)

@@ -297,8 +297,12 @@ def intake_form(viewer: Viewer) -> None:
     if "worker" not in viewer.roles:
         return
     token = st.session_state.setdefault(INTAKE_TOKEN_KEY, hand_entry.new_form_token())
-    # Keyed by the form's token too: once its case is saved, the box closes on the queue that now holds it.
-    with st.expander(tr("intake.title"), icon=":material/add:", key=f"new_case_box_{token}"):
+    # Keyed by the form's token too: once its case is saved, the box closes on the queue that now holds it. Its form
+    # is drawn only while it is open: closed, the page holds one form, the chosen case's.
+    box = st.expander(tr("intake.title"), icon=":material/add:", key=f"new_case_box_{token}", on_change="rerun")
+    if not box.open:
+        return
+    with box:
         st.caption(tr("intake.intro"))
         names = _intake_places(viewer)
         if not names:
