@@ -84,3 +84,4 @@ def test_the_administrator_uploads_reads_the_problem_and_imports_the_valid_rows(
         assert history[1] == "admin"
         assert _counts(database_url) == (3, [("upload", "RIPRSL", "partial", 3, 1)])
         page.screenshot(path=SCREENSHOT, full_page=True)
+

@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--think", type=float, default=8.0, help="mean seconds between a session's actions")
     load.add_argument("--replicas", type=int, default=1,
                       help="app processes; more than one are served behind nginx, each session kept on one")
+    upload = targets.add_parser("upload", help="upload a generated interventions file on the Data page in Chromium")
+    upload.add_argument("--rows", type=int, default=100_000)
+    upload.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     browser = targets.add_parser("browser", help="time each page's load in Chromium against a bare floor page")
     browser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     browser.add_argument("--scale", choices=("demo", "province"), default="demo")
@@ -231,6 +234,10 @@ def _benchmark(args) -> int:
 
     if args.target == "pages":
         return run_pages_benchmark(args.backend, args.scale, args.interventions, args.reruns)
+    if args.target == "upload":
+        from dashboard.commands.benchmark_upload import run_upload_benchmark
+
+        return run_upload_benchmark(args.rows, args.backend)
     if args.target == "browser":
         from dashboard.commands.benchmark_browser import run_browser_benchmark
 
