@@ -12,12 +12,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from dashboard.commands.demo_data import run_demo_data_command
 from dashboard.commands.ingest import DropFolder, run_ingest_command
 from dashboard.commands.serve import running_watcher
 from dashboard.demo.data import NEW_ARRESTS_FILE, new_arrests_file
@@ -309,3 +310,35 @@ def test_the_demo_watcher_puts_new_arrests_on_the_workers_queue(database_url, en
     assert len([event for event in queue["event_id"] if event.startswith("DEMO-RIPRSL-NEW-")]) == 3
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).where(intervention.c.demo)).scalar_one() == 3
+
+
+def test_demo_data_writes_new_arrests_that_dropped_in_demo_mode_join_the_demo_data(engine, tmp_path):
+    assert run_demo_data_command(engine, 42, tmp_path / "csv", end=date(2019, 1, 31)) == 0
+    written = (tmp_path / "csv" / NEW_ARRESTS_FILE).read_text(encoding="utf-8").splitlines()
+    rows = [line.split(",") for line in written[1:]]
+    assert written[0] == HEADER.strip() + ",contact_ban" and len(rows) == 3
+    # Arrests of the last hours, under event numbers the demo files never use: new cases, not replacements.
+    assert all(row[0].startswith("DEMO-RIPRSL-NEW-") and row[1] == "RIPRSL" and row[4] == "true" for row in rows)
+    loaded = count(engine, intervention)
+    folder = tmp_path / "drop" / "incoming" / INTERVENTIONS
+    folder.mkdir(parents=True)
+    (folder / NEW_ARRESTS_FILE).write_text("\n".join(written) + "\n", encoding="utf-8")
+    assert run_ingest_command(engine, tmp_path / "drop", True, settle=SETTLE, demo=True) == 0
+    assert count(engine, intervention) == loaded + 3
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).where(~intervention.c.demo)).scalar_one() == 0
+
+
+def test_without_addresses_or_a_relay_no_mail_is_sent_and_it_says_so(engine, monkeypatch, capsys, inbox):  # noqa: F811
+    from dashboard.commands.admin_mail import mail_admins
+
+    controller, handler = inbox
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
+    assert mail_admins(engine, "Sujet", "Corps", {"file": "a.csv"}) == 0  # RELAIS_ADMIN_EMAILS unset
+    monkeypatch.setenv("RELAIS_ADMIN_EMAILS", "admin@relais.test")
+    monkeypatch.delenv("RELAIS_SMTP_URL")
+    assert mail_admins(engine, "Sujet", "Corps", {"file": "a.csv"}) == 0
+    assert capsys.readouterr().out.count("Aucun courriel envoyé (RELAIS_ADMIN_EMAILS ou RELAIS_SMTP_URL") == 2
+    assert handler.messages == []
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
+    assert mail_admins(engine, "Sujet", "Corps", {"file": "a.csv"}) == 1 and len(handler.messages) == 1
