@@ -13,7 +13,7 @@ from dashboard.commands import serve
 from dashboard.i18n import t
 from dashboard.ingest import uploads
 from dashboard.ingest.importer import check_file, rejects_csv
-from dashboard.web.data_view import PROGRESS_STEPS, _Bar
+from dashboard.web.data_view import PROGRESS_STEPS, ProgressBar
 from queries.filters import Scope
 from queries.schema import audit_event, import_batch, intervention, pseudonym_check
 from tests.test_app import PAGES_DIR, app_for
@@ -206,11 +206,11 @@ class _Element:
 def test_the_progress_bar_follows_the_rows_in_at_most_a_hundred_redraws():
     element = _Element()
     rows = list(range(100_000))
-    assert list(_Bar(element, rows, None, "Vérification")) == rows
+    assert list(ProgressBar(element, rows, None, "Vérification")) == rows
     assert len(element.drawn) == PROGRESS_STEPS + 1
     assert element.drawn[0] == (0.0, "Vérification") and element.drawn[-1] == (1.0, "Vérification")
     written = _Element()
-    with _Bar(written, None, 12_000, "Écriture") as bar:
+    with ProgressBar(written, None, 12_000, "Écriture") as bar:
         for _chunk in range(3):
             bar.update(5_000)
     assert [share for share, _text in written.drawn] == [0.0, 5_000 / 12_000, 10_000 / 12_000, 1.0]

@@ -36,7 +36,7 @@ COLUMN_WIDTHS = {"started_at": 118, "imported_by": 80, "channel": 112, "kind": 1
 PROGRESS_STEPS = 100
 
 
-class _Bar:
+class ProgressBar:
     """One tqdm-like bar drawn on an st.progress: iterated over, or updated by hand inside a with block."""
 
     def __init__(self, element, iterable: Iterable | None, total: int | None, text: str) -> None:
@@ -62,7 +62,7 @@ class _Bar:
             yield item
             self.update()
 
-    def __enter__(self) -> _Bar:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *_exc) -> None:
@@ -77,8 +77,8 @@ class ProgressBars:
         self.element = st.empty()
 
     def __call__(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",
-                 **_options) -> _Bar:
-        return _Bar(self.element, iterable, total, f"{self.text} {desc}".strip())
+                 **_options) -> ProgressBar:
+        return ProgressBar(self.element, iterable, total, f"{self.text} {desc}".strip())
 
     def clear(self) -> None:
         """Remove the bar once its work is done."""
