@@ -103,7 +103,7 @@ def _problem(at: int, column: str, value: str, key: str, /, **values: object) ->
     return Problem(at, column, value, t(key, **values))
 
 
-def _controls(values: dict[str, str]) -> list[Problem]:
+def _controls(values: dict[str, str]) -> list[tuple[str, str]]:
     return [(column, "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in value))
             for column, value in values.items() if any(unicodedata.category(c) == "Cc" for c in value)]
 
