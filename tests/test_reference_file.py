@@ -17,6 +17,7 @@ from queries.filters import Scope
 from queries.freshness import current_version
 from queries.reference import (
     REFERENCE_DIR,
+    gaps,
     load_reference,
     municipality_reference,
     organisation_reference,
@@ -389,3 +390,15 @@ def test_the_sidebar_offers_a_new_municipality_at_once(database, database_url, m
     added = SHIPPED_MUNICIPALITIES + "57999,2457999,Essai-sur-Richelieu,RIPRSL,1000,45.6,-73.2,,\n"
     assert replace_reference(database, "municipalities", added.encode(), "m.csv", subject="root", scope=ADMIN).written
     assert [text.value for text in app.run().markdown] == ["19"]
+
+
+def test_the_days_no_membership_covers():
+    assert gaps([]) == [(date.min, date.max)]
+    assert gaps([(None, None)]) == []
+    assert gaps([(None, date(2024, 4, 30))]) == [(date(2024, 5, 1), date.max)]
+    # Chambly's spell outside the Régie, 2015, between two memberships given in any order.
+    assert gaps([(date(2016, 1, 1), None), (None, date(2014, 12, 31))]) == [(date(2015, 1, 1), date(2015, 12, 31))]
+    # Overlapping and touching periods leave nothing between them.
+    assert gaps([(date(2010, 1, 1), date(2012, 1, 1)), (date(2011, 1, 1), date(2013, 1, 1)),
+                 (date(2013, 1, 2), date(2014, 1, 1))]) == [(date.min, date(2009, 12, 31)),
+                                                          (date(2014, 1, 2), date.max)]
