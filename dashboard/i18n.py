@@ -1405,6 +1405,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ingest.inotify": ("événements du système de fichiers, inotify", "file system events, inotify"),
     "ingest.polling": ("lecture du dossier toutes les {seconds} s", "folder read every {seconds} s"),
     "ingest.stopped": ("Surveillance arrêtée.", "Watching stopped."),
+    "ingest.stale_check_failed": ("La vérification des données en retard a échoué ({error}) ; nouvel essai plus tard.",
+                                  "The check for late data failed ({error}); it will be tried again later."),
     "ingest.error.poll": ("--poll attend un nombre de secondes entre 0,1 et 3600 : {value}",
                           "--poll expects a number of seconds from 0.1 to 3600: {value}"),
     "ingest.misplaced": (

@@ -342,3 +342,28 @@ def test_without_addresses_or_a_relay_no_mail_is_sent_and_it_says_so(engine, mon
     assert handler.messages == []
     monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
     assert mail_admins(engine, "Sujet", "Corps", {"file": "a.csv"}) == 1 and len(handler.messages) == 1
+
+
+def test_the_running_watcher_e_mails_the_administrators_when_a_service_stops_sending(engine, tmp_path, inbox,  # noqa: F811
+                                                                                     monkeypatch):
+    """No deployment should need a second scheduler: the watcher itself announces each late spell, once."""
+    controller, handler = inbox
+    monkeypatch.setenv("RELAIS_ADMIN_EMAILS", "admin@relais.test")
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
+    # Both services have never sent anything: two late spells, each announced once however often the watcher looks.
+    monkeypatch.setattr("dashboard.commands.ingest.STALE_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr("dashboard.commands.ingest.RESCAN_SECONDS", 0.2)
+    stop = threading.Event()
+    watcher = threading.Thread(target=run_ingest_command, args=(engine, tmp_path, False),
+                               kwargs={"settle": SETTLE, "stop": stop})
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(handler.messages) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # several more checks: none may send again
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
+    subjects = sorted(message["Subject"] for _recipients, message in handler.messages)
+    assert len(subjects) == 2 and "RIPRSL" in subjects[0] + subjects[1] and "SPS" in subjects[0] + subjects[1]

@@ -22,6 +22,7 @@ from dashboard import settings
 from dashboard.commands.admin_mail import mail_admins
 from dashboard.commands.audit import audit_command, failure_detail
 from dashboard.commands.exits import EXIT_INVALID, EXIT_OK
+from dashboard.commands.freshness import announce_stale
 from dashboard.commands.printing import error, problem_table
 from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.i18n import LANGUAGES, number, t
@@ -37,6 +38,8 @@ SETTLE_SECONDS = 1.0
 # database error, is taken up again.
 RESCAN_SECONDS = 5.0
 MAILED_PROBLEMS = 10
+# How often the watcher looks for police services whose data stopped coming (one e-mail per late spell).
+STALE_CHECK_SECONDS = 300.0
 CHANNEL = "drop_folder"
 
 
@@ -360,11 +363,26 @@ def watch(folder: DropFolder, stop: threading.Event, poll: float | None, settle:
     mechanism = t("ingest.polling", seconds=number(poll, digits=1)) if poll else t("ingest.inotify")
     print(t("ingest.watching", folder=folder.incoming, mechanism=mechanism), flush=True)
     process_ready(folder, stop, settle)
+    next_stale_check = _announce_stale(folder, 0.0)
     for _changes in watched(folder.incoming, stop_event=stop, force_polling=bool(poll),
                             poll_delay_ms=int((poll or 1) * 1000), rust_timeout=int(RESCAN_SECONDS * 1000),
                             yield_on_timeout=True, debounce=400, raise_interrupt=False):
         if stop.is_set():
             break
         process_ready(folder, stop, settle)
+        next_stale_check = _announce_stale(folder, next_stale_check)
     print(t("ingest.stopped"), flush=True)
     return EXIT_OK
+
+
+def _announce_stale(folder: DropFolder, due: float) -> float:
+    """Once every STALE_CHECK_SECONDS, e-mail the administrators a police service's new late spell; the next time."""
+    now = time.monotonic()
+    if now < due:
+        return due
+    try:
+        announce_stale(folder.engine, datetime.now(UTC))
+    except (SQLAlchemyError, OSError) as failure:
+        # The watcher's first duty is the files: a database or relay that fails here is retried at the next check.
+        error(t("ingest.stale_check_failed", error=failure.__class__.__name__))
+    return now + STALE_CHECK_SECONDS
