@@ -857,7 +857,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Les dossiers eux-mêmes (numéros de dossier) ne sont visibles que des intervenantes de leur service.",
         "The cases themselves (file numbers) are visible to the workers of their service only.",
     ),
-    "queue.refreshed": ("Mis à jour à {time}, chaque minute.", "Updated at {time}, every minute."),
+    "queue.refreshed": ("Mis à jour à {time}, toutes les {seconds} s.", "Updated at {time}, every {seconds} s."),
     "queue.column.clock": ("Délai", "Time"),
     "queue.column.event_id": ("Dossier", "File"),
     "queue.column.municipality": ("Municipalité", "Municipality"),

@@ -57,9 +57,10 @@ SETTINGS = (
             "RELAIS_TARGET_HOURS)."),
     Setting("RELAIS_QUEUE_CLOSE_DAYS", "14", "A case leaves the queue, not reached, this many days after it began."),
     Setting("RELAIS_QUEUE_CLOSE_ATTEMPTS", "5", "A case leaves the queue, not reached, after this many attempts."),
-    Setting("RELAIS_QUEUE_REFRESH_SECONDS", "60",
-            "How often an open queue is read again; each refresh is checked against the session limits but is not "
-            "activity (an open queue still goes idle)."),
+    Setting("RELAIS_QUEUE_REFRESH_SECONDS", "30",
+            "How often an open queue is read again (a case dropped in the watched folder reaches it within about this "
+            "long and a second); each refresh is checked against the session limits but is not activity (an open "
+            "queue still goes idle)."),
     Setting("RELAIS_SMTP_URL", "",
             "Where alerts are sent from: smtp://user:password@host:587 (STARTTLS required), smtps://user:password@"
             "host:465 (TLS from the start), or smtp+plain://127.0.0.1:port for a relay on this machine only. The "

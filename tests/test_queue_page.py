@@ -336,3 +336,12 @@ def test_a_form_drawn_before_the_session_ended_writes_nothing(
             audit_event.c.action == "session_refused")))
     assert [action for action in _actions(queued) if action not in ("sign_in", "view")] == ["session_refused"]
     assert [json.loads(detail) for detail in refusals] == [{"reason": reason}]
+
+
+def test_an_open_queue_is_read_again_every_half_minute_by_default(queued, database_url, monkeypatch):
+    """A file dropped in the watched folder is stored about a second after it lands: read every 30 s, the open queue
+    shows its arrests within the issue's 60 s."""
+    monkeypatch.delenv("RELAIS_QUEUE_REFRESH_SECONDS", raising=False)
+    assert queue_view.refresh_seconds() == 30
+    test = app_for(worker("RIPRSL"), database_url, monkeypatch)
+    assert any("toutes les 30 s" in caption.value for caption in test.caption)

@@ -186,7 +186,7 @@ def close_form(viewer: Viewer, case: pd.Series, role: str) -> None:
 
 
 def waiting_list(viewer: Viewer, flt: MetricFilter, role: str) -> None:
-    """The tiles and, for a worker, the waiting cases with the form for the chosen one; refreshed every minute."""
+    """The tiles and, for a worker, the waiting cases with the form for the chosen one; refreshed every half minute."""
     now, role_rules = _now(), rules(role)
     today = now.astimezone(LOCAL_TIMEZONE).date()
     st.caption(tr(f"queue.intro.{role}", days=role_rules.close_after_days, target=f"{role_rules.target_hours:g}"))
@@ -196,7 +196,8 @@ def waiting_list(viewer: Viewer, flt: MetricFilter, role: str) -> None:
         st.info(tr("queue.director"))
         return
     frame = cache.query(queue.waiting_cases, flt, viewer.scope, role, epoch_microseconds(now), role_rules)
-    st.caption(tr("queue.refreshed", time=now.astimezone(LOCAL_TIMEZONE).strftime("%H:%M")))
+    st.caption(tr("queue.refreshed", time=now.astimezone(LOCAL_TIMEZONE).strftime("%H:%M"),
+                  seconds=f"{refresh_seconds():g}"))
     if frame.empty:
         st.success(tr("queue.empty"))
         return
