@@ -37,9 +37,9 @@ def app_without_data(directory: Path) -> Iterator[tuple[str, str]]:
             yield url, database_url
 
 
-def _cells(page: Page) -> list[str]:
-    """The first table's cells, row after row, as its grid for screen readers holds them."""
-    grid = page.get_by_test_id("stDataFrame").first
+def _cells(page: Page, section: str) -> list[str]:
+    """The cells of a section's table (data_upload, data_history), row after row, from its grid for screen readers."""
+    grid = page.locator(f".st-key-{section} [data-testid=stDataFrame]").first
     return [cell.text_content() for cell in grid.locator("td[role=gridcell]").all()]
 
 
@@ -60,14 +60,15 @@ def test_the_administrator_uploads_reads_the_problem_and_imports_the_valid_rows(
         expect(page.get_by_role("heading", name=t("page.data", "fr"), exact=True)).to_be_visible()
         settle(page)
         expect(page.get_by_text(t("data.history.empty", "fr"))).to_be_visible()
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        page.locator(".st-key-data_upload").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
             files=[{"name": "export-riprsl.csv", "mimeType": "text/csv", "buffer": WITH_PROBLEM}])
         problems = t("data.upload.problems", "fr", problems="1", rows="4", valid="3")
         expect(page.get_by_text(problems)).to_be_visible(timeout=TIMEOUT_MS)
         settle(page)
         assert_no_exception(page)
         # The problem's row, from the grid the table draws for screen readers: line, column, value, reason.
-        assert _cells(page) == ["4", "municipality_code", "5704", t("import.reason.municipality_code", "fr")]
+        reason = t("import.reason.municipality_code", "fr")
+        assert _cells(page, "data_upload") == ["4", "municipality_code", "5704", reason]
         assert page.get_by_role("button", name=t("data.upload.import", "fr"), exact=True).is_disabled()
         assert _counts(database_url) == (0, [])
         page.screenshot(path=SCREENSHOT.with_name("data_page_checked.png"), full_page=True)
@@ -78,7 +79,7 @@ def test_the_administrator_uploads_reads_the_problem_and_imports_the_valid_rows(
         expect(page.get_by_text(done)).to_be_visible(timeout=TIMEOUT_MS)
         settle(page)
         assert_no_exception(page)
-        history = _cells(page)
+        history = _cells(page, "data_history")
         assert history[2:10] == [t("data.history.channel.upload", "fr"), t("data.history.kind.interventions", "fr"),
                                  "RIPRSL", t("data.history.status.partial", "fr"), "4", "3", "1", "export-riprsl.csv"]
         assert history[1] == "admin"

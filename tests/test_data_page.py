@@ -54,9 +54,25 @@ def _button(test: AppTest, label_key: str):
     return button
 
 
+def _uploader(test: AppTest, generation: int = 0):
+    """The Data page's uploader (its key changes after each import), not the page's other ones."""
+    return test.file_uploader(key=f"data_upload_{generation}")
+
+
 def _uploaded(test: AppTest, data: bytes, name: str = "export.csv") -> AppTest:
-    test.file_uploader[0].upload(name, data, "text/csv")
+    _uploader(test).upload(name, data, "text/csv")
     return test.run()
+
+
+def _table(test: AppTest, column: str):
+    """The one table with this column: the problems (Raison) or the history (Canal)."""
+    (table,) = [frame.value for frame in test.dataframe if column in frame.value.columns]
+    return table
+
+
+def _tiles(test: AppTest) -> list[str]:
+    labels = [t(f"data.upload.tile.{name}", "fr") for name in ("read", "valid", "rejected", "problems")]
+    return [metric.value for metric in test.metric if metric.label in labels]
 
 
 @pytest.fixture
@@ -70,11 +86,10 @@ def admin_page(engine, database_url, monkeypatch):
 def test_a_file_with_an_invalid_row_is_checked_and_nothing_is_written_before_the_click(engine, admin_page):
     test = _uploaded(admin_page, WITH_PROBLEM)
     assert not test.exception
-    (problems,) = test.dataframe[:1]
-    shown = problems.value
+    shown = _table(test, "Raison")
     assert list(shown.columns) == ["Ligne", "Colonne", "Valeur", "Raison"]
     assert shown.values.tolist() == [[4, "municipality_code", "5704", t("import.reason.municipality_code", "fr")]]
-    assert [metric.value for metric in test.metric] == ["4", "3", "1", "1"]
+    assert _tiles(test) == ["4", "3", "1", "1"]
     assert _count(engine, intervention) == 0 and _count(engine, import_batch) == 0
     # The check is audited (it shows the file's values), as an import that was only checked.
     (checked,) = _imports_audited(engine)
@@ -100,9 +115,8 @@ def test_a_file_with_an_invalid_row_is_checked_and_nothing_is_written_before_the
     # The page says what it did, forgets the file, and lists the batch in the history.
     assert [success.value for success in test.success] == [t("data.upload.done", "fr", file="export.csv",
                                                              accepted="3", new="3", replaced="0", rejected="1")]
-    assert test.file_uploader[0].value is None and not test.metric
-    (history,) = test.dataframe
-    row = history.value.iloc[0]
+    assert _uploader(test, 1).value is None and not _tiles(test)
+    row = _table(test, "Canal").iloc[0]
     assert (row["Canal"], row["Service"], row["Résultat"], row["Acceptées"], row["Refusées"]) == (
         "Téléversement", "RIPRSL", "Partielle", 3, 1)
     assert row["SHA-256"] == batch.file_sha256[:8] + "…"
@@ -170,14 +184,14 @@ def test_an_administrator_of_one_service_imports_for_that_service_only(engine, d
     assert service.options == ["SPS · Service de police de Saguenay"]
     test = _uploaded(test, CLEAN)
     # Her file of the régie's rows: each is refused for its service.
-    assert [metric.value for metric in test.metric] == ["3", "0", "3", "3"]
+    assert _tiles(test) == ["3", "0", "3", "3"]
     assert _button(test, "data.upload.import_valid").disabled and _button(test, "data.upload.import").disabled
 
 
 def test_the_upload_limit_is_the_configured_one_in_the_browser_and_on_the_server(engine, database_url, monkeypatch):
     monkeypatch.setenv("RELAIS_UPLOAD_MAX_MB", "3")
     test = app_for(ADMIN, database_url, monkeypatch)
-    assert test.file_uploader[0].proto.max_upload_size_mb == 3
+    assert _uploader(test).proto.max_upload_size_mb == 3
     command = serve.app_command(8555)
     assert command[command.index("--server.maxUploadSize") + 1] == "3"
 

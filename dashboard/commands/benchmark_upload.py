@@ -106,7 +106,7 @@ def upload_timings(backend: str, database_url: str, rows: int) -> list[tuple[str
                 with sampled(pid) as memory:
                     before = rss_megabytes(pid)
                     started = time.monotonic()
-                    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+                    page.locator(".st-key-data_upload").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
                         files=[{"name": "interventions.csv", "mimeType": "text/csv", "buffer": data}])
                     page.get_by_text(problems).wait_for()
                     settled(page, "check", COLD_TIMEOUT_MS)

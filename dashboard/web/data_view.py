@@ -195,6 +195,12 @@ def upload_section(viewer: Viewer) -> None:
     """Choose kind and service, upload a file, read its check, then import it whole or its valid rows."""
     if ROLE not in viewer.roles:
         return
+    # A container of its own: the page's other sections (freshness, reference data) have tables and uploaders too.
+    with st.container(key="data_upload"):
+        _upload(viewer)
+
+
+def _upload(viewer: Viewer) -> None:
     st.subheader(tr("data.upload.title"))
     st.caption(tr("data.upload.intro"))
     services = _service_names(viewer)
@@ -250,6 +256,11 @@ def history_section(viewer: Viewer) -> None:
     """The latest imports of the viewer's services, by every channel, newest first."""
     if ROLE not in viewer.roles:
         return
+    with st.container(key="data_history"):
+        _history(viewer)
+
+
+def _history(viewer: Viewer) -> None:
     st.subheader(tr("data.history.title"))
     st.caption(tr("data.history.caption", limit=HISTORY_LIMIT))
     frame = import_history(engine(), viewer.scope)
