@@ -6,6 +6,7 @@ from auth.session import viewer_for_page
 from dashboard.web import data_view
 from dashboard.web.audit import record_view
 from dashboard.web.language import tr
+from dashboard.web.reference_view import reference_section
 from dashboard.web.widgets import identity
 
 viewer = viewer_for_page("data")
@@ -15,3 +16,4 @@ st.title(tr("page.data"))
 identity(viewer)
 data_view.upload_section(viewer)
 data_view.history_section(viewer)
+reference_section(viewer)

@@ -402,3 +402,17 @@ def test_the_days_no_membership_covers():
     assert gaps([(date(2010, 1, 1), date(2012, 1, 1)), (date(2011, 1, 1), date(2013, 1, 1)),
                  (date(2013, 1, 2), date(2014, 1, 1))]) == [(date.min, date(2009, 12, 31)),
                                                           (date(2014, 1, 2), date.max)]
+
+
+def test_the_data_page_shows_the_reference_data(database, database_url, monkeypatch):
+    from tests.test_app import PAGES_DIR, app_for
+
+    admin = {"sub": "admin-1", "roles": ["admin"], "police_services": ["*"]}
+    monkeypatch.setenv("RELAIS_LANGUAGE", "fr")
+    page = app_for(admin, database_url, monkeypatch, script=str(PAGES_DIR / "data.py"))
+    assert not page.exception
+    assert "Données de référence" in [header.value for header in page.subheader]
+    assert [tab.label for tab in page.tabs] == ["Municipalités", "Organismes partenaires"]
+    shown = {len(table.value) for table in page.dataframe}
+    assert {18, 6} <= shown
+    assert page.file_uploader(key="reference_upload_municipalities_0") is not None
