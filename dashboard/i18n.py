@@ -1038,6 +1038,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "You may not import for this police service.",
     ),
     "data.history.title": ("Historique des importations", "Import history"),
+    "data.unconfirmed.title": ("Dossiers saisis à la main non confirmés", "Hand-entered files not yet confirmed"),
+    "data.unconfirmed.caption": (
+        "Dossiers qu'une intervenante a ouverts elle-même et qu'aucun extrait policier n'a apportés après {days} jours. "
+        "Les numéros d'événement restent dans la file des intervenantes : demandez au service de police si son "
+        "extrait les omet.",
+        "Files a worker opened herself that no police extract has brought after {days} days. The event numbers stay "
+        "on the workers' queue: ask the police service whether its extract leaves them out."),
+    "data.unconfirmed.none": ("Aucun dossier saisi à la main n'attend de confirmation depuis plus de {days} jours.",
+                              "No hand-entered file has waited more than {days} days for confirmation."),
+    "data.unconfirmed.some": ("{count} dossier(s) saisi(s) à la main attendent un extrait policier depuis plus de "
+                              "{days} jours.",
+                              "{count} hand-entered file(s) have waited more than {days} days for a police extract."),
+    "data.unconfirmed.column.police_service": ("Service", "Service"),
+    "data.unconfirmed.column.municipality": ("Municipalité", "Municipality"),
+    "data.unconfirmed.column.entered_at": ("Saisi le", "Entered on"),
+    "data.unconfirmed.column.entered_by": ("Saisi par", "Entered by"),
+    "data.unconfirmed.column.age_days": ("Jours", "Days"),
     "data.history.caption": (
         "Les {limit} plus récentes, de vos services de police, par tous les canaux.",
         "The latest {limit}, of your police services, through every channel.",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,9 +13,12 @@ from streamlit.testing.v1 import AppTest
 from dashboard.commands import serve
 from dashboard.i18n import t
 from dashboard.ingest import uploads
-from dashboard.ingest.importer import check_file, rejects_csv
+from dashboard.ingest.hand_entry import CaseEntry, enter_case
+from dashboard.ingest.importer import check_file, import_file, rejects_csv
+from dashboard.ingest.worker_log import Recorder
 from dashboard.web.data_view import PROGRESS_STEPS, ProgressBar
 from queries.filters import Scope
+from queries.localtime import LOCAL_TIMEZONE
 from queries.schema import audit_event, import_batch, intervention, pseudonym_check
 from tests.test_app import PAGES_DIR, app_for
 
@@ -228,3 +232,27 @@ def test_the_progress_bar_follows_the_rows_in_at_most_a_hundred_redraws():
         for _chunk in range(3):
             bar.update(5_000)
     assert [share for share, _text in written.drawn] == [0.0, 5_000 / 12_000, 10_000 / 12_000, 1.0]
+
+
+def test_the_page_lists_late_services_freshness_and_old_hand_entries_without_their_event_number(engine, database_url,
+                                                                                                 monkeypatch):
+    """The administrator reads at the top which services are late, then each one's freshness, then the hand entries
+    no police file has confirmed after RELAIS_UNCONFIRMED_DAYS, each by service, municipality, who and age."""
+    now = datetime.now(UTC)
+    # A RIPRSL extract of now: the régie is fresh; the Saguenay has never sent anything.
+    assert import_file(engine, "interventions", CLEAN, "x.csv", service="RIPRSL", channel="upload").written
+    anne = Recorder("anne", Scope.of("RIPRSL", role="worker"))
+    for event_id, days in (("H-OLD", 9.5), ("H-NEW", 2)):
+        entered = now - timedelta(days=days)
+        local = (entered - timedelta(hours=2)).astimezone(LOCAL_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+        enter_case(engine, CaseEntry("RIPRSL", event_id, "57005", local, False, ""), anne, entered)
+    test = app_for(ADMIN, database_url, monkeypatch)
+    assert not test.exception
+    late = [warning.value for warning in test.warning if warning.value.startswith(("Dernières", "Aucune donnée"))]
+    assert len(late) == 1 and "SPS" in late[0]
+    (freshness,) = [table.value for table in test.table]
+    assert "SPS" in freshness.to_csv() and "RIPRSL" in freshness.to_csv()
+    (unconfirmed,) = [frame.value for frame in test.dataframe if "Saisi par" in frame.value.columns]
+    assert unconfirmed[["Service", "Municipalité", "Saisi par", "Jours"]].values.tolist() == [
+        ["RIPRSL", "Chambly", "anne", "9"]]
+    assert "H-OLD" not in unconfirmed.to_csv()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -16,11 +17,15 @@ from dashboard import settings
 from dashboard.i18n import number
 from dashboard.ingest import uploads
 from dashboard.ingest.importer import KINDS, ImportReport, rejects_csv
+from dashboard.web import cache
 from dashboard.web.audit import audited_file
 from dashboard.web.cache import engine
 from dashboard.web.language import language, tr
 from dashboard.web.widgets import local_time
+from queries.filters import MetricFilter, Period
 from queries.imports import HISTORY_LIMIT, import_history, import_services
+from queries.intake import unconfirmed_entries
+from queries.localtime import LOCAL_TIMEZONE
 
 ROLE = "admin"
 CHECK_KEY = "data_checked_upload"
@@ -28,6 +33,7 @@ RESULT_KEY = "data_last_import"
 # Bumped after an import: the uploader gets a new key, and Streamlit drops the file it held in memory.
 GENERATION_KEY = "data_upload_generation"
 SHORT_HASH = 8
+NO_FILE = "—"
 # The history's columns as shown (its finish time is the batch's, not shown: imports take seconds) and their pixels.
 COLUMN_WIDTHS = {"started_at": 118, "imported_by": 80, "channel": 112, "kind": 100, "police_service": 66,
                  "status": 110, "rows_read": 52, "rows_accepted": 78, "rows_rejected": 72, "file_name": 110,
@@ -246,7 +252,9 @@ def history_table(frame: pd.DataFrame) -> pd.DataFrame:
         police_service=[value if isinstance(value, str) else tr("data.history.no_service")
                         for value in frame["police_service"]],
         status=[tr(f"data.history.status.{value}") for value in frame["status"]],
-        file_sha256=[value[:SHORT_HASH] + "…" for value in frame["file_sha256"]],
+        # A hand entry's batch has no file: its hash is that of the form's token, which says nothing to anyone.
+        file_sha256=[NO_FILE if channel == "form" else value[:SHORT_HASH] + "…"
+                     for value, channel in zip(frame["file_sha256"], frame["channel"])],
     )
     shown.columns = [tr(f"data.history.column.{name}") for name in shown.columns]
     return shown
@@ -271,3 +279,32 @@ def _history(viewer: Viewer) -> None:
     widths = {tr(f"data.history.column.{name}"): st.column_config.Column(width=width)
               for name, width in COLUMN_WIDTHS.items()}
     st.dataframe(history_table(frame), hide_index=True, width="stretch", column_config=widths)
+
+
+def unconfirmed_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The old unconfirmed hand entries as shown: service, municipality, local time, who, age in days."""
+    return pd.DataFrame({
+        tr("data.unconfirmed.column.police_service"): frame["police_service"],
+        tr("data.unconfirmed.column.municipality"): frame["municipality"],
+        tr("data.unconfirmed.column.entered_at"): [local_time(moment)[:16] for moment in frame["entered_at"]],
+        tr("data.unconfirmed.column.entered_by"): frame["entered_by"],
+        tr("data.unconfirmed.column.age_days"): [number(days, language()) for days in frame["age_days"]],
+    })
+
+
+def unconfirmed_section(viewer: Viewer) -> None:
+    """Cases workers entered by hand that no police file has brought after the set days: the police to ask."""
+    if ROLE not in viewer.roles:
+        return
+    days = settings.unconfirmed_days()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    today = now.astimezone(LOCAL_TIMEZONE).date()
+    frame = cache.query(unconfirmed_entries, MetricFilter(Period(today, today)), viewer.scope, now, days)
+    with st.container(key="data_unconfirmed"):
+        st.subheader(tr("data.unconfirmed.title"))
+        st.caption(tr("data.unconfirmed.caption", days=days))
+        if frame.empty:
+            st.caption(tr("data.unconfirmed.none", days=days))
+            return
+        st.warning(tr("data.unconfirmed.some", count=number(len(frame), language()), days=days))
+        st.dataframe(unconfirmed_table(frame), hide_index=True, width="stretch")
