@@ -1038,6 +1038,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "You may not import for this police service.",
     ),
     "data.history.title": ("Historique des importations", "Import history"),
+    "data.upload.demo": (
+        "Base de démonstration : ces lignes seront importées comme données de démonstration, sous la clé publique de "
+        "la démo. Une base réelle ne contient aucune donnée de démonstration.",
+        "Demo database: these rows will be imported as demo data, under the demo's public key. A real database holds "
+        "no demo data."),
     "data.unconfirmed.title": ("Dossiers saisis à la main non confirmés", "Hand-entered files not yet confirmed"),
     "data.unconfirmed.caption": (
         "Dossiers qu'une intervenante a ouverts elle-même et qu'aucun extrait policier n'a apportés après {days} jours. "

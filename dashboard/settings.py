@@ -90,7 +90,9 @@ SETTINGS = (
     Setting("RELAIS_INGEST_SKIP_INVALID", "",
             "yes: the drop folder imports a file's valid rows and sets the invalid ones aside (the file then goes to "
             "done/ with its rejects); otherwise one invalid row fails the whole file, as `import` does."),
-    Setting("RELAIS_UPLOAD_MAX_MB", "200", "The largest file the Data page accepts, in megabytes."),
+    Setting("RELAIS_UPLOAD_MAX_MB", "50",
+            "The largest file the Data page accepts, in megabytes (deploy/nginx.conf's client_max_body_size must "
+            "allow it)."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard.commands import serve
+from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.i18n import t
 from dashboard.ingest import uploads
 from dashboard.ingest.hand_entry import CaseEntry, enter_case
@@ -256,3 +257,20 @@ def test_the_page_lists_late_services_freshness_and_old_hand_entries_without_the
     assert unconfirmed[["Service", "Municipalité", "Saisi par", "Jours"]].values.tolist() == [
         ["RIPRSL", "Chambly", "anne", "9"]]
     assert "H-OLD" not in unconfirmed.to_csv()
+
+
+def test_in_the_demo_database_an_upload_is_demo_data_and_the_page_says_so(engine, database_url, monkeypatch):
+    """The demo's administrator can try the page: her file joins the demo data (its channel still says upload)."""
+    demo_row = (HEADER + "D1,RIPRSL,57040,2026-11-01 10:00,non,,,non\n").encode()
+    assert import_file(engine, "interventions", demo_row, "demo.csv", demo=True,
+                       pseudonym_keys=DEMO_PSEUDONYM_KEYS).written
+    test = _uploaded(app_for(ADMIN, database_url, monkeypatch), WITH_PROBLEM)
+    assert not test.exception
+    assert [info.value for info in test.info] == [t("data.upload.demo", "fr")]
+    _button(test, "data.upload.import_valid").click()
+    test.run()
+    assert not test.exception
+    with engine.connect() as connection:
+        demo_rows = connection.scalar(select(func.count()).select_from(intervention).where(intervention.c.demo))
+        upload = connection.execute(select(import_batch).where(import_batch.c.file_name == "export.csv")).one()
+    assert demo_rows == 4 and (upload.demo, upload.channel, upload.status) == (True, "upload", "partial")

@@ -239,3 +239,12 @@ def test_nginx_keeps_each_browser_on_one_replica_over_a_websocket():
     assert "proxy_set_header Connection $connection_upgrade;" in NGINX
     assert re.search(r"proxy_read_timeout \d+s;", NGINX)
     assert f"location = {HEALTH}" in NGINX
+
+
+def test_nginx_lets_through_the_largest_upload_the_data_page_accepts(monkeypatch):
+    """A file the page accepts must not be cut off by the proxy in front of it (a 413 the page cannot explain)."""
+    monkeypatch.delenv("RELAIS_UPLOAD_MAX_MB", raising=False)
+    from dashboard import settings
+
+    limit = re.search(r"client_max_body_size\s+(\d+)m;", NGINX).group(1)
+    assert settings.upload_max_mb() <= int(limit)

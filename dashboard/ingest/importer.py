@@ -112,6 +112,7 @@ class ImportReport:
     file_problem: bool = False
     check_seconds: float = 0.0
     write_seconds: float = 0.0
+    demo: bool = False
 
     @property
     def new(self) -> int:
@@ -480,7 +481,8 @@ def _batch_values(report: ImportReport, data: bytes, imported_by: str | None, st
     return {
         "demo": demo,
         "police_service": service,
-        "channel": "demo" if demo else channel,
+        # The demo data's own files say so; a demo database's upload or dropped file keeps its way in.
+        "channel": "demo" if demo and channel == "command" else channel,
         "kind": report.kind,
         "file_name": report.file_name,
         "file_sha256": hashlib.sha256(data).hexdigest(),
@@ -610,6 +612,7 @@ def check_file(
     service: str | None = None,
     progress: Callable[..., tqdm] = SILENT,
     pseudonym_keys: Sequence[str] | None = None,
+    demo: bool = False,
 ) -> ImportReport:
     """Every check import_file makes, in a transaction that writes nothing (not even a batch row): its report.
 
@@ -618,12 +621,12 @@ def check_file(
     """
     clock = time.perf_counter()
     spec = KINDS[kind]
-    report = ImportReport(kind, file_name, status="checked")
-    table, secrets = _opened(spec, data, report, pseudonym_keys, demo=False)
+    report = ImportReport(kind, file_name, status="checked", demo=demo)
+    table, secrets = _opened(spec, data, report, pseudonym_keys, demo=demo)
     if table is not None:
         with read_only(bind) as connection:
-            if mixed := _mixing_problem(connection, False, False) or _key_problem(connection, secrets, False,
-                                                                                 record=False):
+            if mixed := _mixing_problem(connection, demo, False) or _key_problem(connection, secrets, demo,
+                                                                               record=False):
                 report.file_problem, report.problems = True, [mixed]
             else:
                 reference = reference_for(connection, kind, table.records, secrets)

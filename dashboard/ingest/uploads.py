@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from dashboard.demo.calibration import DEMO_PSEUDONYM_KEYS
 from dashboard.ingest.importer import SILENT, ImportReport, check_file, import_file
+from queries import writes
 from queries.audit import audit_services, record_event
 from queries.filters import Scope
 
@@ -62,11 +64,23 @@ def _counts(report: ImportReport) -> dict:
             "problems": len(report.problems)}
 
 
+def demo_database(engine: Engine) -> bool:
+    """Whether the database holds the demo data (real and demo rows never share one)."""
+    with engine.connect() as connection:
+        return writes.demo_row_count(connection) > 0
+
+
+def _demo_options(engine: Engine) -> dict:
+    # In the demo's database an upload is demo data under the demo's public key, as a hand entry and the demo's
+    # drop folder are; the page says so above the uploader. A real database holds no demo row: `import` refuses one.
+    return {"demo": True, "pseudonym_keys": DEMO_PSEUDONYM_KEYS} if demo_database(engine) else {}
+
+
 def check_upload(engine: Engine, kind: str, data: bytes, file_name: str, uploader: Uploader, service: str,
                  progress: Callable = SILENT) -> ImportReport:
     """The importer's every check of an uploaded file, nothing written but the audit row of the check."""
     _allowed(uploader, service)
-    report = check_file(engine, kind, data, file_name, service=service, progress=progress)
+    report = check_file(engine, kind, data, file_name, service=service, progress=progress, **_demo_options(engine))
     # Its problems quote the file's values and, for attempts, which events the database holds.
     _audit(engine, uploader, {**_file_detail(kind, data, file_name, service), **_counts(report)})
     return report
@@ -85,7 +99,7 @@ def import_upload(engine: Engine, kind: str, data: bytes, file_name: str, upload
     detail = {**_file_detail(kind, data, file_name, service), "skip_invalid": skip_invalid, "token": token}
     try:
         report = import_file(engine, kind, data, file_name, skip_invalid=skip_invalid, imported_by=uploader.subject,
-                             progress=progress, service=service, channel=CHANNEL)
+                             progress=progress, service=service, channel=CHANNEL, **_demo_options(engine))
     except BaseException as failure:
         # An error, or the page's run stopped midway (another click): the transaction is rolled back, and said.
         status = "failed" if isinstance(failure, Exception) else "interrupted"

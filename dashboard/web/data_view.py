@@ -147,6 +147,8 @@ def _report(viewer: Viewer, report: ImportReport) -> None:
                            file_name=f"{stem}-rejects.csv", mime="text/csv", icon=":material/download:",
                            on_click="ignore")
     st.caption(tr("data.upload.checked", seconds=number(report.check_seconds, language(), 1)))
+    if report.demo:
+        st.info(tr("data.upload.demo"), icon=":material/science:")
 
 
 def _checked(viewer: Viewer, kind: str, service: str, name: str, data: bytes) -> CheckedUpload:
