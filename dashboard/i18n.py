@@ -1066,6 +1066,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "data.history.empty": ("Aucune importation pour l'instant.", "No import yet."),
     "data.history.no_service": ("— (référence)", "— (reference)"),
+    "data.history.several_services": ("plusieurs", "several"),
     "data.history.column.started_at": ("Début", "Started"),
     "data.history.column.imported_by": ("Par", "By"),
     "data.history.column.channel": ("Canal", "Channel"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
@@ -274,3 +275,14 @@ def test_in_the_demo_database_an_upload_is_demo_data_and_the_page_says_so(engine
         demo_rows = connection.scalar(select(func.count()).select_from(intervention).where(intervention.c.demo))
         upload = connection.execute(select(import_batch).where(import_batch.c.file_name == "export.csv")).one()
     assert demo_rows == 4 and (upload.demo, upload.channel, upload.status) == (True, "upload", "partial")
+
+
+def test_the_history_says_several_services_for_a_police_file_of_several_and_reference_for_reference_data():
+    from dashboard.web.data_view import COLUMN_WIDTHS, history_table
+
+    moment = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    rows = [{**dict.fromkeys(COLUMN_WIDTHS, ""), "started_at": moment, "channel": "demo", "kind": kind,
+             "police_service": None, "status": "imported", "file_sha256": "a" * 64}
+            for kind in ("interventions", "municipalities")]
+    shown = history_table(pd.DataFrame(rows))
+    assert shown["Service"].tolist() == ["plusieurs", "— (référence)"]

@@ -34,6 +34,7 @@ RESULT_KEY = "data_last_import"
 GENERATION_KEY = "data_upload_generation"
 SHORT_HASH = 8
 NO_FILE = "—"
+REFERENCE_KINDS = ("municipalities", "organisations")
 # The history's columns as shown (its finish time is the batch's, not shown: imports take seconds) and their pixels.
 COLUMN_WIDTHS = {"started_at": 118, "imported_by": 80, "channel": 112, "kind": 100, "police_service": 66,
                  "status": 110, "rows_read": 52, "rows_accepted": 78, "rows_rejected": 72, "file_name": 110,
@@ -251,8 +252,10 @@ def history_table(frame: pd.DataFrame) -> pd.DataFrame:
         started_at=[local_time(moment)[:16] for moment in frame["started_at"]],
         channel=[tr(f"data.history.channel.{value}") if isinstance(value, str) else "" for value in frame["channel"]],
         kind=[tr(f"data.history.kind.{value}") for value in frame["kind"]],
+        # No service: reference data, or a police file holding several services' rows (the demo's, a command's).
         police_service=[value if isinstance(value, str) else tr("data.history.no_service")
-                        for value in frame["police_service"]],
+                        if kind in REFERENCE_KINDS else tr("data.history.several_services")
+                        for value, kind in zip(frame["police_service"], frame["kind"])],
         status=[tr(f"data.history.status.{value}") for value in frame["status"]],
         # A hand entry's batch has no file: its hash is that of the form's token, which says nothing to anyone.
         file_sha256=[NO_FILE if channel == "form" else value[:SHORT_HASH] + "…"
