@@ -105,3 +105,30 @@ def test_these_tests_import_no_private_name_from_another_module():
                 wrong += [f"{name}: {node.module}.{alias.name}" for alias in node.names
                           if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert wrong == []
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((LOOPBACK, port)) == 0
+
+
+def test_sigterm_stops_the_demo_with_its_app_provider_and_watcher(tmp_path):
+    """A service manager's SIGTERM stops the demo as Ctrl-C does: nothing it started keeps running."""
+    app_port, provider_port = free_port(), free_port()
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    environment.pop("RELAIS_PSEUDONYM_KEYS", None)
+    demo = subprocess.Popen([sys.executable, "-m", "dashboard", "demo", "--port", str(app_port), "--provider-port",
+                             str(provider_port)], cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://{LOOPBACK}:{app_port}/_stcore/health", demo, seconds=240)
+        children = subprocess.run(["pgrep", "-P", str(demo.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) >= 2  # the app and the drop folder's watcher (the provider is a thread)
+        demo.send_signal(signal.SIGTERM)
+        output, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, output
+    assert not _answers(app_port) and not _answers(provider_port)
+    assert all(not Path(f"/proc/{child}").exists() for child in children)

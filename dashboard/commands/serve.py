@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -194,12 +195,18 @@ def _ensure_demo_database() -> int:
     return real
 
 
+def _interrupted(_number, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo_command(port: int, provider_port: int) -> int:
     """Demo database, local provider with demo users, temporary secrets and the app, until Ctrl-C."""
     # Demo users sign in as anyone they like: never in front of real data.
     if real := _ensure_demo_database():
         error(t("demo.error.real_data_served", count=real, url=settings.database_url()))
         return EXIT_USAGE
+    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: the app, the provider and the watcher with it.
+    signal.signal(signal.SIGTERM, _interrupted)
     with tempfile.TemporaryDirectory(prefix="relais-demo-") as directory:
         try:
             with running_provider(provider_port) as issuer:
