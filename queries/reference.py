@@ -9,11 +9,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, delete, func, inspect, select
+from sqlalchemy import Connection, Engine, Table, delete, exists, func, inspect, select
 
 from queries.filters import MetricFilter, Period, Scope
 from queries.runner import chunks, fetch_frame
 from queries.schema import (
+    import_batch,
     intervention,
     membership,
     metadata,
@@ -54,7 +55,8 @@ def optional_date(text: str) -> date | None:
 
 
 def load_reference(engine: Engine, directory: Path = REFERENCE_DIR) -> ReferenceCounts:
-    """Insert or update the reference files' services and municipalities; their memberships replace stored ones."""
+    """Insert or update the reference files' services, municipalities and organisations (their memberships replace
+    stored ones), except a kind an administrator has replaced from the Data page."""
     services = [
         {"code": row["code"], "name_fr": row["name_fr"], "name_en": row["name_en"]}
         for row in read_csv(directory / "police_services.csv")
@@ -82,11 +84,23 @@ def load_reference(engine: Engine, directory: Path = REFERENCE_DIR) -> Reference
     ]
     with engine.begin() as connection:
         upsert(connection, police_service, ("code",), services)
-        store_municipalities(connection, municipalities, memberships)
-        # A database at a revision before organisations (the migrations' tests load it there) takes the rest.
+        # A database at a revision before organisations (the migrations' tests load it there) has no such batches.
+        current = inspect(connection).has_table(organisation.name)
+        # Once an administrator has replaced a kind from the Data page, hers is the reference: the shipped file only
+        # seeds a database, and every `init-db` or `serve` would otherwise bring the old rows back.
+        if current and replaced_by_upload(connection, "municipalities"):
+            municipalities, memberships = [], []
+        else:
+            store_municipalities(connection, municipalities, memberships)
         organisations = (load_organisations(connection, read_csv(directory / "organisations.csv"))
-                         if inspect(connection).has_table(organisation.name) else 0)
+                         if current and not replaced_by_upload(connection, "organisations") else 0)
     return ReferenceCounts(len(services), len(municipalities), len(memberships), organisations)
+
+
+def replaced_by_upload(connection: Connection, kind: str) -> bool:
+    """Whether an administrator has replaced this kind of reference data from the Data page."""
+    return connection.scalar(select(exists().where(import_batch.c.kind == kind, import_batch.c.status == "imported",
+                                                   import_batch.c.channel == "upload")))
 
 
 def organisation_rows(rows: list[dict[str, str]]) -> tuple[list[dict], list[dict]]:

@@ -416,3 +416,19 @@ def test_the_data_page_shows_the_reference_data(database, database_url, monkeypa
     shown = {len(table.value) for table in page.dataframe}
     assert {18, 6} <= shown
     assert page.file_uploader(key="reference_upload_municipalities_0") is not None
+
+
+def test_what_an_administrator_replaced_stays_after_init_db_and_serve_reload_the_shipped_files(database):
+    """The shipped files seed a database; once a kind is replaced from the Data page, reloading them changes none of
+    it (every `init-db`, `serve` and compose start reloads them)."""
+    municipalities = edited(SHIPPED_MUNICIPALITIES, {BELOEIL: BELOEIL.replace("24104", "24105")})
+    organisations = edited(SHIPPED_ORGANISATIONS, {"MH-RSL,": None})
+    for kind, data in (("municipalities", municipalities), ("organisations", organisations)):
+        assert replace_reference(database, kind, data, f"{kind}.csv", subject="root", scope=ADMIN).written
+    before = counts(database)
+    loaded = load_reference(database)
+    assert (loaded.municipalities, loaded.organisations) == (0, 0)
+    assert counts(database) == before
+    with database.connect() as connection:
+        assert connection.scalar(select(municipality.c.population_2021).where(municipality.c.code == "57040")) == 24105
+        assert connection.scalar(select(func.count()).where(organisation.c.code == "MH-RSL")) == 0
