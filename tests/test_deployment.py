@@ -200,12 +200,13 @@ def test_each_service_gets_only_the_secrets_it_needs():
         "db": {"POSTGRES_PASSWORD", "RELAIS_OWNER_PASSWORD", "RELAIS_APP_PASSWORD"},
         "migrate": {"RELAIS_OWNER_PASSWORD"},
         "roles": {"RELAIS_OWNER_PASSWORD"},
-        # The replicas never import: no pseudonym key.
-        "app": {"RELAIS_APP_PASSWORD"},
+        # The replicas pseudonymise the subject keys of an upload and of a worker's hand entry; never the audit key.
+        "app": {"RELAIS_APP_PASSWORD", "RELAIS_PSEUDONYM_KEYS", "RELAIS_STALE_HOURS", "RELAIS_UNCONFIRMED_DAYS",
+                "RELAIS_UPLOAD_MAX_MB"},
         "cli": {"RELAIS_APP_PASSWORD", "RELAIS_PSEUDONYM_KEYS"},
         # The drop folder imports (pseudonym keys) and e-mails the administrators a failed file (the SMTP relay).
         "ingest": {"RELAIS_APP_PASSWORD", "RELAIS_PSEUDONYM_KEYS", "RELAIS_INGEST_SKIP_INVALID", "RELAIS_ADMIN_EMAILS",
-                   "RELAIS_SMTP_URL", "RELAIS_ALERT_FROM"},
+                   "RELAIS_SMTP_URL", "RELAIS_ALERT_FROM", "RELAIS_STALE_HOURS", "RELAIS_APP_URL"},
         # Retention, rekey and checkpoints: the owner's commands, the only ones that sign with the audit key.
         "owner": {"RELAIS_OWNER_PASSWORD", "RELAIS_AUDIT_KEY", "RELAIS_PSEUDONYM_KEYS", "RELAIS_NEW_PSEUDONYM_KEY"},
         "nginx": {"RELAIS_TLS_CERTIFICATE", "RELAIS_TLS_KEY"},
