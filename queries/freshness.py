@@ -29,8 +29,9 @@ def bump_version(connection: Connection) -> None:
 
 
 # Police data arriving: a file of interventions (command, upload, drop folder, demo) that was written, whole or in
-# part. A worker's hand entry (channel 'form') is not the police's data arriving, nor is a duplicate re-delivery.
-ARRIVED_STATUSES = ("imported", "partial")
+# part, or delivered again unchanged (a quiet day's export is the same file: the export still ran). A worker's hand
+# entry (channel 'form') is not the police's data arriving.
+ARRIVED_STATUSES = ("imported", "partial", "duplicate")
 POLICE_FILE_KIND = "interventions"
 HAND_CHANNEL = "form"
 _EVERY_PERIOD = MetricFilter(Period(date.min, date.max))

@@ -72,8 +72,8 @@ def hours_before(hours: float, now: datetime = NOW) -> datetime:
 
 @pytest.fixture
 def arrived(engine):
-    """RIPRSL's latest police file finished 21 h before NOW, SPS's 31 h before; hand entries, refused files,
-    duplicates and outreach files after them, which are not police data arriving."""
+    """RIPRSL's latest police file finished 21 h before NOW, SPS's 31 h before; hand entries, refused files and
+    outreach files (one of them a duplicate) after them, which are not police data arriving."""
     arrive(engine, "RIPRSL", hours_before(21), ("RIPRSL", hours_before(26)), ("RIPRSL", hours_before(22.5)))
     arrive(engine, "SPS", hours_before(31), ("SPS", hours_before(42)), channel="upload")
     # A case the worker entered by hand 3 h ago, from a report of an arrest 5 h ago: not the police's file.
@@ -83,7 +83,7 @@ def arrived(engine):
                            .values(entered_by="anne", entered_at=hours_before(3)))
     batch(engine, "RIPRSL", hours_before(2), kind="outreach")
     batch(engine, "RIPRSL", hours_before(1.5), status="rejected")
-    batch(engine, "RIPRSL", hours_before(1), status="duplicate", channel="drop_folder")
+    batch(engine, "RIPRSL", hours_before(1), kind="outreach", status="duplicate", channel="drop_folder")
     batch(engine, "SPS", hours_before(0.5), status="failed", channel="upload")
     return engine
 
@@ -97,6 +97,13 @@ def test_each_services_latest_import_and_intervention(arrived):
     assert list(frame["hours_since_intervention"]) == [22.5, 42.0]
     assert list(frame["name_fr"]) == ["Régie intermunicipale de police Richelieu–Saint-Laurent",
                                       "Service de police de Saguenay"]
+
+
+def test_a_police_file_delivered_again_unchanged_is_data_arriving(arrived):
+    """A quiet day's export identical to the last one is recorded as a duplicate: the export still ran on time."""
+    batch(arrived, "SPS", hours_before(2), status="duplicate", channel="drop_folder")
+    frame = service_freshness(arrived, None, Scope.everything(), NOW).set_index("code")
+    assert frame.loc["SPS", "hours_since_import"] == 2.0 and frame.loc["RIPRSL", "hours_since_import"] == 21.0
 
 
 def test_a_hand_entry_confirmed_by_a_police_file_is_the_police_data(arrived):
