@@ -85,8 +85,11 @@ def _outreach_update(condition: ColumnElement[bool]):
         .where(outreach_attempt.c.intervention_id == intervention.c.id, outreach_attempt.c.subject_role == "offender")
         .scalar_subquery()
     )
+    # An attempt recorded on a hand entry before the police file's later arrest time counts as at the arrest (0 h):
+    # the police's times replaced the hand's, the attempt itself is kept as recorded.
+    not_before_arrest = case((first < intervention.c.arrested_us, intervention.c.arrested_us), else_=first)
     return update(intervention).where(condition).values(
-        offender_first_attempt_us=first,
+        offender_first_attempt_us=not_before_arrest,
         offender_reached=exists(_offender_attempts(outreach_attempt.c.outcome.in_(REACHED_OUTCOMES))),
         offender_accepted=exists(_offender_attempts(outreach_attempt.c.outcome == "accepted")),
         offender_in_help=exists(_offender_attempts(outreach_attempt.c.outcome == "already_in_help")),

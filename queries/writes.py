@@ -72,10 +72,14 @@ def interventions_by_key(
 
 
 def earliest_attempts(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """For the stored interventions among these keys that have outreach attempts, the earliest attempt's time."""
+    """For the stored interventions among these keys that have outreach attempts, the earliest attempt's time; an
+    unconfirmed hand entry has none."""
     statement = (
         select(intervention.c.police_service, intervention.c.event_id, func.min(outreach_attempt.c.attempted_us))
         .join(outreach_attempt, outreach_attempt.c.intervention_id == intervention.c.id)
+        # The police's times win over the hand's: the extract replacing a hand entry may move its arrest after the
+        # attempts recorded on it (the outreach summary then counts those at the arrest).
+        .where(~and_(intervention.c.entered_by.is_not(None), intervention.c.confirmed_at.is_(None)))
         .group_by(intervention.c.police_service, intervention.c.event_id)
     )
     return {
@@ -196,13 +200,14 @@ def insert_duplicate_batch(connection: Connection, values: dict[str, Any]) -> in
                                             "rows_rejected": 0, "problems": "[]"})
 
 
-def confirm_hand_entries(connection: Connection, batch_id: int, confirmed_at) -> int:
-    """Mark the hand-entered cases this batch brought as confirmed by a police file; how many."""
+def confirm_hand_entries(connection: Connection, batch_id: int, confirmed_at) -> list[int]:
+    """Mark the hand-entered cases this batch brought as confirmed by a police file; their ids."""
     statement = (update(intervention)
                  .where(intervention.c.batch_id == batch_id, intervention.c.entered_by.is_not(None),
                         intervention.c.confirmed_at.is_(None))
-                 .values(confirmed_at=confirmed_at))
-    return connection.execute(statement).rowcount
+                 .values(confirmed_at=confirmed_at)
+                 .returning(intervention.c.id))
+    return list(connection.execute(statement).scalars())
 
 
 def finish_import_batch(connection: Connection, batch_id: int, finished_at) -> None:

@@ -21,6 +21,7 @@ from queries.filters import MetricFilter, Period, Scope
 from queries.freshness import current_version
 from queries.intake import unconfirmed_entries
 from queries.localtime import LOCAL_TIMEZONE
+from queries.outreach import outreach_summary
 from queries.queue import waiting_cases
 from queries.schema import DATA_TABLES, audit_event, import_batch, intervention, outreach_attempt, weekly_count
 from tests.conftest import TEST_PSEUDONYM_KEY
@@ -226,17 +227,39 @@ def test_the_police_extract_replaces_the_hand_entry_and_keeps_its_attempts(queue
         False, 1, queue.loc["Q2", "municipality"])
 
 
-def test_an_extract_moving_the_arrest_after_a_stored_attempt_is_refused(queued):
+LATER_EXTRACT = """\
+event_id,police_service,municipality_code,occurred_at,arrest,arrested_at,subject_key,contact_ban
+H1,RIPRSL,57005,2024-03-20 09:30,oui,2024-03-20 10:45,{key},non
+N1,RIPRSL,57005,2024-03-20 10:00,oui,2024-03-20 11:00,FPS-111111,non
+"""
+
+
+def test_an_extract_moving_the_arrest_after_an_attempt_on_the_hand_entry_wins_and_counts_it_at_the_arrest(queued):
     enter_case(queued, case(), ANNE, NOW)
-    record_attempt(queued, AttemptEntry("RIPRSL", "H1", "2024-03-20 10:45", "offender", "no_answer"), ANNE, NOW)
-    late = EXTRACT.format(key=RAW_KEY).replace("2024-03-20 10:05", "2024-03-20 11:00")
-    report = import_file(queued, "interventions", late.encode(), "extract.csv", imported_by="cron", service="RIPRSL")
-    assert not report.written
-    assert [(problem.column, problem.reason) for problem in report.problems] == [
-        ("arrested_at", t("import.reason.after_stored_attempts"))]
+    hand = stored(queued)
+    attempt_id = record_attempt(queued, AttemptEntry("RIPRSL", "H1", "2024-03-20 10:30", "offender", "accepted",
+                                                     "phone"), ANNE, NOW)
+    report = import_file(queued, "interventions", LATER_EXTRACT.format(key=RAW_KEY).encode(), "extract.csv",
+                         imported_by="cron", service="RIPRSL")
+    # The whole file, its new arrest N1 with it.
+    assert (report.status, report.problems, report.accepted, report.replaced) == ("imported", [], 2, 1)
     row = stored(queued)
-    assert (row.municipality_code, row.confirmed_at) == ("57040", None)
-    assert queue_of(queued).loc["H1", "by_hand"]
+    arrested = datetime(2024, 3, 20, 14, 45, tzinfo=UTC)
+    assert (row.id, row.municipality_code, row.arrested_at) == (hand.id, "57005", arrested)
+    assert row.confirmed_at is not None and stored(queued, "N1").arrest
+    with queued.connect() as connection:
+        attached = connection.execute(select(outreach_attempt.c.attempt_id, outreach_attempt.c.intervention_id,
+                                             outreach_attempt.c.attempted_at).where(
+            outreach_attempt.c.event_id == "H1")).all()
+    # Her attempt kept as recorded, 10:30 EDT, a quarter of an hour before the extract's arrest.
+    assert attached == [(attempt_id, hand.id, datetime(2024, 3, 20, 14, 30, tzinfo=UTC))]
+    assert row.offender_first_attempt_us == row.arrested_us
+    # 57005's arrests of 20 March: H1 (accepted, counted at the arrest: 0 h) and N1 (not attempted).
+    summary = outreach_summary(queued, MetricFilter(Period(NOW.date(), NOW.date()), municipalities=("57005",)),
+                               ANNE.scope)
+    assert (summary.cohort, summary.attempted, summary.accepted, summary.within_24h) == (2, 1, 1, 1)
+    assert summary.median_hours_to_first_attempt == 0.0
+    assert list(queue_of(queued).index) == ["Q3", "Q4", "Q2", "Q1", "N1"]
 
 
 def test_a_second_hand_entry_of_a_police_case_is_refused(queued):

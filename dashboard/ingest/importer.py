@@ -511,7 +511,9 @@ def _write(
     spec.refresh(connection, touched)
     if _confirms_hand_entries(spec, batch["channel"]):
         # A police file bringing a case a worker entered by hand: its values replaced hers, her attempts stay attached.
-        writes.confirm_hand_entries(connection, batch_id, _now())
+        confirmed = writes.confirm_hand_entries(connection, batch_id, _now())
+        # Her attempts may now come before the extract's arrest: their summary counts them from the arrest.
+        precomputed.refresh_outreach(connection, confirmed)
     writes.finish_import_batch(connection, batch_id, _now())
     bump_version(connection)
     return batch_id
