@@ -50,10 +50,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "freshness.title": ("Fraîcheur des données", "Data freshness"),
     "freshness.caption": (
         "Une importation compte quand un fichier d'interventions de la police a été écrit, en entier ou en partie "
-        "(commande, téléversement, dossier de dépôt ou démo) ; un dossier saisi à la main n'en est pas une. "
+        "(commande, téléversement, dossier de dépôt ou démo), ou livré de nouveau à l'identique ; un dossier saisi à "
+        "la main n'en est pas une. "
         "Un service est en retard après {limit} h sans importation. Heures locales.",
         "An import counts when a police file of interventions was written, whole or in part (command, upload, "
-        "drop folder or demo); a case entered by hand is not one. A service is late after {limit} h without an "
+        "drop folder or demo), or delivered again unchanged; a case entered by hand is not one. A service is late "
+        "after {limit} h without an "
         "import. Local times.",
     ),
     "freshness.column.service": ("Service de police", "Police service"),
@@ -1436,6 +1438,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "ignoré : {path} (déposer dans incoming/<SERVICE>/<type>/, p. ex. incoming/RIPRSL/interventions/)",
         "ignored: {path} (drop into incoming/<SERVICE>/<kind>/, e.g. incoming/RIPRSL/interventions/)",
     ),
+    "ingest.not_regular": (
+        "ignoré : {path} (pas un fichier ordinaire : lien symbolique, tube ou périphérique, jamais lu ; "
+        "déposer le fichier lui-même)",
+        "ignored: {path} (not a regular file: a symbolic link, pipe or device, never read; drop the file itself)",
+    ),
     "ingest.still_growing": (
         "{count} fichier(s) encore en cours d'écriture, laissé(s) pour le prochain passage.",
         "{count} file(s) still being written, left for the next run.",
@@ -1457,12 +1464,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "This version of Relais cannot import {kind} files yet.",
     ),
     "ingest.reason.database": ("erreur de la base de données ({error})", "database error ({error})"),
+    "ingest.reason.database_refused": (
+        "La base de données a refusé l'importation ({error}) ; le fichier est mis de côté et ne sera pas repris.",
+        "The database refused the import ({error}); the file is set aside and will not be taken again.",
+    ),
     "ingest.reason.unexpected": ("Erreur inattendue à l'importation ({error}).",
                                  "Unexpected error during the import ({error})."),
     "ingest.outcome.done": ("Importé : {file} (service {service}, {kind}).",
                             "Imported: {file} (service {service}, {kind})."),
     "ingest.outcome.failed": ("Refusé : {file} (service {service}, {kind}). Rien n'a été écrit.",
                               "Refused: {file} (service {service}, {kind}). Nothing was written."),
+    "ingest.outcome.left": ("En attente : {file} (service {service}, {kind}). Rien n'a été écrit.",
+                            "Waiting: {file} (service {service}, {kind}). Nothing was written."),
     "ingest.outcome.duplicate": ("Déjà importé : {file} (service {service}, {kind}). Rien n'a été réimporté.",
                                  "Already imported: {file} (service {service}, {kind}). Nothing was imported again."),
     "ingest.counts": (
@@ -1472,6 +1485,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ingest.duplicate_of": ("Mêmes octets (SHA-256) que le lot {batch}.", "Same bytes (SHA-256) as batch {batch}."),
     "ingest.received": ("Reçu le {when} (UTC) ; SHA-256 {sha256}.", "Received {when} (UTC); SHA-256 {sha256}."),
     "ingest.mail.subject": ("Relais : fichier refusé ({service}, {file})", "Relais: file refused ({service}, {file})"),
+    "ingest.mail.subject.left": ("Relais : base de données injoignable, fichier en attente ({service}, {file})",
+                                 "Relais: database unreachable, file waiting ({service}, {file})"),
+    "ingest.mail.tries": (
+        "{tries} essais de suite ont échoué ; le prochain dans {seconds} s, puis au plus toutes les {most} s.",
+        "{tries} tries in a row failed; the next in {seconds} s, then at most every {most} s.",
+    ),
+    "ingest.mail.where.left": (
+        "Le fichier reste dans incoming/ ; il sera importé dès que la base de données répondra.",
+        "The file stays in incoming/; it will be imported as soon as the database answers.",
+    ),
     "ingest.mail.problem": ("  ligne {line}, colonne {column} : {reason}", "  line {line}, column {column}: {reason}"),
     "ingest.mail.more": ("  … et {count} autre(s) problème(s).", "  … and {count} more problem(s)."),
     "ingest.mail.where": ("Le fichier et son rapport complet sont dans le dossier failed/ du dossier de dépôt.",
