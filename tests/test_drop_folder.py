@@ -367,3 +367,115 @@ def test_the_running_watcher_e_mails_the_administrators_when_a_service_stops_sen
         watcher.join(timeout=30)
     subjects = sorted(message["Subject"] for _recipients, message in handler.messages)
     assert len(subjects) == 2 and "RIPRSL" in subjects[0] + subjects[1] and "SPS" in subjects[0] + subjects[1]
+
+
+@pytest.mark.parametrize("kind", ["IntegrityError", "DataError", "ProgrammingError"])
+def test_a_database_error_of_the_file_sets_it_aside_and_mails_the_administrators(engine, tmp_path, monkeypatch, kind,
+                                                                                 inbox):  # noqa: F811
+    from sqlalchemy import exc
+
+    from dashboard.commands import ingest
+
+    controller, handler = inbox
+    monkeypatch.setenv("RELAIS_ADMIN_EMAILS", "admin@relais.test")
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
+
+    def refused(*_args, **_kwargs):
+        raise getattr(exc, kind)("INSERT", {}, Exception("duplicate key value (event_id)=(E1)"))
+
+    path = drop(tmp_path, INTERVENTIONS, "a.csv", GOOD)
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest, "import_file", refused)
+        assert once(engine, tmp_path) == 1
+    assert not path.exists() and files(tmp_path / "failed") == ["RIPRSL_interventions_a.csv",
+                                                                 "RIPRSL_interventions_a.csv.report.txt"]
+    report = next((tmp_path / "failed").glob("*.report.txt")).read_text(encoding="utf-8")
+    assert f"The database refused the import ({kind}); the file is set aside and will not be taken again." in report
+    assert "E1" not in report  # the driver's message may quote a row: never written
+    assert [(row["outcome"], row["error"], row["reason"]) for row in ingest_audit(engine)] == [
+        ("failed", kind, "database_refused")]
+    assert len(handler.messages) == 1
+    message = handler.messages[0][1]
+    assert message["Subject"] == "Relais : fichier refusé (RIPRSL, a.csv) / Relais: file refused (RIPRSL, a.csv)"
+    assert f"La base de données a refusé l'importation ({kind})" in message.get_content()
+    assert "E1" not in message.get_content()
+    # Never taken again: the next run finds nothing.
+    assert once(engine, tmp_path) == 0 and len(ingest_audit(engine)) == 1
+
+
+@pytest.mark.parametrize("kind", ["OperationalError", "InterfaceError"])
+def test_an_unreachable_database_leaves_the_file_retried_ever_later_and_mailed_once(engine, tmp_path, monkeypatch,
+                                                                                    kind, inbox):  # noqa: F811
+    from sqlalchemy import exc
+
+    from dashboard.commands import ingest
+    from dashboard.commands.ingest import process_ready
+
+    controller, handler = inbox
+    monkeypatch.setenv("RELAIS_ADMIN_EMAILS", "admin@relais.test")
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
+
+    def unreachable(*_args, **_kwargs):
+        raise getattr(exc, kind)("INSERT", {}, Exception("server closed the connection"))
+
+    now = [1000.0]
+    folder = DropFolder(engine, tmp_path, clock=lambda: now[0])
+    folder.prepare()
+    path = drop(tmp_path, INTERVENTIONS, "a.csv", GOOD)
+    # Tried at once, then after 5, 10, 20, 40, 80, 160 s, then every 300 s at most.
+    tried_at = []
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest, "import_file", unreachable)
+        for _second in range(700):
+            troubled, _waiting = process_ready(folder, threading.Event(), 0)
+            if troubled:
+                tried_at.append(now[0] - 1000.0)
+            now[0] += 1.0
+    assert tried_at == [0, 5, 15, 35, 75, 155, 315, 615]
+    assert path.exists() and files(tmp_path / "failed") == [] and files(tmp_path / "done") == []
+    audited = ingest_audit(engine)
+    assert [(row["outcome"], row["error"], row["tries"], row["retry_seconds"]) for row in audited] == [
+        ("left", kind, tries, delay) for tries, delay in enumerate((5, 10, 20, 40, 80, 160, 300, 300), start=1)]
+    # Mailed once, at the fifth failure in a row.
+    assert len(handler.messages) == 1
+    message = handler.messages[0][1]
+    assert message["Subject"] == ("Relais : base de données injoignable, fichier en attente (RIPRSL, a.csv) / "
+                                  "Relais: database unreachable, file waiting (RIPRSL, a.csv)")
+    body = message.get_content()
+    assert "5 tries in a row failed; the next in 80 s, then at most every 300 s." in body
+    assert "The file stays in incoming/; it will be imported as soon as the database answers." in body
+    # The database is back: the file is imported at its next try, and its count of failures forgotten.
+    now[0] = 1000.0 + 915
+    assert process_ready(folder, threading.Event(), 0) == (0, 0)
+    assert not path.exists() and count(engine, intervention) == 3 and folder.tries == {} and folder.retry_at == {}
+    assert len(handler.messages) == 1
+
+
+def test_a_symbolic_link_or_a_pipe_in_incoming_is_never_read_linked_or_moved(engine, tmp_path, capsys):
+    from dashboard.commands.ingest import process_ready
+
+    outside = tmp_path / "elsewhere" / "secret.csv"
+    outside.parent.mkdir()
+    outside.write_text(GOOD, encoding="utf-8")
+    before = outside.stat()
+    root = tmp_path / "drop"
+    folder = DropFolder(engine, root)
+    folder.prepare()
+    (root / "incoming" / INTERVENTIONS).mkdir(parents=True)
+    link = root / "incoming" / INTERVENTIONS / "link.csv"
+    link.symlink_to(outside)
+    pipe = root / "incoming" / INTERVENTIONS / "pipe.csv"
+    os.mkfifo(pipe)
+    for _look in range(3):
+        assert process_ready(folder, threading.Event(), 0) == (0, 0)
+    assert link.is_symlink() and link.readlink() == outside and pipe.exists()
+    after = outside.stat()
+    assert outside.read_text(encoding="utf-8") == GOOD and after.st_nlink == 1 and after.st_ino == before.st_ino
+    assert files(root / "done") == [] and files(root / "failed") == []
+    assert count(engine, intervention) == 0 and batches(engine) == [] and ingest_audit(engine) == []
+    warned = capsys.readouterr().err.splitlines()
+    assert sorted(warned) == [
+        "ignoré : RIPRSL/interventions/link.csv (pas un fichier ordinaire : lien symbolique, tube ou périphérique, "
+        "jamais lu ; déposer le fichier lui-même)",
+        "ignoré : RIPRSL/interventions/pipe.csv (pas un fichier ordinaire : lien symbolique, tube ou périphérique, "
+        "jamais lu ; déposer le fichier lui-même)"]

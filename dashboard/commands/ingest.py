@@ -4,19 +4,23 @@ DIR/failed/ with a report (and their rejects) beside them."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
+import stat
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from dashboard import settings
 from dashboard.commands.admin_mail import mail_admins
@@ -34,9 +38,15 @@ from queries.writes import imported_batch_by_hash, insert_duplicate_batch
 DROP_KINDS = ("interventions", "outreach", "referrals", "risk")
 # Seconds between the two looks at a file in --once mode: a file still being copied changes size or time meanwhile.
 SETTLE_SECONDS = 1.0
-# Without an event, the folder is looked at again this often: a file that was still growing, or one left by a
-# database error, is taken up again.
+# Without an event, the folder is looked at again this often: a file that was still growing is taken up again.
 RESCAN_SECONDS = 5.0
+# The database unreachable or locked: the file waits, tried again after 5 s, then twice as long each time up to 5 min;
+# the administrators are mailed once, at the MAILED_AFTER_TRIES-th failure in a row.
+RETRY_FIRST_SECONDS = 5.0
+RETRY_MOST_SECONDS = 300.0
+MAILED_AFTER_TRIES = 5
+# Errors of the connection, not of the file: anything else the database says of an import is the file's (failed/).
+CONNECTION_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 MAILED_PROBLEMS = 10
 # How often the watcher looks for police services whose data stopped coming (one e-mail per late spell).
 STALE_CHECK_SECONDS = 300.0
@@ -71,6 +81,7 @@ class Outcome:
     moved_to: Path | None = None
     batch_id: int | None = None
     duplicate_of: int | None = None
+    tries: int = 0
 
     def reason(self, language: str | None = None) -> str:
         """Why the file failed without a report of rows, in a language; empty otherwise."""
@@ -85,7 +96,7 @@ def _skipped(name: str) -> bool:
 @dataclass
 class DropFolder:
     """The drop folder's state between looks: each file's size and time last seen, the misplaced files already
-    warned of, and the files a database error left behind (retried after RESCAN_SECONDS)."""
+    warned of, and the files an unreachable database left behind (when each is tried again, how many tries failed)."""
 
     engine: Engine
     root: Path
@@ -93,6 +104,8 @@ class DropFolder:
     seen: dict[Path, tuple[int, int]] = field(default_factory=dict)
     warned: set[Path] = field(default_factory=set)
     retry_at: dict[Path, float] = field(default_factory=dict)
+    tries: dict[Path, int] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
 
     @property
     def incoming(self) -> Path:
@@ -104,21 +117,32 @@ class DropFolder:
         for name in ("incoming", "done", "failed"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
 
+    def _warn(self, path: Path, words: str) -> None:
+        """Say once per path why it is left alone."""
+        if path not in self.warned:
+            self.warned.add(path)
+            print(t(words, path=path.relative_to(self.incoming)), file=sys.stderr, flush=True)
+
     def look(self) -> list[Arrival]:
-        """Every file waiting in incoming/<SERVICE>/<kind>/, oldest first; files elsewhere are warned of once."""
+        """Every regular file waiting in incoming/<SERVICE>/<kind>/, oldest first; files elsewhere, symbolic links,
+        pipes and devices are warned of once and never read."""
         found = []
         for path in sorted(self.incoming.rglob("*")):
             relative = path.relative_to(self.incoming)
-            if any(_skipped(part) for part in relative.parts) or not path.is_file():
-                continue
-            if len(relative.parts) != 3:
-                if path not in self.warned:
-                    self.warned.add(path)
-                    print(t("ingest.misplaced", path=relative), file=sys.stderr, flush=True)
+            if any(_skipped(part) for part in relative.parts):
                 continue
             try:
-                status = path.stat()
+                status = path.lstat()
             except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(status.st_mode):
+                continue
+            if not stat.S_ISREG(status.st_mode):
+                # A link could make the watcher read, link and move a file it was never given.
+                self._warn(path, "ingest.not_regular")
+                continue
+            if len(relative.parts) != 3:
+                self._warn(path, "ingest.misplaced")
                 continue
             found.append(Arrival(path, relative.parts[0], relative.parts[1], status.st_size, status.st_mtime_ns))
         return sorted(found, key=lambda arrival: (arrival.mtime_ns, arrival.path.name))
@@ -127,7 +151,7 @@ class DropFolder:
         """The files unchanged since the previous look (oldest first), and how many others wait for another look."""
         arrivals = self.look()
         previous, self.seen = self.seen, {arrival.path: (arrival.size, arrival.mtime_ns) for arrival in arrivals}
-        now = time.monotonic()
+        now = self.clock()
         steady = [arrival for arrival in arrivals
                   if previous.get(arrival.path) == (arrival.size, arrival.mtime_ns)
                   and self.retry_at.get(arrival.path, 0.0) <= now]
@@ -136,29 +160,57 @@ class DropFolder:
     def handle(self, arrival: Arrival) -> Outcome:
         """Import one file, move it with its report, audit it, e-mail the administrators if it failed."""
         try:
-            data = arrival.path.read_bytes()
+            data = _read_regular(arrival.path)
         except FileNotFoundError:
+            self._forget(arrival.path)
+            return Outcome("gone")
+        except NotRegularFile:
+            self._warn(arrival.path, "ingest.not_regular")
             return Outcome("gone")
         digest = hashlib.sha256(data).hexdigest()
         received = datetime.now(UTC)
+        extra = None
         try:
             outcome = self._imported(arrival, data, digest, received)
+        except CONNECTION_ERRORS as failure:
+            # The database is unreachable or locked: the file is not the problem; it waits to be taken again.
+            return self._left(arrival, digest, len(data), failure)
         except SQLAlchemyError as failure:
-            # The database is down or refused the write: the file is not the problem; it waits to be taken again.
-            self.retry_at[arrival.path] = time.monotonic() + RESCAN_SECONDS
-            error(t("ingest.error.database", file=arrival.shown, error=str(failure).splitlines()[0]))
-            self._audit(arrival, digest, len(data), Outcome("left"), failure_detail(failure))
-            return Outcome("left", why="ingest.reason.database", why_values={"error": type(failure).__name__})
+            # The database refused this file's rows (a constraint, a value it cannot store): trying again would
+            # fail the same way, so it is set aside and mailed as an invalid file is. Never the message: it may
+            # quote a row.
+            extra = failure_detail(failure)
+            outcome = Outcome("failed", why="ingest.reason.database_refused",
+                              why_values={"error": type(failure).__name__})
         except Exception as failure:
             # An unexpected failure of the import on this file: set aside (never retried in a loop), said, mailed.
             traceback.print_exc()
             outcome = Outcome("failed", why="ingest.reason.unexpected", why_values={"error": type(failure).__name__})
-        self.retry_at.pop(arrival.path, None)
+        self._forget(arrival.path)
         outcome.moved_to = self._move(arrival, outcome, digest, received)
-        self._audit(arrival, digest, len(data), outcome)
+        self._audit(arrival, digest, len(data), outcome, extra)
         if outcome.outcome == "failed":
             self._mail(arrival, outcome, digest)
         return outcome
+
+    def _left(self, arrival: Arrival, digest: str, size: int, failure: SQLAlchemyError) -> Outcome:
+        """Leave the file in incoming/, to be tried again after a delay that doubles with each failure in a row;
+        the administrators are mailed once, when the failures reach MAILED_AFTER_TRIES."""
+        tries = self.tries[arrival.path] = self.tries.get(arrival.path, 0) + 1
+        delay = retry_delay(tries)
+        self.retry_at[arrival.path] = self.clock() + delay
+        error(t("ingest.error.database", file=arrival.shown, error=str(failure).splitlines()[0]))
+        outcome = Outcome("left", why="ingest.reason.database", why_values={"error": type(failure).__name__},
+                          tries=tries)
+        self._audit(arrival, digest, size, outcome, {**failure_detail(failure), "tries": tries,
+                                                      "retry_seconds": delay})
+        if tries == MAILED_AFTER_TRIES:
+            self._mail(arrival, outcome, digest)
+        return outcome
+
+    def _forget(self, path: Path) -> None:
+        self.retry_at.pop(path, None)
+        self.tries.pop(path, None)
 
     def _imported(self, arrival: Arrival, data: bytes, digest: str, received: datetime) -> Outcome:
         with self.engine.connect() as connection:
@@ -221,14 +273,40 @@ class DropFolder:
                                               "kind": arrival.kind}, detail)
 
     def _mail(self, arrival: Arrival, outcome: Outcome, digest: str) -> None:
-        subject = " / ".join(t("ingest.mail.subject", language, file=arrival.path.name,
+        waiting = outcome.outcome == "left"
+        words = "ingest.mail.subject.left" if waiting else "ingest.mail.subject"
+        subject = " / ".join(t(words, language, file=arrival.path.name,
                                service=outcome.service or arrival.service_folder) for language in LANGUAGES)
         try:
             mail_admins(self.engine, subject, mail_body(arrival, outcome),
                         {"file": arrival.path.name, "service": outcome.service or arrival.service_folder,
-                         "kind": arrival.kind, "file_sha256": digest, "reason": "drop_folder_failed"})
+                         "kind": arrival.kind, "file_sha256": digest,
+                         "reason": "drop_folder_waiting" if waiting else "drop_folder_failed"})
         except SQLAlchemyError as failure:
             error(t("command.error.audit", error=str(failure).splitlines()[0]))
+
+
+def retry_delay(tries: int) -> float:
+    """Seconds before a file the database could not take is tried again, after `tries` failures in a row."""
+    return min(RETRY_FIRST_SECONDS * 2 ** (tries - 1), RETRY_MOST_SECONDS)
+
+
+class NotRegularFile(OSError):
+    """The path is no longer a regular file (a link, a pipe or a device put in its place)."""
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, never through a symbolic link, never blocking on a pipe."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as failure:
+        if failure.errno == errno.ELOOP:
+            raise NotRegularFile(path) from failure
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotRegularFile(path)
+        return handle.read()
 
 
 def _beside(target: Path, suffix: str) -> Path:
@@ -238,7 +316,8 @@ def _beside(target: Path, suffix: str) -> Path:
 def _moved_without_overwriting(source: Path, target: Path) -> bool:
     """Move source to target unless target exists (False then); a hard link is atomic about it where it works."""
     try:
-        os.link(source, target)
+        # Not following a link: should one replace the file after it was read, the link is moved, not its target.
+        os.link(source, target, follow_symlinks=False)
     except FileExistsError:
         return False
     except OSError:
@@ -292,12 +371,16 @@ def mail_body(arrival: Arrival, outcome: Outcome) -> str:
     sections = []
     for language in LANGUAGES:
         lines = _summary(arrival, outcome, language)
+        if outcome.outcome == "left":
+            lines.append(t("ingest.mail.tries", language, tries=number(outcome.tries, language),
+                           seconds=number(int(retry_delay(outcome.tries)), language),
+                           most=number(int(RETRY_MOST_SECONDS), language)))
         lines += [t("ingest.mail.problem", language, line=p.line, column=p.column or "—", reason=p.reason)
                   for p in problems]
         if outcome.report and len(outcome.report.problems) > len(problems):
             lines.append(t("ingest.mail.more", language, count=number(len(outcome.report.problems) - len(problems),
                                                                       language)))
-        lines.append(t("ingest.mail.where", language))
+        lines.append(t("ingest.mail.where.left" if outcome.outcome == "left" else "ingest.mail.where", language))
         sections.append("\n".join(lines))
     return "\n\n— — —\n\n".join(sections)
 
