@@ -81,8 +81,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "No late spell announced: RELAIS_ADMIN_EMAILS or RELAIS_SMTP_URL is not set.",
     ),
     "freshness.cli.failed": (
-        "Le courriel du retard de {code} n'a atteint aucun administrateur ; ce retard ne sera pas annoncé de nouveau.",
-        "The e-mail about {code}'s late data reached no administrator; this spell will not be announced again.",
+        "Le courriel du retard de {code} n'a atteint aucun administrateur ; il sera renvoyé à la prochaine "
+        "vérification.",
+        "The e-mail about {code}'s late data reached no administrator; it will be sent again at the next check.",
     ),
     "freshness.mail.subject": ("Relais : données du service {code} en retard", "Relais: {code} data late"),
     "freshness.mail.stale": (

@@ -422,3 +422,17 @@ def test_the_command_line_in_both_languages():
                                          "dernière intervention jamais · En retard : aucune importation depuis 31 h")
     assert freshness_line(row, "en") == ("SPS: latest import Nov 19, 2025, 5:00\u202fa.m. (31 h ago) · latest "
                                          "intervention never · Late: no import for 31 h")
+
+
+def test_a_late_spell_whose_e_mail_reached_nobody_is_announced_at_the_next_check(arrived, inbox,  # noqa: F811
+                                                                                  monkeypatch):
+    from dashboard.commands.serve import free_port
+
+    controller, handler = inbox
+    monkeypatch.setenv("RELAIS_ADMIN_EMAILS", ADMINS)
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{free_port()}")  # nothing listens there
+    assert announce_stale(arrived, NOW) == 0
+    assert notices(arrived) == []
+    monkeypatch.setenv("RELAIS_SMTP_URL", f"smtp+plain://127.0.0.1:{controller.port}")
+    assert announce_stale(arrived, NOW + timedelta(minutes=5)) == 1
+    assert len(handler.messages) == 2 and [code for code, _spell, _count in notices(arrived)] == ["SPS"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import settings
@@ -56,8 +56,7 @@ def stale_message(row, base: str) -> tuple[str, str]:
 def _claim(engine: Engine, code: str, name: str, now: datetime, recipients: int) -> bool:
     """Record the spell as announced, before the e-mail goes: False when another process already did."""
     # The unique (police_service, spell) decides between two processes announcing at once: the second insert waits
-    # for the first's commit, then fails. The app's role may only insert notices, so a send that fails afterwards
-    # is not retried; it is printed and audited (admin_mail).
+    # for the first's commit, then fails. A send that reaches nobody releases it (_release).
     try:
         with engine.begin() as connection:
             connection.execute(insert(stale_notice).values(police_service=code, spell=name, notified_at=now,
@@ -99,9 +98,19 @@ def announce_stale(engine: Engine, now: datetime) -> int:
         sent = mail_admins(engine, subject, body, {"reason": "stale_data", "police_service": row.code, "spell": name,
                                                    "hours_since_import": hours})
         if not sent:
+            # Nobody was told: the spell is released, and the next check (five minutes on) tries again.
+            _release(engine, row.code, name)
             error(t("freshness.cli.failed", code=row.code))
+            continue
         announced += 1
     return announced
+
+
+def _release(engine: Engine, code: str, name: str) -> None:
+    """Forget a spell whose e-mail reached nobody, so that it is announced again."""
+    with engine.begin() as connection:
+        connection.execute(delete(stale_notice).where(stale_notice.c.police_service == code,
+                                                      stale_notice.c.spell == name))
 
 
 def freshness_line(row, language: str | None = None) -> str:

@@ -39,8 +39,9 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO relais_app;
 -- What the app and its commands write. Reference data: `serve` reloads it at start, `geo import` adds boundaries.
 GRANT INSERT, UPDATE, DELETE ON police_service, municipality, membership, municipality_boundary, organisation,
     organisation_service TO relais_app;
--- One row per stale spell announced to the administrators (the drop folder's watcher and `alerts` send them).
-GRANT INSERT ON stale_notice TO relais_app;
+-- One row per stale spell announced to the administrators (the drop folder's watcher and `freshness --send` send
+-- them); a spell whose e-mail reached nobody is removed, to be announced again.
+GRANT INSERT, DELETE ON stale_notice TO relais_app;
 -- Imports (and the removal of demo data), the worker's form, and what each write recomputes.
 GRANT INSERT, UPDATE, DELETE ON intervention, outreach_attempt, weekly_count TO relais_app;
 GRANT UPDATE ON data_version TO relais_app;
