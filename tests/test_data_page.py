@@ -156,8 +156,29 @@ def test_the_same_token_imports_once(engine):
                                   token=token)
     again = uploads.import_upload(engine, "interventions", CLEAN, "a.csv", admin, "RIPRSL", skip_invalid=True,
                                   token=token)
-    assert again is first and len(_batches(engine)) == 1
+    assert (again.status, again.rows_read, again.accepted, again.replaced, again.rejected_count, again.batch_id) == (
+        "imported", 3, 3, 0, 0, first.batch_id)
+    assert len(_batches(engine)) == 1
     assert [entry["status"] for entry in _imports_audited(engine)] == ["imported"]
+
+
+def test_a_remembered_import_keeps_its_counts_and_no_row_value(engine, admin_page):
+    test = _uploaded(admin_page, WITH_PROBLEM)
+    _button(test, "data.upload.import_valid").click()
+    test.run()
+    done = [t("data.upload.done", "fr", file="export.csv", accepted="3", new="3", replaced="0", rejected="1")]
+    assert [success.value for success in test.success] == done
+    token, kept = next(reversed(uploads._done.items()))
+    assert (kept.rows_read, kept.accepted, kept.replaced, kept.rejected_count, kept.valid) == (4, 3, 0, 1, 3)
+    assert kept.problems == [] and kept.rejected == []
+    assert not any(value in repr(kept) for value in ("U1", "U3", "5704", "K1", "K3", "2026-11-03"))
+    # A second click on the same checked file: nothing more written, the same counts said.
+    again = uploads.import_upload(engine, "interventions", WITH_PROBLEM, "export.csv",
+                                  uploads.Uploader("admin-1", ADMIN_SCOPE), "RIPRSL", skip_invalid=True, token=token)
+    assert again is kept and len(_batches(engine)) == 1 and _count(engine, intervention) == 3
+    test.session_state["data_last_import"] = again
+    test.run()
+    assert not test.exception and [success.value for success in test.success] == done
 
 
 @pytest.mark.parametrize("scope", [Scope.of("RIPRSL", role="captain"), Scope.of("RIPRSL", role="worker"),

@@ -120,9 +120,14 @@ class ImportReport:
         return self.accepted - self.replaced
 
     @property
+    def rejected_count(self) -> int:
+        """Rows set aside."""
+        return len(self.rejected)
+
+    @property
     def valid(self) -> int:
         """Rows that passed every check (those an import of the valid rows writes)."""
-        return 0 if self.file_problem else self.rows_read - len(self.rejected)
+        return 0 if self.file_problem else self.rows_read - self.rejected_count
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import Engine
 
@@ -22,10 +22,29 @@ from queries.filters import Scope
 CHANNEL = "upload"
 PAGE = "data"
 TOKEN = re.compile(r"[0-9a-f]{32}")
-# The imports this process made, by token, so that a second click on the same checked file writes nothing more.
+# The imports this process made, by token, so that a second click on the same checked file writes nothing more;
+# only their counts, never a row's values (personal data kept for the process's life).
 REMEMBERED_TOKENS = 1000
-_done: OrderedDict[str, ImportReport] = OrderedDict()
+_done: OrderedDict[str, RememberedReport] = OrderedDict()
 _done_lock = threading.Lock()
+
+
+@dataclass
+class RememberedReport(ImportReport):
+    """An import's report as kept for a repeated click: its counts, without its problems and rejected rows."""
+
+    rejected_rows: int = 0
+
+    @property
+    def rejected_count(self) -> int:
+        """Rows set aside, counted before they were let go."""
+        return self.rejected_rows
+
+
+def remembered(report: ImportReport) -> RememberedReport:
+    """What a repeated click is shown of an import: its counts and outcome, none of its rows' values."""
+    kept = {field.name: getattr(report, field.name) for field in fields(ImportReport)}
+    return RememberedReport(**{**kept, "problems": [], "rejected": []}, rejected_rows=report.rejected_count)
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ def _file_detail(kind: str, data: bytes, file_name: str, service: str) -> dict:
 
 def _counts(report: ImportReport) -> dict:
     return {"status": report.status, "rows_read": report.rows_read, "valid": report.valid,
-            "accepted": report.accepted, "replaced": report.replaced, "rejected": len(report.rejected),
+            "accepted": report.accepted, "replaced": report.replaced, "rejected": report.rejected_count,
             "problems": len(report.problems)}
 
 
@@ -89,7 +108,7 @@ def check_upload(engine: Engine, kind: str, data: bytes, file_name: str, uploade
 def import_upload(engine: Engine, kind: str, data: bytes, file_name: str, uploader: Uploader, service: str, *,
                   skip_invalid: bool, token: str, progress: Callable = SILENT) -> ImportReport:
     """Import an uploaded file (all of it, or its valid rows) on the channel "upload", audited; the same token again
-    imports nothing and returns the first report."""
+    imports nothing and returns the first report's counts (its problems and rejected rows are not kept)."""
     _allowed(uploader, service)
     if not TOKEN.fullmatch(token):
         raise ValueError("an upload token is 32 lowercase hexadecimal digits, made by new_token")
@@ -107,7 +126,7 @@ def import_upload(engine: Engine, kind: str, data: bytes, file_name: str, upload
         raise
     _audit(engine, uploader, {**detail, **_counts(report), "batch_id": report.batch_id})
     with _done_lock:
-        _done[token] = report
+        _done[token] = remembered(report)
         while len(_done) > REMEMBERED_TOKENS:
             _done.popitem(last=False)
     return report

@@ -114,7 +114,7 @@ def _service_names(viewer: Viewer) -> dict[str, str]:
 def _tiles(report: ImportReport) -> None:
     with st.container(horizontal=True):
         for label, count in (("read", report.rows_read), ("valid", report.valid),
-                             ("rejected", len(report.rejected)), ("problems", len(report.problems))):
+                             ("rejected", report.rejected_count), ("problems", len(report.problems))):
             st.metric(tr(f"data.upload.tile.{label}"), number(count, language()), border=True, width="content")
 
 
@@ -192,12 +192,13 @@ def _last_import() -> None:
         return
     words = {"file": report.file_name, **{name: number(count, language()) for name, count in (
         ("accepted", report.accepted), ("new", report.new), ("replaced", report.replaced),
-        ("rejected", len(report.rejected)))}}
+        ("rejected", report.rejected_count))}}
     if report.written:
         st.success(tr("data.upload.done", **words), icon=":material/check_circle:")
     else:
         st.error(tr("data.upload.refused", file=report.file_name))
-        st.dataframe(problem_table(report), hide_index=True, width="stretch")
+        if report.problems:  # a repeated click's report keeps no problem (they quote the file's values)
+            st.dataframe(problem_table(report), hide_index=True, width="stretch")
 
 
 def upload_section(viewer: Viewer) -> None:
