@@ -72,14 +72,15 @@ def interventions_by_key(
 
 
 def earliest_attempts(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """For the stored interventions among these keys that have outreach attempts, the earliest attempt's time; an
-    unconfirmed hand entry has none."""
+    """For the stored interventions among these keys that have outreach attempts, the earliest attempt's time; a
+    hand entry has none."""
     statement = (
         select(intervention.c.police_service, intervention.c.event_id, func.min(outreach_attempt.c.attempted_us))
         .join(outreach_attempt, outreach_attempt.c.intervention_id == intervention.c.id)
         # The police's times win over the hand's: the extract replacing a hand entry may move its arrest after the
-        # attempts recorded on it (the outreach summary then counts those at the arrest).
-        .where(~and_(intervention.c.entered_by.is_not(None), intervention.c.confirmed_at.is_(None)))
+        # attempts recorded on it (the outreach summary then counts those at the arrest), and so may the same row
+        # sent again in a later file once it is confirmed.
+        .where(intervention.c.entered_by.is_(None))
         .group_by(intervention.c.police_service, intervention.c.event_id)
     )
     return {

@@ -260,6 +260,10 @@ def test_an_extract_moving_the_arrest_after_an_attempt_on_the_hand_entry_wins_an
     assert (summary.cohort, summary.attempted, summary.accepted, summary.within_24h) == (2, 1, 1, 1)
     assert summary.median_hours_to_first_attempt == 0.0
     assert list(queue_of(queued).index) == ["Q3", "Q4", "Q2", "Q1", "N1"]
+    # Police exports often send a case again: the same file tomorrow is imported whole, H1 still confirmed.
+    again = import_file(queued, "interventions", LATER_EXTRACT.format(key=RAW_KEY).encode(), "extract-2.csv",
+                        imported_by="cron", service="RIPRSL")
+    assert (again.status, again.problems, again.replaced) == ("imported", [], 2)
 
 
 def test_a_second_hand_entry_of_a_police_case_is_refused(queued):
