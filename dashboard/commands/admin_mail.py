@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import settings
-from dashboard.commands.alerts import AlertSettingsError, relay_from_url, send, tls_context
+from dashboard.commands.alerts import AlertSettingsError, plain_message, relay_from_url, send, tls_context
 from dashboard.commands.audit import COMMAND_ROLE
 from dashboard.commands.printing import error
 from dashboard.i18n import t
@@ -33,11 +32,8 @@ def mail_admins(engine: Engine, subject: str, body: str, detail: dict) -> int:
         return 0
     sent = 0
     for position, address in enumerate(addresses):
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = settings.get("RELAIS_ALERT_FROM"), address, subject
-        message.set_content(body)
         try:
-            send(relay, message, context)
+            send(relay, plain_message(address, subject, body), context)
         except ssl.SSLCertVerificationError as failure:
             # The same relay for every address: none is tried again, nothing reaches an unverified server.
             error(t("alerts.error.certificate", host=relay.host, reason=failure.verify_message or failure))

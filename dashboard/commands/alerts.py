@@ -126,6 +126,14 @@ def digest(week: str, found: dict[str, pd.DataFrame], names: dict[str, str], bas
     return subject, "\n\n— — —\n\n".join(sections)
 
 
+def plain_message(address: str, subject: str, body: str) -> EmailMessage:
+    """A plain-text message from RELAIS_ALERT_FROM to one address."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.get("RELAIS_ALERT_FROM"), address, subject
+    message.set_content(body)
+    return message
+
+
 def send(relay: Relay, message: EmailMessage, context: ssl.SSLContext) -> None:
     """Hand a message to the relay over verified TLS (STARTTLS or from the start), or plain to this machine only."""
     if relay.security == "tls":
@@ -173,11 +181,8 @@ def run_alerts_command(engine: Engine, week: str | None, send_mail: bool) -> int
         for position, (address, codes) in enumerate(subscribed.items()):
             mine = {code: found[code] for code in codes if code in found}
             subject, body = digest(week, mine, names, base)
-            message = EmailMessage()
-            message["From"], message["To"], message["Subject"] = settings.get("RELAIS_ALERT_FROM"), address, subject
-            message.set_content(body)
             try:
-                send(relay, message, context)
+                send(relay, plain_message(address, subject, body), context)
             except ssl.SSLCertVerificationError as failure:
                 # The same relay for every subscriber: none is tried again, nothing reaches an unverified server.
                 failed += len(subscribed) - position

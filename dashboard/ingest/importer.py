@@ -155,14 +155,16 @@ def _identifier(value: str) -> str:
     return value
 
 
-def _service(value: str, services: dict[str, str]) -> str:
+def known_service(value: str, services: dict[str, str]) -> str:
+    """A police service code as the database spells it (codes are case-insensitive), or InvalidValue."""
     try:
         return services[value.upper()]
     except KeyError:
         raise InvalidValue("import.reason.unknown_service") from None
 
 
-def _municipality_code(value: str) -> str:
+def municipality_code_of(value: str) -> str:
+    """A 5-digit municipal code, or InvalidValue."""
     if len(value) != 5 or not (value.isascii() and value.isdigit()):
         raise InvalidValue("import.reason.municipality_code")
     return value
@@ -235,8 +237,8 @@ def check_intervention(values: dict[str, str], reference: Reference) -> tuple[di
     """The intervention row to store, or the findings that refuse it."""
     check = _RowCheck(values)
     event_id = check.parsed("event_id", _identifier)
-    service = check.parsed("police_service", _service, reference.services)
-    municipality = check.parsed("municipality_code", _municipality_code)
+    service = check.parsed("police_service", known_service, reference.services)
+    municipality = check.parsed("municipality_code", municipality_code_of)
     occurred = check.parsed("occurred_at", _timestamp)
     arrest = check.parsed("arrest", _boolean)
     arrested = None
@@ -275,7 +277,7 @@ def check_attempt(values: dict[str, str], reference: Reference) -> tuple[dict[st
     """The outreach attempt row to store, or the findings that refuse it."""
     check = _RowCheck(values)
     attempt_id = check.parsed("attempt_id", _identifier)
-    service = check.parsed("police_service", _service, reference.services)
+    service = check.parsed("police_service", known_service, reference.services)
     event_id = check.parsed("event_id", _identifier)
     attempted = check.parsed("attempted_at", _timestamp)
     subject_role = check.parsed("subject_role", _choice, SUBJECT_ROLES)

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from dashboard.i18n import day, number, t
 from dashboard.ingest.csv_file import CsvFileError, CsvRecord, read_table
-from dashboard.ingest.importer import Problem
+from dashboard.ingest.importer import Problem, known_service, municipality_code_of
 from dashboard.ingest.problems import InvalidValue
 from queries import writes
 from queries.audit import audit_services, record_event
@@ -148,24 +148,11 @@ def _text(value: str) -> str:
     return value
 
 
-def _municipality_code(value: str) -> str:
-    if len(value) != 5 or not (value.isascii() and value.isdigit()):
-        raise InvalidValue("import.reason.municipality_code")
-    return value
-
-
 def _census_code(value: str, code: str | None) -> str:
     if len(value) != 7 or not (value.isascii() and value.isdigit()) or not value.startswith(QUEBEC_CENSUS_PREFIX) \
             or (code is not None and value[2:] != code):
         raise InvalidValue("reference.reason.census_code")
     return value
-
-
-def _service(value: str, services: dict[str, str]) -> str:
-    try:
-        return services[value.upper()]
-    except KeyError:
-        raise InvalidValue("import.reason.unknown_service") from None
 
 
 def _population(value: str) -> int:
@@ -250,10 +237,10 @@ def _check_municipalities(records: list[CsvRecord], services: dict[str, str]) ->
     periods: dict[tuple[str, str], list[tuple[tuple, int]]] = {}
     for record in records:
         row = _Row(record)
-        code = row.parsed("code", _municipality_code)
+        code = row.parsed("code", municipality_code_of)
         census = row.parsed("census_code", _census_code, code, required=False)
         name = row.parsed("name", _text)
-        service = row.parsed("police_service", _service, services)
+        service = row.parsed("police_service", known_service, services)
         population = row.parsed("population_2021", _population)
         latitude = row.parsed("lat", _coordinate, LATITUDES, "reference.reason.latitude")
         longitude = row.parsed("lon", _coordinate, LONGITUDES, "reference.reason.longitude")
