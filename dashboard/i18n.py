@@ -1327,6 +1327,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.action.geo_import": ("importation des contours municipaux", "municipal boundaries import"),
     "audit.action.demo_data": ("données de démonstration remplacées", "demo data replaced"),
     "audit.action.ingest": ("fichier du dossier de dépôt", "drop folder file"),
+    "audit.action.freshness": ("fraîcheur des données", "data freshness"),
     "audit.action.admin_mail": ("courriel aux administrateurs", "e-mail to the administrators"),
     "audit.action.reference_replaced": ("données de référence remplacées", "reference data replaced"),
     "admin_mail.not_configured": (

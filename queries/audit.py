@@ -40,7 +40,7 @@ CHECKPOINT_FIELDS = ("id", "written_at", "audit_id", "row_hash", "rows")
 AUDIT_ACTIONS = ("view", "export", "search", "sign_in", "sign_out", "session_refused", "refused", "metrics",
                  "import", "retention", "retention_period", "rekey", "checkpoint", "attempt", "attempt_corrected",
                  "attempt_withdrawn", "case_closed", "case_entered", "report", "alerts", "alert_sent", "init_db",
-                 "geo_import", "demo_data", "ingest", "admin_mail", "reference_replaced")
+                 "geo_import", "demo_data", "ingest", "admin_mail", "reference_replaced", "freshness")
 
 
 @dataclass(frozen=True)

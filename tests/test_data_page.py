@@ -279,6 +279,7 @@ def test_the_page_lists_late_services_freshness_and_old_hand_entries_without_the
     assert unconfirmed[["Service", "Municipalité", "Saisi par", "Jours"]].values.tolist() == [
         ["RIPRSL", "Chambly", "anne", "9"]]
     assert "H-OLD" not in unconfirmed.to_csv()
+    assert [len(day) for day in unconfirmed["Saisi le"]] == [10]  # the day, not the minute
 
 
 def test_in_the_demo_database_an_upload_is_demo_data_and_the_page_says_so(engine, database_url, monkeypatch):

@@ -292,7 +292,8 @@ def unconfirmed_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         tr("data.unconfirmed.column.police_service"): frame["police_service"],
         tr("data.unconfirmed.column.municipality"): frame["municipality"],
-        tr("data.unconfirmed.column.entered_at"): [local_time(moment)[:16] for moment in frame["entered_at"]],
+        # The day is enough to chase an extract; the minute would come close to the case itself.
+        tr("data.unconfirmed.column.entered_at"): [local_time(moment)[:10] for moment in frame["entered_at"]],
         tr("data.unconfirmed.column.entered_by"): frame["entered_by"],
         tr("data.unconfirmed.column.age_days"): [number(days, language()) for days in frame["age_days"]],
     })
